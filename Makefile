@@ -1,0 +1,45 @@
+# lookout — the two commands of the README: `make run` and `make test`.
+# Installs the system packages the build and the tests need (Debian; run as root).
+
+SWIFT ?= swift
+# Build: libcurl, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC).
+BUILD_PACKAGES := libcurl4-openssl-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev pkg-config
+# Tests: the real servers lookout is tested against, and the tools that read its output.
+TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \
+	python3 openssl curl procps
+APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) | md5sum | cut -c1-8)
+
+.PHONY: run test build release deps check-rules clean
+
+run: release
+	.build/release/lookout run
+
+release: deps
+	$(SWIFT) build -c release --product lookout
+
+build: deps
+	$(SWIFT) build
+
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test
+	$(MAKE) --no-print-directory check-rules
+
+# The rule files load in a real Prometheus and pass their promtool unit tests.
+check-rules:
+	promtool check rules alerts/*.rules.yml
+	@ls alerts/*.test.yml >/dev/null 2>&1 && promtool test rules alerts/*.test.yml || true
+
+deps: $(APT_STAMP)
+
+$(APT_STAMP):
+	@missing=$$(for p in $(BUILD_PACKAGES) $(TEST_PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@mkdir -p .build && touch $@
+
+clean:
+	rm -rf .build

@@ -1,0 +1,143 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// lookout: a sidecar observability agent for Linux.
+///
+/// The targets follow the data: /proc → ProcFS → Sampling; HTTP targets →
+/// Probing; both → Exposition (series model and encoders) → Server; series →
+/// PromQL → Rules → Notify. Agent wires them into one ServiceGroup; `lookout`
+/// is the command line. C lives in C-named targets behind typed wrappers.
+let package = Package(
+    name: "lookout",
+    products: [
+        .executable(name: "lookout", targets: ["lookout"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        // MARK: C
+
+        /// libcurl: typed wrappers for the variadic setopt/getinfo calls.
+        .target(
+            name: "CCurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        /// protoc-c output for metrics.proto and profile.proto (see Sources/CProtobuf/regenerate.sh).
+        .target(
+            name: "CProtobuf",
+            exclude: ["regenerate.sh", "proto"],
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        /// Small C helpers: zlib streams, crypt(3) for bcrypt, HMAC-SHA256, syscalls.
+        .target(
+            name: "CLookout",
+            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypt"), .linkedLibrary("crypto")]
+        ),
+
+        // MARK: Swift libraries
+
+        /// Shared primitives: clocks, durations, diagnostics with file:line:col, strict YAML, locks, JSON.
+        .target(
+            name: "LookoutCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// One type per /proc or /sys file; pure parsers over bytes, an injectable root.
+        .target(name: "ProcFS", dependencies: ["LookoutCore"]),
+        /// Series model and its formats: text 0.0.4, OpenMetrics 1.0, protobuf; the scrape parser.
+        .target(name: "Exposition", dependencies: ["LookoutCore", "CProtobuf", "CLookout"]),
+        /// The fixed-frequency /proc sampler: deltas, utilization histograms, peaks.
+        .target(
+            name: "Sampling",
+            dependencies: ["LookoutCore", "ProcFS", "Exposition", .product(name: "Logging", package: "swift-log")]
+        ),
+        /// HTTP on the curl multi interface; health probes, scrapes, circuit breakers.
+        .target(
+            name: "Probing",
+            dependencies: [
+                "LookoutCore", "CCurl", "CLookout", "Exposition",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// The PromQL subset: lexer, parser, evaluator, bounded history.
+        .target(name: "PromQL", dependencies: ["LookoutCore", "Exposition"]),
+        /// Prometheus rule files, alert state, rule unit tests.
+        .target(
+            name: "Rules",
+            dependencies: ["LookoutCore", "PromQL", "Exposition", .product(name: "Logging", package: "swift-log")]
+        ),
+        /// Webhooks (Alertmanager payload v4), Alertmanager push, grouping, inhibition, durable outbox.
+        .target(
+            name: "Notify",
+            dependencies: [
+                "LookoutCore", "Rules", "Probing", "Exposition", "CLookout",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// pprof profiles aggregated per stack from the sampler's thread samples.
+        .target(name: "Profiles", dependencies: ["LookoutCore", "Sampling", "CProtobuf", "CLookout"]),
+        /// The HTTP server: NIO, a small router, limits, auth.
+        .target(
+            name: "Server",
+            dependencies: [
+                "LookoutCore", "Exposition", "CLookout",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// Composition root: configuration → services → one ServiceGroup.
+        .target(
+            name: "Agent",
+            dependencies: [
+                "LookoutCore", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify",
+                "Profiles", "Server",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            resources: [.embedInCode("Resources/lookout.rules.yml")]
+        ),
+        .executableTarget(
+            name: "lookout",
+            dependencies: [
+                "Agent", "LookoutCore", "Probing", "Profiles", "Rules",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Tests (one folder per module, plus integration tests with real servers)
+
+        .target(name: "TestSupport", dependencies: ["LookoutCore", "CCurl"], path: "Tests/TestSupport", exclude: ["testserver.py"]),
+        .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore", "TestSupport"]),
+        .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "CProtobuf", "TestSupport"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Exposition", "TestSupport"]),
+        .testTarget(name: "ProbingTests", dependencies: ["Probing", "Exposition", "TestSupport"]),
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Exposition", "TestSupport"]),
+        .testTarget(name: "RulesTests", dependencies: ["Rules", "PromQL", "Exposition", "TestSupport"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Rules", "Probing", "TestSupport"]),
+        .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Sampling", "CProtobuf", "TestSupport"]),
+        .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["Agent", "Exposition", "LookoutCore", "TestSupport"]
+        ),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: ["Agent", "Exposition", "LookoutCore", "TestSupport"]
+        ),
+    ]
+)

@@ -1,0 +1,102 @@
+import LookoutCore
+import Notify
+import Probing
+import Rules
+import Sampling
+
+/// The whole configuration file (DESIGN.md, "Configuration").
+public struct AgentConfig: Sendable, Hashable {
+    public var listen: String = "0.0.0.0:9477"
+    public var sampling = SamplerSettings()
+    public var processes: [ProcessGroupSettings] = []
+    public var targets: [TargetSettings] = []
+    public var rules = RuleSettings()
+    public var notify = NotifySettings()
+    /// Where the config came from (a path, or "<default>").
+    public var source: String = "<default>"
+
+    public init() {}
+
+    public static let keys = ["listen", "sampling", "processes", "targets", "rules", "notify"]
+
+    /// The embedded default: the host and the agent's own process at 19 Hz, default rules, no targets.
+    public static var embeddedDefault: AgentConfig {
+        var c = AgentConfig()
+        c.processes = [ProcessGroupSettings(name: "lookout", selector: .current, threads: true)]
+        return c
+    }
+
+    /// Parses a config file's text. Every problem is reported, each as `FILE:LINE:COL: message`.
+    public static func parse(_ text: String, file: String) throws(Diagnostics) -> AgentConfig {
+        let doc = YAMLDocument(text: text, file: file)
+        var c = AgentConfig()
+        c.source = file
+        if let root = doc.root, !root.isNull, let m = root.mapping("config", allowedKeys: keys) {
+            if let v = m["listen"], let listen = v.string("listen") {
+                if ListenAddress(listen) == nil {
+                    v.error("listen must be HOST:PORT, found \"\(listen)\"")
+                } else {
+                    c.listen = listen
+                }
+            }
+            if let v = m["sampling"] { c.sampling = SamplerSettings.parse(v) }
+            if let v = m["processes"]?.sequence("processes") {
+                var seen: [String: SourceLocation] = [:]
+                for (i, item) in v.enumerated() {
+                    guard let g = ProcessGroupSettings.parse(item, index: i) else { continue }
+                    if let first = seen[g.name] {
+                        item.error("processes[\(i)]: duplicate group name \"\(g.name)\" (first at \(first))")
+                        continue
+                    }
+                    seen[g.name] = item.location
+                    c.processes.append(g)
+                }
+            }
+            if let v = m["targets"]?.sequence("targets") {
+                var seen: [String: SourceLocation] = [:]
+                for (i, item) in v.enumerated() {
+                    guard let t = TargetSettings.parse(item, index: i) else { continue }
+                    if let first = seen[t.name] {
+                        item.error("targets[\(i)]: duplicate target name \"\(t.name)\" (first at \(first))")
+                        continue
+                    }
+                    seen[t.name] = item.location
+                    c.targets.append(t)
+                }
+            }
+            if let v = m["rules"] { c.rules = RuleSettings.parse(v) }
+            if let v = m["notify"] { c.notify = NotifySettings.parse(v) }
+        }
+        try doc.check()
+        return c
+    }
+
+    /// Reads and parses a config file.
+    public static func load(path: String) throws(Diagnostics) -> AgentConfig {
+        let text: String
+        do {
+            text = try FileIO.readText(path)
+        } catch {
+            throw Diagnostics([Diagnostic("cannot read config: \(error)", file: path)])
+        }
+        return try parse(text, file: path)
+    }
+}
+
+/// `HOST:PORT`, `[IPv6]:PORT` or `:PORT`.
+public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        self.host = host.isEmpty ? "0.0.0.0" : host
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

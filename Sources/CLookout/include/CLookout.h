@@ -1,0 +1,54 @@
+#ifndef LOOKOUT_CLOOKOUT_H
+#define LOOKOUT_CLOOKOUT_H
+// Small typed wrappers over C APIs Swift cannot call directly (macros, variadics)
+// or that are simplest to use from one place: zlib, crypt(3), HMAC-SHA256, syscalls.
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+// MARK: gzip (zlib)
+
+/// Upper bound of the gzip output for `n` input bytes.
+size_t lookout_gzip_bound(size_t n);
+/// Compresses `in` as one gzip member into `out` (capacity `cap`, at least lookout_gzip_bound(n)).
+/// Returns the output length, or -1 on error.
+long lookout_gzip_compress(const uint8_t *in, size_t n, uint8_t *out, size_t cap, int level);
+
+/// A streaming gzip/zlib decompressor with an output limit (guards against compression bombs).
+typedef struct lookout_inflater lookout_inflater;
+lookout_inflater *lookout_inflater_new(void);
+void lookout_inflater_free(lookout_inflater *z);
+/// Feeds `n` bytes; writes up to `cap` bytes to `out`, sets *consumed and *produced.
+/// Returns 0 = need more input or output space, 1 = stream end, -1 = corrupt data.
+int lookout_inflater_step(lookout_inflater *z, const uint8_t *in, size_t n, size_t *consumed,
+                          uint8_t *out, size_t cap, size_t *produced);
+
+// MARK: crypt(3)
+
+/// Checks `password` against a crypt(3) hash (bcrypt `$2y$`/`$2b$`/`$2a$` among others).
+/// Returns 1 when it matches, 0 when not, -1 when the hash is malformed.
+int lookout_crypt_check(const char *password, const char *hash);
+/// Makes a bcrypt hash of `password` with the given cost (4..31); writes it to `out` (>= 128 bytes).
+/// Returns 0 on success.
+int lookout_bcrypt_hash(const char *password, int cost, char *out, size_t cap);
+
+// MARK: HMAC / SHA-256 (OpenSSL libcrypto)
+
+/// HMAC-SHA256 of `data` with `key`; writes 32 bytes to `out`. Returns 0 on success.
+int lookout_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t n, uint8_t out[32]);
+/// SHA-256 of `data`; writes 32 bytes to `out`. Returns 0 on success.
+int lookout_sha256(const uint8_t *data, size_t n, uint8_t out[32]);
+
+// MARK: syscalls
+
+pid_t lookout_gettid(void);
+/// perf_event_open(2) for a software CPU-clock event sampling at `frequency_hz` with
+/// TID|TIME|CALLCHAIN. Returns the fd or -1 (errno set).
+int lookout_perf_open_cpu_clock(pid_t tid, int cpu, uint64_t frequency_hz, int exclude_kernel);
+int lookout_perf_enable(int fd);
+int lookout_perf_disable(int fd);
+/// The size of a page, for the perf ring buffer.
+long lookout_page_size(void);
+/// Ticks per second of /proc's time counters (USER_HZ).
+long lookout_clock_ticks(void);
+#endif

@@ -1,0 +1,118 @@
+import Synchronization
+
+/// Something that contributes series to the exposition. `collect()` must be cheap and
+/// must not do I/O: collectors do their work on their own schedule and hand over an
+/// immutable snapshot (usually through a `SnapshotBox`).
+public protocol MetricsSource: Sendable {
+    func collect() -> [MetricFamily]
+}
+
+/// A slot where a collector publishes its latest immutable snapshot. Publishing and
+/// reading swap one reference under a lock; encoding happens outside it.
+public final class SnapshotBox: MetricsSource, Sendable {
+    private let current: Mutex<[MetricFamily]>
+
+    public init(_ initial: [MetricFamily] = []) {
+        current = Mutex(initial)
+    }
+
+    public func publish(_ families: [MetricFamily]) {
+        current.withLock { $0 = families }
+    }
+
+    public func collect() -> [MetricFamily] {
+        current.withLock { $0 }
+    }
+}
+
+/// A source computed on demand from a closure (for the few that are cheap enough).
+public struct ClosureSource: MetricsSource {
+    private let body: @Sendable () -> [MetricFamily]
+    public init(_ body: @escaping @Sendable () -> [MetricFamily]) { self.body = body }
+    public func collect() -> [MetricFamily] { body() }
+}
+
+/// The set of sources the server exposes. `gather()` merges their snapshots into one
+/// list sorted by family name, each name once.
+public final class Registry: Sendable {
+    private let sources: Mutex<[(id: Int, source: any MetricsSource)]>
+    private let nextID = Atomic<Int>(0)
+
+    public init(_ sources: [any MetricsSource] = []) {
+        self.sources = Mutex([])
+        for s in sources { register(s) }
+    }
+
+    /// Adds a source; returns a token for `unregister`.
+    @discardableResult
+    public func register(_ source: any MetricsSource) -> Int {
+        let id = nextID.add(1, ordering: .relaxed).newValue
+        sources.withLock { $0.append((id, source)) }
+        return id
+    }
+
+    public func unregister(_ id: Int) {
+        sources.withLock { $0.removeAll { $0.id == id } }
+    }
+
+    /// Merges all sources' families. Families with the same name and type are combined
+    /// (e.g. the agent's own `process_cpu_seconds_total` and a scraped target's); a family
+    /// whose type conflicts with an earlier one of the same name is left out. Metrics are
+    /// sorted by labels within each family; a duplicate label set keeps the first.
+    public func gather() -> [MetricFamily] {
+        let current = sources.withLock { $0.map(\.source) }
+        var all: [MetricFamily] = []
+        for s in current { all.append(contentsOf: s.collect()) }
+        return Registry.merge(all)
+    }
+
+    public static func merge(_ families: [MetricFamily]) -> [MetricFamily] {
+        // Stable sort keeps the sources' order among equal names, so the first source wins conflicts.
+        let sorted = families.enumerated().sorted { a, b in
+            a.element.name != b.element.name ? a.element.name < b.element.name : a.offset < b.offset
+        }.map(\.element)
+        var out: [MetricFamily] = []
+        out.reserveCapacity(sorted.count)
+        var needsSort = false
+        for f in sorted {
+            if var last = out.last, last.name == f.name {
+                if last.type == f.type {
+                    last.metrics.append(contentsOf: f.metrics)
+                    if last.help.isEmpty { last.help = f.help }
+                    out[out.count - 1] = last
+                    needsSort = true
+                }
+                continue
+            }
+            out.append(f)
+        }
+        if needsSort {
+            for i in out.indices { out[i].metrics = sortedUnique(out[i].metrics) }
+        }
+        return out
+    }
+
+    static func sortedUnique(_ metrics: [Metric]) -> [Metric] {
+        let sorted = metrics.enumerated().sorted { a, b in
+            let c = compare(a.element.labels, b.element.labels)
+            return c != 0 ? c < 0 : a.offset < b.offset
+        }
+        var out: [Metric] = []
+        out.reserveCapacity(sorted.count)
+        for (_, m) in sorted {
+            if let last = out.last, last.labels == m.labels { continue }
+            out.append(m)
+        }
+        return out
+    }
+
+    /// Orders label sets the way Prometheus sorts series: pair by pair.
+    public static func compare(_ a: Labels, _ b: Labels) -> Int {
+        let n = min(a.count, b.count)
+        for i in 0..<n {
+            if a[i].name != b[i].name { return a[i].name < b[i].name ? -1 : 1 }
+            if a[i].value != b[i].value { return a[i].value < b[i].value ? -1 : 1 }
+        }
+        return a.count == b.count ? 0 : (a.count < b.count ? -1 : 1)
+    }
+}

@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Thin file I/O over POSIX calls. Parsers take bytes; these functions get them.
+public enum FileIO {
+    public struct Error: Swift.Error, CustomStringConvertible, Sendable {
+        public let path: String
+        public let errno: Int32
+        public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+        /// The file (or a directory on its path) does not exist.
+        public var isNotFound: Bool { errno == ENOENT || errno == ENOTDIR || errno == ESRCH }
+    }
+
+    /// Reads a whole file, up to `limit` bytes. Works for /proc files, which report size 0.
+    public static func read(_ path: String, limit: Int = 64 << 20) throws(Error) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw Error(path: path, errno: errno) }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var chunk = 4096
+        while out.count < limit {
+            let want = min(chunk, limit - out.count)
+            let start = out.count
+            out.append(contentsOf: repeatElement(0, count: want))
+            let n = out.withUnsafeMutableBytes { buf in
+                Glibc.read(fd, buf.baseAddress! + start, want)
+            }
+            if n < 0 {
+                if errno == EINTR {
+                    out.removeLast(want)
+                    continue
+                }
+                throw Error(path: path, errno: errno)
+            }
+            out.removeLast(want - n)
+            if n == 0 { break }
+            chunk = min(chunk * 2, 1 << 20)
+        }
+        return out
+    }
+
+    public static func readText(_ path: String, limit: Int = 64 << 20) throws(Error) -> String {
+        String(decoding: try read(path, limit: limit), as: UTF8.self)
+    }
+
+    /// Writes a file atomically: a temporary file in the same directory, fsync, rename.
+    public static func writeAtomically(_ path: String, _ bytes: [UInt8]) throws(Error) {
+        let tmp = path + ".tmp.\(getpid())"
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw Error(path: tmp, errno: errno) }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                close(fd)
+                unlink(tmp)
+                throw Error(path: tmp, errno: e)
+            }
+            written += n
+        }
+        if fsync(fd) != 0 {
+            let e = errno
+            close(fd)
+            unlink(tmp)
+            throw Error(path: tmp, errno: e)
+        }
+        close(fd)
+        guard rename(tmp, path) == 0 else {
+            let e = errno
+            unlink(tmp)
+            throw Error(path: path, errno: e)
+        }
+    }
+
+    public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// Creates a directory and its parents.
+    public static func makeDirectories(_ path: String) throws(Error) {
+        var current = path.hasPrefix("/") ? "" : "."
+        for part in path.split(separator: "/") {
+            current += "/" + part
+            if mkdir(current, 0o755) != 0 && errno != EEXIST { throw Error(path: current, errno: errno) }
+        }
+    }
+}

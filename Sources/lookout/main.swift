@@ -1,0 +1,2 @@
+import LookoutCore
+print(LookoutVersion.version)

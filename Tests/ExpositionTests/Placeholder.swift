@@ -1,0 +1,6 @@
+import Testing
+@testable import Exposition
+
+@Suite struct ExpositionPlaceholderTests {
+    @Test func moduleLoads() {}
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Agent
+
+@Suite struct IntegrationPlaceholderTests {
+    @Test func moduleLoads() {}
+}

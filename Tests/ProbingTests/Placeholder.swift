@@ -1,0 +1,6 @@
+import Testing
+@testable import Probing
+
+@Suite struct ProbingPlaceholderTests {
+    @Test func moduleLoads() {}
+}

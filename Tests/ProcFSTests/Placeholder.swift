@@ -1,0 +1,6 @@
+import Testing
+@testable import ProcFS
+
+@Suite struct ProcFSPlaceholderTests {
+    @Test func moduleLoads() {}
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Profiles
+
+@Suite struct ProfilesPlaceholderTests {
+    @Test func moduleLoads() {}
+}

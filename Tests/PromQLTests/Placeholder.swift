@@ -1,0 +1,6 @@
+import Testing
+@testable import PromQL
+
+@Suite struct PromQLPlaceholderTests {
+    @Test func moduleLoads() {}
+}

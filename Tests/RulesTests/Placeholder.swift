@@ -1,0 +1,6 @@
+import Testing
+@testable import Rules
+
+@Suite struct RulesPlaceholderTests {
+    @Test func moduleLoads() {}
+}

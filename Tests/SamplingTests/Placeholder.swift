@@ -1,0 +1,6 @@
+import Testing
+@testable import Sampling
+
+@Suite struct SamplingPlaceholderTests {
+    @Test func moduleLoads() {}
+}

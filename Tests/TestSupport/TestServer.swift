@@ -1,0 +1,81 @@
+import LookoutCore
+
+/// The scriptable HTTP server of `testserver.py`, started on a free loopback port and
+/// killed by PID when released. See the script for the paths it answers.
+public final class TestServer: @unchecked Sendable {
+    public let port: Int
+    private let process: ChildProcess
+
+    public init() throws {
+        var lastError: (any Error)?
+        for _ in 0..<5 {
+            let port = Net.freePort()
+            do {
+                let p = try ChildProcess(["python3", Repo.path("Tests/TestSupport/testserver.py"), String(port)])
+                let deadline = SystemClock().now + .seconds(10)
+                while !Net.isListening(port) && p.isRunning && SystemClock().now < deadline {
+                    usleepMillis(10)
+                }
+                if Net.isListening(port) {
+                    self.port = port
+                    self.process = p
+                    return
+                }
+                p.kill()
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? ChildProcess.SpawnError(command: "testserver.py", errno: 0)
+    }
+
+    deinit { process.kill() }
+
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    public func url(_ path: String) -> String { baseURL + path }
+
+    /// Sets what `path` answers: status, body, headers, delay (s), fail_times/fail_status, hang.
+    public func set(
+        _ path: String, status: Int = 200, body: String = "", headers: [String: String] = [:], delay: Double = 0,
+        failTimes: Int = 0, failStatus: Int = 500, hang: Bool = false
+    ) {
+        let spec: JSON = [
+            "status": .number(Double(status)), "body": .string(body),
+            "headers": .object(headers.map { ($0.key, .string($0.value)) }), "delay": .number(delay),
+            "fail_times": .number(Double(failTimes)), "fail_status": .number(Double(failStatus)), "hang": .bool(hang),
+        ]
+        let r = TestHTTP.post(url("/_set?path=\(path)"), body: Array(spec.serialized().utf8))
+        precondition(r.status == 200, "test server did not accept /_set: \(r.error ?? "\(r.status)")")
+    }
+
+    public struct Received: Sendable {
+        public var method: String
+        public var headers: [String: String]
+        public var body: String
+        public var time: Double
+    }
+
+    /// The requests `path` has received so far.
+    public func received(_ path: String) -> [Received] {
+        let r = TestHTTP.get(url("/_received?path=\(path)"))
+        guard r.status == 200, let json = try? JSON(parsing: r.body), let items = json.arrayValue else { return [] }
+        return items.map { item in
+            var headers: [String: String] = [:]
+            for (k, v) in item["headers"]?.objectValue ?? [] { headers[k] = v.stringValue ?? "" }
+            return Received(
+                method: item["method"]?.stringValue ?? "", headers: headers, body: item["body"]?.stringValue ?? "",
+                time: item["time"]?.doubleValue ?? 0)
+        }
+    }
+
+    public func clear() {
+        _ = TestHTTP.post(url("/_clear"))
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func usleepMillis(_ ms: Int) { usleep(UInt32(ms * 1000)) }
