@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "Notify",
             dependencies: [
-                "LookoutCore", "Rules", "Probing", "Exposition", "CLookout",
+                "LookoutCore", "Probing", "Exposition", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(name: "ProbingTests", dependencies: ["Probing", "Exposition", "TestSupport"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Exposition", "TestSupport"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "PromQL", "Exposition", "TestSupport"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Rules", "Probing", "TestSupport"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Probing", "TestSupport"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Sampling", "CProtobuf", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
         .testTarget(
