@@ -66,7 +66,11 @@ public final class Agent: Sendable {
         self.components = components
 
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let settings = ServerSettings(host: address.host, port: address.port)
+        var settings = ServerSettings(host: address.host, port: address.port)
+        if let webConfigFile = options.webConfigFile {
+            let web = try WebConfig.load(path: webConfigFile)
+            settings.authorize = web.authorizer()
+        }
         let agentRef = AgentReference()
         let routes = Routes(registry: registry, readiness: readiness, enableLifecycle: options.enableLifecycle) {
             await agentRef.agent?.reload() ?? .failure(Diagnostics([]))

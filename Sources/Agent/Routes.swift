@@ -22,10 +22,10 @@ struct Routes: Sendable {
     func router() -> Router {
         var router = Router()
         // No I/O, no locks beyond a flag: answers while everything else is busy.
-        router.add(Route(["GET"], "/-/healthy", isPublic: true, handler: .sync { _ in .text("lookout is Healthy.\n") }))
+        router.add(Route(["GET"], "/-/healthy", handler: .sync { _ in .text("lookout is Healthy.\n") }))
         let readiness = self.readiness
         router.add(
-            Route(["GET"], "/-/ready", isPublic: true, handler: .sync { _ in
+            Route(["GET"], "/-/ready", handler: .sync { _ in
                 readiness.isReady ? .text("lookout is Ready.\n") : .text("lookout is not ready.\n", status: 503)
             }))
         if enableLifecycle {
