@@ -11,6 +11,13 @@ let package = Package(
     name: "lookout",
     products: [
         .executable(name: "lookout", targets: ["lookout"]),
+        // For Benchmarks/ (a separate package, so `make test` never builds it).
+        .library(
+            name: "LookoutKit",
+            targets: [
+                "LookoutCore", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify", "Profiles",
+                "Server", "Agent",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
