@@ -70,6 +70,11 @@ public final class Agent: Sendable {
         if let webConfigFile = options.webConfigFile {
             let web = try WebConfig.load(path: webConfigFile)
             settings.authorize = web.authorizer()
+            do {
+                settings.tls = try web.tlsContext()
+            } catch {
+                throw Diagnostics(error.items.map { Diagnostic($0.message, file: webConfigFile) })
+            }
         }
         let agentRef = AgentReference()
         let routes = Routes(registry: registry, readiness: readiness, enableLifecycle: options.enableLifecycle) {

@@ -3,6 +3,7 @@ import LookoutCore
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// Limits and access control of the agent's own HTTP endpoints.
@@ -21,6 +22,8 @@ public struct ServerSettings: Sendable {
     public var idleTimeout: Duration = .seconds(300)
     /// Called before routing for non-public routes; returns a response (401) to refuse the request.
     public var authorize: (@Sendable (HTTPRequest) -> HTTPResponse?)?
+    /// Serve HTTPS with this context.
+    public var tls: NIOSSLContext?
 
     public init(host: String, port: Int) {
         self.host = host
@@ -125,6 +128,9 @@ public final class HTTPServer: Sendable {
             return
         }
         let sync = channel.pipeline.syncOperations
+        if let tls = settings.tls {
+            try sync.addHandler(NIOSSLServerHandler(context: tls))
+        }
         try sync.addHandler(SlowClientGuard(timeout: settings.requestReadTimeout, idleTimeout: settings.idleTimeout))
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = settings.maxHeaderBytes

@@ -1,5 +1,6 @@
 import CLookout
 import LookoutCore
+import NIOSSL
 import Synchronization
 
 /// `--web.config.file`, in the format of Prometheus' exporter-toolkit:
@@ -111,6 +112,34 @@ public struct WebConfig: Sendable {
             throw Diagnostics([Diagnostic("cannot read web config: \(error)", file: path)])
         }
         return try parse(text, file: path)
+    }
+
+    /// The TLS context for `tls_server_config`, or nil for plain HTTP.
+    public func tlsContext() throws(Diagnostics) -> NIOSSLContext? {
+        guard let tls else { return nil }
+        do {
+            let chain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { NIOSSLCertificateSource.certificate($0) }
+            let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
+            var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            config.minimumTLSVersion = tls.minVersion == "TLS13" ? .tlsv13 : .tlsv12
+            switch tls.clientAuthType {
+            case "RequireAndVerifyClientCert", "VerifyClientCertIfGiven":
+                guard let ca = tls.clientCAFile else {
+                    throw Diagnostics([Diagnostic("tls_server_config: client_auth_type \(tls.clientAuthType) needs client_ca_file", at: nil)])
+                }
+                config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
+                config.certificateVerification = .noHostnameVerification
+            case "RequireAnyClientCert", "RequestClientCert":
+                config.certificateVerification = .none
+            default:
+                config.certificateVerification = .none
+            }
+            return try NIOSSLContext(configuration: config)
+        } catch let d as Diagnostics {
+            throw d
+        } catch {
+            throw Diagnostics([Diagnostic("tls_server_config: cannot load certificate or key: \(error)", at: nil)])
+        }
     }
 
     /// The request check for `ServerSettings.authorize`; nil when no credentials are configured.

@@ -37,7 +37,7 @@ import Testing
         #expect(html.contains("group api (cores): now 200%, peak 200%"))
         #expect(html.contains("Outbox: 2 pending"))
         #expect(html.contains("href=\"/api/v1/targets\""))
-        #expect(!html.contains("http://") || !html.contains("src=\"http"))  // no external assets
+        #expect(!html.contains("src=") && !html.contains("<link") && !html.contains("<script"))  // no external assets, no scripts
     }
 
     @Test func emptyStateIsExplained() {
