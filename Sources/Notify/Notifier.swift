@@ -71,6 +71,7 @@ public final class Notifier: MetricsSource, Sendable {
                 s.updates.append(old.resolved(at: time))
             }
             s.firingBySource[source] = firing
+            s.loop.produced += 1
         }
         wake.signal()
     }
@@ -78,7 +79,10 @@ public final class Notifier: MetricsSource, Sendable {
     /// Applies a reloaded config: receivers, timings, inhibit rules, caps. Groups of receivers
     /// that stay keep their state; a new outbox directory takes effect at the next start.
     public func update(settings: NotifySettings) {
-        shared.withLock { $0.pendingSettings = settings }
+        shared.withLock {
+            $0.pendingSettings = settings
+            $0.loop.produced += 1
+        }
         wake.signal()
     }
 
@@ -93,18 +97,27 @@ public final class Notifier: MetricsSource, Sendable {
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 let sends = core.step()
+                shared.withLock { $0.loop.inFlight += sends.count }
                 for send in sends {
                     group.addTask { [self] in
                         let outcome = await transport.post(
                             url: send.url, headers: send.headers, body: send.body, timeout: send.timeout)
                         shared.withLock {
                             $0.completions.append(Completion(receiver: send.receiver, id: send.id, outcome: outcome))
+                            $0.loop.inFlight -= 1
+                            $0.loop.produced += 1
                         }
                         wake.signal()
                     }
                 }
                 core.publish()
-                await waitForWork(until: core.nextDeadline())
+                let deadline = core.nextDeadline()
+                shared.withLock {
+                    $0.loop.waiting = true
+                    $0.loop.waitingOnClock = deadline != nil
+                }
+                await waitForWork(until: deadline)
+                shared.withLock { $0.loop.waiting = false }
             }
             group.cancelAll()
         }
@@ -148,6 +161,15 @@ public final class Notifier: MetricsSource, Sendable {
                     [(.empty, s.stats.latency.value)]),
             ]
         }
+    }
+
+    /// Whether the loop has taken in everything given to it, has no request in flight and waits
+    /// (for tests on a ManualClock: `clockSleepers` is its sleeper count).
+    func isQuiet(clockSleepers: () -> Int) -> Bool {
+        let (quiet, onClock) = shared.withLock { s in
+            (s.loop.waiting && s.loop.inFlight == 0 && s.loop.produced == s.loop.consumed, s.loop.waitingOnClock)
+        }
+        return quiet && (!onClock || clockSleepers() >= 1)
     }
 
     /// Notifications waiting in the outbox.
@@ -227,7 +249,17 @@ struct NotifierStats: Sendable {
     var replay = Outbox.Replay()
 }
 
+/// Counters that tell whether the loop has caught up (see `isQuiet`).
+struct LoopState: Sendable {
+    var produced = 0
+    var consumed = 0
+    var inFlight = 0
+    var waiting = false
+    var waitingOnClock = false
+}
+
 struct Shared: Sendable {
+    var loop = LoopState()
     var settings: NotifySettings
     var pendingSettings: NotifySettings?
     var updates: [NotifiableAlert] = []
@@ -340,6 +372,7 @@ final class Core {
                 s.completions = []
             }
             if let p = s.pendingSettings { s.settings = p }
+            s.loop.consumed = s.loop.produced
             return (s.pendingSettings, s.updates, s.completions)
         }
         for c in completions { complete(c, now: now, wallNow: wallNow) }

@@ -26,7 +26,7 @@ import Exposition
 ///   alertmanager_timeout: 10s
 ///   outbox: data/outbox
 ///   outbox_max_entries: 10000
-///   outbox_max_bytes: 64MiB
+///   outbox_max_bytes: 16MiB
 ///   min_backoff: 500ms
 ///   max_backoff: 5m
 ///   external_url: http://lookout.example:9477
@@ -42,7 +42,7 @@ public struct NotifySettings: Sendable, Hashable {
     /// The outbox keeps at most this many undelivered notifications; the oldest go first.
     public var outboxMaxEntries: Int = 10_000
     /// ... and at most this many bytes of them.
-    public var outboxMaxBytes: Int = 64 << 20
+    public var outboxMaxBytes: Int = 16 << 20
     /// First retry delay; each failure doubles it (with jitter) up to `maxBackoff`.
     public var minBackoff: Duration = .milliseconds(500)
     public var maxBackoff: Duration = .seconds(300)

@@ -57,8 +57,8 @@ public final class Outbox {
     var logPath: String { (directory ?? "") + "/" + Self.fileName }
     var tmpPath: String { logPath + ".tmp" }
 
-    /// Opens (creating it if needed) and replays the outbox in `directory`. Entries the cap no
-    /// longer allows are evicted and returned in `evictedOnOpen`.
+    /// Opens (creating it if needed) and replays the outbox in `directory`. The cap is not
+    /// applied here: `enforceCap` does, so the owner can count what it evicts.
     public init(
         directory: String?, maxEntries: Int = 10_000, maxBytes: Int = 16 << 20, compactionMinBytes: Int = 1 << 20
     ) throws(Failure) {
@@ -136,7 +136,7 @@ public final class Outbox {
     public func append(
         kind: OutboxEntry.Kind, receiver: String, url: String, body: [UInt8], createdAt: WallTime
     ) -> Appended {
-        var entry = OutboxEntry(id: nextID, createdAt: createdAt, kind: kind, receiver: receiver, url: url, body: body)
+        let entry = OutboxEntry(id: nextID, createdAt: createdAt, kind: kind, receiver: receiver, url: url, body: body)
         nextID += 1
         let size = entry.recordSize
         guard size <= maxBytes else { return Appended(entry: nil, evicted: [], failure: nil) }
@@ -152,7 +152,6 @@ public final class Outbox {
         live[entry.id] = entry
         order.append(entry.id)
         liveBytes += size
-        entry = live[entry.id]!
         let failure = write(bytes, sync: true)
         return Appended(entry: entry, evicted: evicted, failure: failure)
     }
