@@ -65,10 +65,10 @@ public final class Notifier: MetricsSource, Sendable {
                 let fp = a.fingerprint
                 mentioned.insert(fp)
                 if !a.isResolved { firing[fp] = a }
-                s.updates.append(a)
+                s.addUpdate(a, fp)
             }
             for (fp, old) in s.firingBySource[source] ?? [:] where !mentioned.contains(fp) {
-                s.updates.append(old.resolved(at: time))
+                s.addUpdate(old.resolved(at: time), fp)
             }
             s.firingBySource[source] = firing
             s.loop.produced += 1
@@ -262,12 +262,24 @@ struct Shared: Sendable {
     var loop = LoopState()
     var settings: NotifySettings
     var pendingSettings: NotifySettings?
+    /// Alert changes the loop has not taken yet, the latest state of each alert only: the
+    /// backlog stays as small as the set of alerts however long the loop is away.
     var updates: [NotifiableAlert] = []
+    var updateIndex: [Fingerprint: Int] = [:]
     var firingBySource: [String: [Fingerprint: NotifiableAlert]] = [:]
     var completions: [Completion] = []
     var stats = NotifierStats()
 
     init(settings: NotifySettings) { self.settings = settings }
+
+    mutating func addUpdate(_ alert: NotifiableAlert, _ fp: Fingerprint) {
+        if let i = updateIndex[fp] {
+            updates[i] = alert
+        } else {
+            updateIndex[fp] = updates.count
+            updates.append(alert)
+        }
+    }
 }
 
 struct Send: Sendable {
@@ -369,6 +381,7 @@ final class Core {
             defer {
                 s.pendingSettings = nil
                 s.updates = []
+                s.updateIndex = [:]
                 s.completions = []
             }
             if let p = s.pendingSettings { s.settings = p }

@@ -241,6 +241,21 @@ let quietLogger: Logger = {
         }
     }
 
+    @Test func submissionsBeforeTheLoopRunsKeepOnlyTheLatestStateOfEachAlert() async throws {
+        let t = RecordingTransport()
+        let n = notifier(settings(groupWait: .zero), t)
+        let a = alert("TargetSlow", target: "a")
+        for _ in 0..<1000 { n.submit([a, alert("TargetSlow", target: "b")], at: clock.wallNow) }
+        // b fired and resolved before anyone could hear of it.
+        n.submit([a], at: clock.wallNow)
+        #expect(n.shared.withLock { $0.updates.count } == 2)
+        try await whileRunning(n) {
+            #expect(await idle(n) { t.count == 1 })
+            let body: JSON = try JSON(parsing: t.requests[0].body)
+            #expect(body["groupLabels"]?["target"] == "a")
+        }
+    }
+
     @Test func metricsHaveTheContractNames() async throws {
         let n = notifier(settings(), RecordingTransport())
         try await whileRunning(n) {
