@@ -47,6 +47,8 @@ public final class Outbox {
     public private(set) var replay = Replay()
 
     private var fd: Int32 = -1
+    private var lockFD: Int32 = -1
+    private var isClosed = false
     private var live: [UInt64: OutboxEntry] = [:]
     /// Live ids in ascending order (the order entries were made).
     private var order: [UInt64] = []
@@ -71,6 +73,17 @@ public final class Outbox {
             try FileIO.makeDirectories(directory)
         } catch {
             throw Failure(operation: "create directory", path: error.path, errno: error.errno)
+        }
+        // One writer per directory: a second agent (or notifier) on the same outbox would
+        // interleave records. The kernel drops the lock when the process dies, even by kill -9.
+        let lockPath = directory + "/outbox.lock"
+        lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lockFD >= 0 else { throw Failure(operation: "create", path: lockPath, errno: errno) }
+        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
+            let e = errno
+            Glibc.close(lockFD)
+            lockFD = -1
+            throw Failure(operation: "lock (is another lookout using it?)", path: lockPath, errno: e)
         }
         // A temporary file is what a compaction left when it was interrupted before its rename:
         // the log it was to replace is complete.
@@ -108,10 +121,21 @@ public final class Outbox {
         try compact()
     }
 
-    deinit { close() }
+    deinit {
+        closeLog()
+        if lockFD >= 0 { Glibc.close(lockFD) }
+    }
 
-    /// Closes the log file. Further appends fail.
+    /// Closes the log file and gives up the directory. Nothing is written at close: what is on
+    /// disk is what a crash at that moment would leave.
     public func close() {
+        isClosed = true
+        closeLog()
+        if lockFD >= 0 { Glibc.close(lockFD) }
+        lockFD = -1
+    }
+
+    private func closeLog() {
         if fd >= 0 { Glibc.close(fd) }
         fd = -1
     }
@@ -199,7 +223,7 @@ public final class Outbox {
 
     /// Rewrites the log with only the live entries, crash-safe at every step.
     public func compact() throws(Failure) {
-        guard directory != nil else { return }
+        guard directory != nil, !isClosed else { return }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(liveBytes)
         for id in order { bytes += OutboxCodec.encode(.entry(live[id]!)) }
@@ -219,7 +243,7 @@ public final class Outbox {
         syncDirectory()
         let nfd = open(logPath, O_WRONLY | O_APPEND | O_CLOEXEC)
         guard nfd >= 0 else { throw Failure(operation: "open", path: logPath, errno: errno) }
-        close()
+        closeLog()
         fd = nfd
         fileBytes = bytes.count
     }
@@ -235,10 +259,21 @@ public final class Outbox {
 
     private func write(_ bytes: [UInt8], sync: Bool) -> Failure? {
         guard directory != nil else { return nil }
-        guard fd >= 0 else { return Failure(operation: "write", path: logPath, errno: EBADF) }
+        guard !isClosed else { return Failure(operation: "write (closed)", path: logPath, errno: EBADF) }
+        guard fd >= 0 else {
+            // The log was closed after a failed write: rewrite it from memory, which already
+            // holds this change.
+            do {
+                try compact()
+                return nil
+            } catch {
+                return error
+            }
+        }
         if let e = Self.writeAll(fd, bytes, path: logPath) {
-            // Cut off what part of the record made it, so the next record starts on a boundary.
-            if ftruncate(fd, off_t(fileBytes)) != 0 { close() }
+            // Cut off what part of the record made it, so the next record starts on a boundary;
+            // if even that fails, the next write starts a fresh log.
+            if ftruncate(fd, off_t(fileBytes)) != 0 { closeLog() }
             return e
         }
         fileBytes += bytes.count

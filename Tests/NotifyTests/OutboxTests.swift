@@ -198,6 +198,14 @@ import Testing
         #expect(lowered.count == 1)
     }
 
+    @Test func oneOutboxPerDirectory() throws {
+        let dir = TemporaryDirectory()
+        let o = try Outbox(directory: dir.path)
+        #expect(throws: Outbox.Failure.self) { try Outbox(directory: dir.path) }
+        o.close()
+        #expect(Self.add(try Outbox(directory: dir.path), body: "x").id == 1)
+    }
+
     @Test func unusableDirectoryIsAnError() throws {
         let dir = TemporaryDirectory()
         dir.write("file", "not a directory")
