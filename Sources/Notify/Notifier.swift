@@ -313,6 +313,8 @@ final class Core {
     var active: [Fingerprint: NotifiableAlert] = [:]
     /// Counter changes made in a step, published with the rest in `publish`.
     var stats: NotifierStats
+    /// The last compaction failure, logged once rather than at every step.
+    var lastCompactionError: String?
 
     init(owner: Notifier) {
         self.owner = owner
@@ -398,9 +400,11 @@ final class Core {
         }
         flushGroups(now: now, wallNow: wallNow)
         if pushing { pushToAlertmanagers(now: now, wallNow: wallNow) }
-        if let failure = outbox.compactIfNeeded() {
+        let failure = outbox.compactIfNeeded()
+        if let failure, failure.description != lastCompactionError {
             logger.error("outbox compaction failed; will try again", metadata: ["error": "\(failure)"])
         }
+        lastCompactionError = failure?.description
         return startSends(now: now)
     }
 
