@@ -86,7 +86,7 @@ let package = Package(
         .target(
             name: "Notify",
             dependencies: [
-                "LookoutCore", "Probing", "Exposition", "CLookout",
+                "LookoutCore", "Exposition", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -137,7 +137,7 @@ let package = Package(
         .testTarget(name: "ProbingTests", dependencies: ["Probing", "Exposition", "TestSupport"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Exposition", "TestSupport"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "PromQL", "Exposition", "TestSupport"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Probing", "TestSupport"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "TestSupport"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Sampling", "CProtobuf", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
         .testTarget(
