@@ -182,11 +182,17 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(404, "not found")
 
 
+class Server(ThreadingHTTPServer):
+    # Class attributes: the listen backlog is taken when the constructor binds, so
+    # setting it on the instance afterwards leaves the default of 5, and a burst of
+    # concurrent connections gets SYNs dropped (1 s and 3 s retransmits).
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def main():
     port = int(sys.argv[1])
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 1024
+    server = Server(("127.0.0.1", port), Handler)
     print("ready", flush=True)
     server.serve_forever()
 
