@@ -20,19 +20,25 @@ enum ProbeMetrics {
     /// alert thresholds) plus 30 s for long timeouts.
     static let latencyBounds: [Double] = HistogramAccumulator.defaultLatencyBounds + [30]
 
+    /// Phases and reasons in the order of their label values, so every family comes out
+    /// sorted the way the registry orders series (label pair by label pair).
+    static let sortedPhases: [Int] = PhaseTimings().labeled.enumerated().sorted { $0.element.phase < $1.element.phase }.map(\.offset)
+    static let sortedReasons: [FailureReason] = FailureReason.allCases.sorted { $0.rawValue < $1.rawValue }
+    static let sortedKinds: [EndpointKind] = EndpointKind.allCases.sorted { $0.rawValue < $1.rawValue }
+
     /// The labels of one endpoint's series, built once.
     struct EndpointLabels: Sendable {
+        let kind: EndpointKind
         let base: Labels
+        /// By phase, in `sortedPhases` order.
         let phases: [Labels]
-        let target: String
-        let endpoint: String
 
         init(target: String, endpoint: EndpointKind) {
-            self.target = target
-            self.endpoint = endpoint.rawValue
+            kind = endpoint
             let base = Labels([("endpoint", endpoint.rawValue), ("target", target)])
             self.base = base
-            phases = PhaseTimings().labeled.map { base.setting("phase", $0.phase) }
+            let all = PhaseTimings().labeled
+            phases = ProbeMetrics.sortedPhases.map { base.setting("phase", all[$0].phase) }
         }
 
         func reason(_ r: FailureReason) -> Labels { base.setting("reason", r.rawValue) }
@@ -40,12 +46,15 @@ enum ProbeMetrics {
 
     /// One endpoint's series after its latest result.
     struct EndpointSeries: Sendable {
+        var kind: EndpointKind
         var success: Metric
+        /// In `sortedPhases` order.
         var durations: [Metric]
         var latency: Metric
         var timedOut: Metric
         var timeouts: Metric
-        var failures: [Metric]
+        /// In `sortedReasons` order, nil for reasons that never happened.
+        var failures: [Metric?]
         var statusCode: Metric
         var circuitOpen: Metric
 
@@ -53,14 +62,14 @@ enum ProbeMetrics {
             labels: EndpointLabels, last: ProbeOutcome, latency: HistogramAccumulator, timeouts: Int,
             failures: [FailureReason: Int], circuitOpen: Bool
         ) {
+            kind = labels.kind
             success = Metric(labels: labels.base, last.success ? 1 : 0)
-            durations = zip(labels.phases, last.timings.labeled).map { Metric(labels: $0.0, $0.1.seconds) }
+            let phases = last.timings.labeled
+            durations = zip(labels.phases, ProbeMetrics.sortedPhases).map { Metric(labels: $0.0, phases[$0.1].seconds) }
             self.latency = Metric(labels: labels.base, value: .histogram(latency.value))
             timedOut = Metric(labels: labels.base, last.timedOut ? 1 : 0)
             self.timeouts = Metric(labels: labels.base, Double(timeouts))
-            self.failures = FailureReason.allCases.compactMap { r in
-                failures[r].map { Metric(labels: labels.reason(r), Double($0)) }
-            }
+            self.failures = ProbeMetrics.sortedReasons.map { r in failures[r].map { Metric(labels: labels.reason(r), Double($0)) } }
             statusCode = Metric(labels: labels.base, Double(last.status))
             self.circuitOpen = Metric(labels: labels.base, circuitOpen ? 1 : 0)
         }
@@ -73,6 +82,7 @@ enum ProbeMetrics {
         var scrape: (samples: Int, bodyBytes: Int)?
     }
 
+    /// The families of all targets; `targets` must be sorted by name.
     static func families(_ targets: [TargetSeries]) -> [MetricFamily] {
         var successM: [Metric] = [], durationM: [Metric] = [], latencyM: [Metric] = [], timedOutM: [Metric] = []
         var timeoutsM: [Metric] = [], failuresM: [Metric] = [], statusM: [Metric] = [], circuitM: [Metric] = []
@@ -85,17 +95,26 @@ enum ProbeMetrics {
         timeoutsM.reserveCapacity(n)
         statusM.reserveCapacity(n)
         circuitM.reserveCapacity(n)
-        for t in targets {
-            for e in t.endpoints {
+        // Series sort by endpoint, then phase or reason, then target.
+        for kind in sortedKinds {
+            let column = targets.compactMap { t in t.endpoints.first { $0.kind == kind } }
+            if column.isEmpty { continue }
+            for e in column {
                 successM.append(e.success)
-                durationM.append(contentsOf: e.durations)
                 latencyM.append(e.latency)
                 timedOutM.append(e.timedOut)
                 timeoutsM.append(e.timeouts)
-                failuresM.append(contentsOf: e.failures)
                 statusM.append(e.statusCode)
                 circuitM.append(e.circuitOpen)
             }
+            for p in sortedPhases.indices {
+                for e in column { durationM.append(e.durations[p]) }
+            }
+            for r in sortedReasons.indices {
+                for e in column { if let m = e.failures[r] { failuresM.append(m) } }
+            }
+        }
+        for t in targets {
             if let s = t.scrape {
                 let labels = Labels([("target", t.name)])
                 samplesM.append(Metric(labels: labels, Double(s.samples)))

@@ -124,6 +124,13 @@ enum Probes {
         #expect(Probes.family(m, "lookout_probe_success")?.type == .gauge)
         #expect(Probes.family(m, "lookout_probe_timeouts_total")?.type == .counter)
 
+        // Published in the registry's series order, so gathering need not sort them.
+        for f in m.collect() {
+            for (a, b) in zip(f.metrics, f.metrics.dropFirst()) {
+                #expect(Registry.compare(a.labels, b.labels) < 0, "\(f.name): \(a.labels) before \(b.labels)")
+            }
+        }
+
         // The second probe of each endpoint went over the kept-alive connection.
         let status = try #require(Probes.endpoint(prober, "api", .live))
         #expect(status.last?.reusedConnection == true)
