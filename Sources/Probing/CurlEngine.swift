@@ -259,6 +259,15 @@ final class CurlEngine: @unchecked Sendable {
             lookout_curl_easy_setopt_string(easy, CURLOPT_USERNAME, auth.username)
             lookout_curl_easy_setopt_string(easy, CURLOPT_PASSWORD, auth.password.value)
         }
+        if let tls = r.tls {
+            if let ca = tls.caFile { lookout_curl_easy_setopt_string(easy, CURLOPT_CAINFO, ca) }
+            if let cert = tls.certFile { lookout_curl_easy_setopt_string(easy, CURLOPT_SSLCERT, cert) }
+            if let key = tls.keyFile { lookout_curl_easy_setopt_string(easy, CURLOPT_SSLKEY, key) }
+            if tls.insecureSkipVerify {
+                lookout_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYPEER, 0)
+                lookout_curl_easy_setopt_long(easy, CURLOPT_SSL_VERIFYHOST, 0)
+            }
+        }
         let me = Unmanaged.passUnretained(t).toOpaque()
         lookout_curl_easy_setopt_pointer(easy, CURLOPT_ERRORBUFFER, t.errorBuffer)
         lookout_curl_easy_setopt_pointer(easy, CURLOPT_WRITEDATA, me)

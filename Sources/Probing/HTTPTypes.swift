@@ -23,12 +23,14 @@ public struct HTTPRequest: Sendable, Hashable {
     public var acceptCompressed: Bool
     /// HTTP basic authentication; libcurl does not send it to another host after a redirect.
     public var basicAuth: BasicCredentials?
+    /// Certificate authorities and client certificate for https; the system's CAs when nil.
+    public var tls: TLSOptions?
 
     public init(
         method: HTTPMethod = .get, url: String, headers: [HTTPHeader] = [], body: [UInt8]? = nil,
         timeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2), followRedirects: Bool = false,
         maxRedirects: Int = 10, bodyLimit: Int = 10 << 20, acceptCompressed: Bool = true,
-        basicAuth: BasicCredentials? = nil
+        basicAuth: BasicCredentials? = nil, tls: TLSOptions? = nil
     ) {
         self.method = method
         self.url = url
@@ -41,6 +43,25 @@ public struct HTTPRequest: Sendable, Hashable {
         self.bodyLimit = bodyLimit
         self.acceptCompressed = acceptCompressed
         self.basicAuth = basicAuth
+        self.tls = tls
+    }
+}
+
+/// TLS settings of a request, as Prometheus' `tls_config`.
+public struct TLSOptions: Sendable, Hashable {
+    /// PEM file of the CAs that may sign the server's certificate (instead of the system's).
+    public var caFile: String?
+    /// PEM client certificate and key, for servers that ask for one.
+    public var certFile: String?
+    public var keyFile: String?
+    /// Accept any server certificate and name. For tests and self-signed setups only.
+    public var insecureSkipVerify: Bool
+
+    public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, insecureSkipVerify: Bool = false) {
+        self.caFile = caFile
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.insecureSkipVerify = insecureSkipVerify
     }
 }
 

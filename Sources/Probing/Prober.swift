@@ -317,7 +317,8 @@ extension Prober {
             if kind == .metrics { headers.append(HTTPHeader("Accept", Scraper.accept)) }
             return HTTPRequest(
                 method: .get, url: endpoint.url, headers: headers, timeout: t.timeout, connectTimeout: t.connectTimeout,
-                followRedirects: t.followRedirects, bodyLimit: t.bodySizeLimit, acceptCompressed: true, basicAuth: basic)
+                followRedirects: t.followRedirects, bodyLimit: t.bodySizeLimit, acceptCompressed: true, basicAuth: basic,
+                tls: t.tls)
         }
 
         mutating func update(_ list: [TargetSettings], policy: CircuitBreaker.Policy) {

@@ -91,6 +91,7 @@ public struct TargetSettings: Sendable, Hashable {
     /// Extra request headers sent to every endpoint of the target.
     public var headers: [HTTPHeader] = []
     public var auth: TargetAuth?
+    public var tls: TLSOptions?
 
     public init(name: String) { self.name = name }
 
@@ -106,7 +107,7 @@ public struct TargetSettings: Sendable, Hashable {
 
     public static let keys = [
         "name", "metrics", "health", "interval", "timeout", "connect_timeout", "body_size_limit", "sample_limit",
-        "follow_redirects", "headers", "bearer_token", "bearer_token_file", "basic_auth",
+        "follow_redirects", "headers", "bearer_token", "bearer_token_file", "basic_auth", "tls_config",
     ]
     static let endpointKeys = ["url", "expect_status", "body_regex", "json_field", "json_value"]
 
@@ -153,6 +154,7 @@ public struct TargetSettings: Sendable, Hashable {
         if t.auth != nil, let h = t.headers.first(where: { $0.name.lowercased() == "authorization" }) {
             m["headers"]?.error("\(what): header \"\(h.name)\" conflicts with bearer_token/basic_auth; set one of them")
         }
+        if let v = m["tls_config"] { t.tls = parseTLS(v, "\(what).tls_config") }
         if t.metrics == nil && t.health.isEmpty {
             m.error("\(what) (\(name)) has no endpoints: set metrics and/or health")
         }
@@ -251,6 +253,31 @@ public struct TargetSettings: Sendable, Hashable {
             return .basic(BasicCredentials(username: user, password: Secret(password)))
         }
         return nil
+    }
+
+    /// `tls_config: {ca_file, cert_file, key_file, insecure_skip_verify}`; the files must be readable now.
+    static func parseTLS(_ v: YAMLValue, _ what: String) -> TLSOptions? {
+        guard let m = v.mapping(what, allowedKeys: ["ca_file", "cert_file", "key_file", "insecure_skip_verify"]) else {
+            return nil
+        }
+        var tls = TLSOptions()
+        func file(_ key: String) -> String? {
+            guard let value = m[key], let path = value.string("\(what).\(key)") else { return nil }
+            let full = resolve(path, relativeTo: v.document.file)
+            guard FileIO.exists(full) else {
+                value.error("\(what).\(key): \(full) does not exist")
+                return nil
+            }
+            return full
+        }
+        tls.caFile = file("ca_file")
+        tls.certFile = file("cert_file")
+        tls.keyFile = file("key_file")
+        if (m["cert_file"] == nil) != (m["key_file"] == nil) {
+            m.error("\(what): cert_file and key_file go together")
+        }
+        if let b = m["insecure_skip_verify"]?.bool("\(what).insecure_skip_verify") { tls.insecureSkipVerify = b }
+        return tls
     }
 
     /// Reads a secret file; trailing and leading whitespace (the usual final newline) is dropped.

@@ -159,11 +159,27 @@ struct Missing: Error, CustomStringConvertible {
     @Test func realSecretFileIsReadRelativeToTheConfig() throws {
         let dir = TemporaryDirectory()
         dir.write("token", "from-file\n")
-        let config = dir.write("lookout.yml", "name: a\nhealth: {live: \"http://h/live\"}\nbearer_token_file: token\n")
+        dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n")
+        let config = dir.write(
+            "lookout.yml",
+            """
+            name: a
+            health: {live: "https://h/live"}
+            bearer_token_file: token
+            tls_config: {ca_file: ca.pem, insecure_skip_verify: false}
+            """)
         let doc = YAMLDocument(text: try FileIO.readText(config), file: config)
         let t = TargetSettings.parse(doc.root!, index: 0)
         #expect(doc.diagnostics.isEmpty)
         #expect(t?.auth == .bearer(Secret("from-file")))
+        #expect(t?.tls == TLSOptions(caFile: dir.path + "/ca.pem"))
+
+        let bad = YAMLDocument(text: "name: a\nhealth: {live: \"https://h/live\"}\ntls_config: {ca_file: nope.pem, cert_file: ca.pem}\n", file: config)
+        _ = TargetSettings.parse(bad.root!, index: 0)
+        #expect(bad.diagnostics.map(\.description) == [
+            "\(config):3:23: targets[0].tls_config.ca_file: \(dir.path)/nope.pem does not exist",
+            "\(config):3:13: targets[0].tls_config: cert_file and key_file go together",
+        ])
     }
 
     @Test func conflictsAndLimits() {

@@ -18,6 +18,8 @@ Control:
   GET  /_received?path=P    JSON list of requests to P: {"method","headers","body","time"}
   POST /_clear              forgets received requests
 Anything else: 404, unless set with /_set.
+
+Usage: testserver.py PORT [--tls CERT KEY]
 """
 import gzip
 import io
@@ -193,6 +195,13 @@ class Server(ThreadingHTTPServer):
 def main():
     port = int(sys.argv[1])
     server = Server(("127.0.0.1", port), Handler)
+    if len(sys.argv) >= 5 and sys.argv[2] == "--tls":
+        # HTTPS with the given certificate and key; the handshake runs in the handler's
+        # thread (on first read), not in the accept loop.
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     print("ready", flush=True)
     server.serve_forever()
 
