@@ -3,7 +3,7 @@ import LookoutCore
 
 /// The probe and scrape series of DESIGN.md ("Probes and scrapes"). Each endpoint's
 /// series are rendered once per result (`EndpointSeries`); a snapshot only concatenates
-/// them, so publishing after a batch costs no more than copying references.
+/// them, so assembling a snapshot costs little more than copying references.
 enum ProbeMetrics {
     static let success = "lookout_probe_success"
     static let duration = "lookout_probe_duration_seconds"

@@ -14,24 +14,24 @@ import Synchronization
 /// previous probe is still running is skipped for that tick (and the skip counted);
 /// an endpoint whose circuit breaker is open is probed once per retry interval.
 ///
-/// Results are published as immutable snapshots after each batch (the probes of one
-/// target at one tick): `probeMetrics` (the `lookout_probe_*` and `lookout_scrape_*`
-/// series) and `scrapedMetrics` (the targets' own series with a `target` label).
+/// Results are exposed as immutable snapshots through two sources: `probeMetrics` (the
+/// `lookout_probe_*` and `lookout_scrape_*` series) and `scrapedMetrics` (the targets'
+/// own series with a `target` label). Each probe result renders its endpoint's series
+/// once; a snapshot is assembled from those when it is read and the state has changed
+/// since the last one, so its cost follows the reads (a scrape, a rule evaluation), not
+/// the number of probes, and every result is visible as soon as it is recorded.
 public final class Prober: Sendable {
     /// `lookout_probe_*`, `lookout_scrape_samples`, `lookout_scrape_body_bytes`.
-    public var probeMetrics: any MetricsSource { probeBox }
+    public var probeMetrics: any MetricsSource { ProbeSeriesSource(shared: shared) }
     /// The scraped targets' series, each with its `target` label.
-    public var scrapedMetrics: any MetricsSource { scrapedBox }
+    public var scrapedMetrics: any MetricsSource { ScrapedSeriesSource(shared: shared) }
 
-    private let probeBox = SnapshotBox()
-    private let scrapedBox = SnapshotBox()
+    private let shared: Shared
     private let client: HTTPClient
     private let clock: any AgentClock
     private let logger: Logger?
     private let breakerPolicy: CircuitBreaker.Policy
     private let decode: ScrapeDecoder
-    private let state: Mutex<State>
-    private let published = Mutex<(probe: UInt64, scraped: UInt64)>((0, 0))
     private let wakeup = WakeSignal()
 
     /// - Parameters:
@@ -51,10 +51,8 @@ public final class Prober: Sendable {
         self.breakerPolicy = circuitBreaker
         self.decode = decode
         var s = State()
-        for t in targets where s.targets[t.name] == nil {
-            s.targets[t.name] = s.makeTarget(t, policy: circuitBreaker)
-        }
-        state = Mutex(s)
+        s.update(targets, policy: circuitBreaker)
+        shared = Shared(s)
     }
 
     // MARK: Running
@@ -65,10 +63,10 @@ public final class Prober: Sendable {
         try await withThrowingDiscardingTaskGroup { group in
             while true {
                 try Task.checkCancellation()
-                let now = clock.now
-                let (batches, next) = state.withLock { $0.takeDue(now: now, wall: clock.wallNow) }
-                for batch in batches {
-                    group.addTask { await self.run(batch) }
+                let now = clock.now, wall = clock.wallNow
+                let (jobs, next) = shared.state.withLock { $0.takeDue(now: now, wall: wall) }
+                for job in jobs {
+                    group.addTask { await self.probe(job) }
                 }
                 try await waitForTick(until: next ?? now + .seconds(3600))
             }
@@ -86,20 +84,11 @@ public final class Prober: Sendable {
         try Task.checkCancellation()
     }
 
-    private func run(_ batch: [ProbeJob]) async {
-        await withDiscardingTaskGroup { group in
-            for job in batch {
-                group.addTask { await self.probe(job) }
-            }
-        }
-        publish()
-    }
-
     private func probe(_ job: ProbeJob) async {
         let result = await client.execute(job.request)
         if result.error?.kind == .cancelled {
             // Shutting down: not a result of the target.
-            state.withLock { $0.abandon(job) }
+            shared.state.withLock { $0.abandon(job) }
             return
         }
         var outcome = ProbeEvaluation.evaluate(result, endpoint: job.endpoint, at: job.wallStart)
@@ -119,7 +108,7 @@ public final class Prober: Sendable {
             scrape = ScrapeResult(families: families, samples: samples, bodyBytes: result.body.count)
         }
         let detailed = job.kind == .detailed ? DetailedBody(result.body) : nil
-        let transition = state.withLock {
+        let transition = shared.state.withLock {
             $0.record(job, outcome: outcome, scrape: scrape, detailed: detailed)
         }
         if let transition, let logger {
@@ -139,48 +128,28 @@ public final class Prober: Sendable {
     /// Applies a reloaded target list: unchanged targets keep their state, counters and
     /// schedule; a changed target keeps the state of the endpoints whose settings did not
     /// change; removed targets (and their series) are gone from the next snapshot, which
-    /// is published at once; new targets are probed at their first tick.
+    /// is read next; new targets are probed at their first tick.
     public func update(targets: [TargetSettings]) {
-        state.withLock { $0.update(targets, policy: breakerPolicy) }
+        shared.state.withLock { $0.update(targets, policy: breakerPolicy) }
         wakeup.signal()
-        publish()
     }
 
     // MARK: Reading
 
     /// True once every endpoint of every target has a result (or the target list is empty).
     public var hasCompletedFirstRound: Bool {
-        state.withLock { s in s.targets.values.allSatisfy { $0.endpoints.allSatisfy { $0.last != nil } } }
+        shared.state.withLock { s in s.targets.values.allSatisfy { $0.endpoints.allSatisfy { $0.last != nil } } }
     }
 
     /// An immutable copy of every target's status, by target name.
     public func targetsStatus() -> [TargetStatus] {
-        state.withLock { s in s.targets.keys.sorted().map { s.targets[$0]!.status } }
+        shared.state.withLock { s in s.sortedNames.map { s.targets[$0]!.status } }
     }
 
     /// `/api/v1/targets`: `{"status":"success","data":{"targets":[...]}}`, see `TargetStatus.json`.
     public func targetsJSON() -> JSON {
         let targets = targetsStatus()
         return ["status": "success", "data": ["targets": .array(targets.map(\.json))]]
-    }
-
-    /// Publishes snapshots of the current state. Snapshots are versioned so a slower
-    /// publisher never replaces a newer snapshot with an older one.
-    private func publish() {
-        let snap = state.withLock { $0.snapshot() }
-        let families = ProbeMetrics.families(snap.series)
-        let scraped: [MetricFamily]? =
-            published.withLock { $0.scraped } < snap.scrapedVersion ? Registry.merge(snap.scraped.flatMap { $0 }) : nil
-        published.withLock { p in
-            if snap.version > p.probe {
-                p.probe = snap.version
-                probeBox.publish(families)
-            }
-            if let scraped, snap.scrapedVersion > p.scraped {
-                p.scraped = snap.scrapedVersion
-                scrapedBox.publish(scraped)
-            }
-        }
     }
 
     /// The schedule offset of a target: a hash of its name, below min(interval / 10, 1 s).
@@ -194,6 +163,50 @@ public final class Prober: Sendable {
         }
         return .nanoseconds(Int64(h % UInt64(spread)))
     }
+}
+
+/// The prober's state and the snapshots assembled from it, shared with the metrics sources
+/// (which the registry holds; they do not keep the prober alive).
+final class Shared: Sendable {
+    let state: Mutex<Prober.State>
+    private let probeCache = Mutex<(version: UInt64, families: [MetricFamily])>((0, []))
+    private let scrapedCache = Mutex<(version: UInt64, families: [MetricFamily])>((0, []))
+
+    init(_ state: Prober.State) { self.state = Mutex(state) }
+
+    func probeFamilies() -> [MetricFamily] {
+        let cached = probeCache.withLock { $0 }
+        guard let series = state.withLock({ s in s.version == cached.version ? nil : (s.version, s.series()) }) else {
+            return cached.families
+        }
+        let families = ProbeMetrics.families(series.1)
+        probeCache.withLock { c in
+            if series.0 > c.version { c = (series.0, families) }
+        }
+        return families
+    }
+
+    func scrapedFamilies() -> [MetricFamily] {
+        let cached = scrapedCache.withLock { $0 }
+        guard let scraped = state.withLock({ s in s.scrapedVersion == cached.version ? nil : (s.scrapedVersion, s.scraped()) })
+        else { return cached.families }
+        // Several targets may expose the same family: one family, series of all of them.
+        let families = Registry.merge(scraped.1.flatMap { $0 })
+        scrapedCache.withLock { c in
+            if scraped.0 > c.version { c = (scraped.0, families) }
+        }
+        return families
+    }
+}
+
+struct ProbeSeriesSource: MetricsSource {
+    let shared: Shared
+    func collect() -> [MetricFamily] { shared.probeFamilies() }
+}
+
+struct ScrapedSeriesSource: MetricsSource {
+    let shared: Shared
+    func collect() -> [MetricFamily] { shared.scrapedFamilies() }
 }
 
 /// One probe to run: everything the task needs, copied out of the state.
@@ -265,15 +278,10 @@ extension Prober {
         var scrape: (samples: Int, bodyBytes: Int)?
     }
 
-    struct Snapshot {
-        var version: UInt64
-        var scrapedVersion: UInt64
-        var series: [ProbeMetrics.TargetSeries]
-        var scraped: [[MetricFamily]]
-    }
-
     struct State: Sendable {
+        /// Only `add` and `update` add or remove keys (they keep `sortedNames` in step).
         var targets: [String: TargetState] = [:]
+        private(set) var sortedNames: [String] = []
         var nextID: UInt64 = 0
         /// Bumped on every change; snapshots carry it.
         var version: UInt64 = 1
@@ -331,20 +339,20 @@ extension Prober {
                 }
             }
             targets = next
+            sortedNames = next.keys.sorted()
             version += 1
             scrapedVersion += 1
         }
 
-        /// Takes the batches due at `now` and moves their targets to the next tick.
-        /// Returns the batches and the next instant anything is due.
-        mutating func takeDue(now: MonotonicInstant, wall: WallTime) -> ([[ProbeJob]], MonotonicInstant?) {
-            var batches: [[ProbeJob]] = []
+        /// Takes the probes due at `now` and moves their targets to the next tick.
+        /// Returns the probes and the next instant anything is due.
+        mutating func takeDue(now: MonotonicInstant, wall: WallTime) -> ([ProbeJob], MonotonicInstant?) {
+            var jobs: [ProbeJob] = []
             var next: MonotonicInstant?
-            for name in targets.keys.sorted() {
+            for name in sortedNames {
                 var t = targets[name]!
                 let due = t.nextDue ?? now + t.offset
                 if due <= now {
-                    var jobs: [ProbeJob] = []
                     for i in t.endpoints.indices {
                         if t.endpoints[i].inFlight {
                             t.endpoints[i].skippedOverlapping += 1
@@ -361,7 +369,6 @@ extension Prober {
                                 target: name, endpointID: e.id, kind: e.kind, endpoint: e.settings, request: e.request,
                                 sampleLimit: t.settings.sampleLimit, start: due, wallStart: wall - (now - due)))
                     }
-                    if !jobs.isEmpty { batches.append(jobs) }
                     // Ticks missed (a stalled process, a suspended VM) are skipped, not caught up.
                     let interval = t.settings.interval.nanoseconds
                     let missed = (now.nanoseconds - due.nanoseconds) / interval
@@ -372,7 +379,7 @@ extension Prober {
                 next = min(next ?? t.nextDue!, t.nextDue!)
                 targets[name] = t
             }
-            return (batches, next)
+            return (jobs, next)
         }
 
         /// A probe that ended without a result (the prober is stopping).
@@ -413,17 +420,17 @@ extension Prober {
             return transition
         }
 
-        func snapshot() -> Snapshot {
-            var series: [ProbeMetrics.TargetSeries] = []
-            var scraped: [[MetricFamily]] = []
-            series.reserveCapacity(targets.count)
-            for name in targets.keys.sorted() {
+        /// Every target's rendered series, targets by name.
+        func series() -> [ProbeMetrics.TargetSeries] {
+            sortedNames.map { name in
                 let t = targets[name]!
-                series.append(
-                    ProbeMetrics.TargetSeries(name: name, endpoints: t.endpoints.compactMap(\.series), scrape: t.scrape))
-                if !t.scraped.isEmpty { scraped.append(t.scraped) }
+                return ProbeMetrics.TargetSeries(name: name, endpoints: t.endpoints.compactMap(\.series), scrape: t.scrape)
             }
-            return Snapshot(version: version, scrapedVersion: scrapedVersion, series: series, scraped: scraped)
+        }
+
+        /// Every target's scraped families, targets by name.
+        func scraped() -> [[MetricFamily]] {
+            sortedNames.compactMap { targets[$0]!.scraped.isEmpty ? nil : targets[$0]!.scraped }
         }
     }
 }
