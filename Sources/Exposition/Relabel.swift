@@ -1,6 +1,7 @@
 /// Adds a label to every series of scraped families, as Prometheus does with target labels
 /// when `honor_labels` is false: a label of the same name that the target already exposed is
 /// kept as `exported_<name>` (or `exported_exported_<name>`, ... until the name is free).
+/// Histogram `le` and summary `quantile` are not labels of the model and are not affected.
 ///
 /// `relabel(families, adding: ("target", "api"))` turns `up{target="x"}` into
 /// `up{exported_target="x",target="api"}`.
@@ -9,9 +10,10 @@ public func relabel(_ families: [MetricFamily], adding label: (name: String, val
     for fi in out.indices {
         for mi in out[fi].metrics.indices {
             var labels = out[fi].metrics[mi].labels
-            if let existing = labels[label.name] {
+            // As in Prometheus, a label with an empty value is no label.
+            if let existing = labels[label.name], !existing.isEmpty {
                 var exported = "exported_" + label.name
-                while labels[exported] != nil { exported = "exported_" + exported }
+                while let taken = labels[exported], !taken.isEmpty { exported = "exported_" + exported }
                 labels.set(exported, existing)
             }
             labels.set(label.name, label.value)
