@@ -223,6 +223,10 @@ extension ScrapeParser {
                 return nil
             }
             if let matched { return (current, matched) }
+            if families[current].nameBytes.elementsEqual(UnsafeBufferPointer(rebasing: p[r])) {
+                let f = families[current]
+                throw error(.syntax, "sample \(f.name) does not fit the \(f.type.rawValue) family \(f.name)")
+            }
         }
         try closeCurrentFamily()
         try startOpenMetricsFamily(internName(p, r))
