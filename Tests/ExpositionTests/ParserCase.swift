@@ -26,7 +26,7 @@ struct ParserCase: Sendable, CustomTestStringConvertible {
 
     func check(_ format: ScrapeFormat) {
         let result: Result<[MetricFamily], ScrapeError>
-        do {
+        do throws(ScrapeError) {
             result = .success(try ScrapeParser.parse(Array(input.utf8), format: format))
         } catch {
             result = .failure(error)
