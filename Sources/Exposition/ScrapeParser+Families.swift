@@ -357,7 +357,8 @@ extension ScrapeParser {
         _ v: Double, role: SampleRole, type: MetricType, family fi: Int, p: UnsafeBufferPointer<UInt8>,
         name: Range<Int>, exemplar: Bool
     ) throws(ScrapeError) {
-        let sample = Self.excerpt(p, name)
+        // Only on the error path: quoting the name allocates.
+        var sample: String { Self.excerpt(p, name) }
         if exemplar {
             let allowed = (type == .counter && role == .value)
                 || ((type == .histogram || type == .gaugeHistogram) && role == .bucket)
