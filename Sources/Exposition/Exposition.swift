@@ -10,14 +10,33 @@ public enum Exposition {
     public static func render(
         families: [MetricFamily], accept: String?, acceptEncoding: String?, sizeHint: Int = 0
     ) -> (body: [UInt8], contentType: String, contentEncoding: String?) {
-        let format = ContentNegotiation.format(accept: accept)
         var body: [UInt8] = []
+        var scratch: [UInt8] = []
         body.reserveCapacity(max(sizeHint, families.count * 256))
-        encode(families, as: format, into: &body)
-        if ContentNegotiation.acceptsGzip(acceptEncoding), let zipped = gzip(body) {
-            return (zipped, format.contentType, "gzip")
+        let (contentType, contentEncoding) = render(
+            families: families, accept: accept, acceptEncoding: acceptEncoding, into: &body, scratch: &scratch)
+        return (body, contentType, contentEncoding)
+    }
+
+    /// The same, writing the response body into `body` (emptied first) and using `scratch`
+    /// for the uncompressed text when gzipping, so a caller that keeps both buffers (one
+    /// per event loop, say) allocates nothing once they have grown to size.
+    public static func render(
+        families: [MetricFamily], accept: String?, acceptEncoding: String?, into body: inout [UInt8],
+        scratch: inout [UInt8]
+    ) -> (contentType: String, contentEncoding: String?) {
+        let format = ContentNegotiation.format(accept: accept)
+        body.removeAll(keepingCapacity: true)
+        guard ContentNegotiation.acceptsGzip(acceptEncoding) else {
+            encode(families, as: format, into: &body)
+            return (format.contentType, nil)
         }
-        return (body, format.contentType, nil)
+        scratch.removeAll(keepingCapacity: true)
+        encode(families, as: format, into: &scratch)
+        if gzip(scratch, into: &body) { return (format.contentType, "gzip") }
+        body.removeAll(keepingCapacity: true)
+        body.append(contentsOf: scratch)
+        return (format.contentType, nil)
     }
 
     /// Appends `families` in `format` to `out`.
@@ -33,15 +52,26 @@ public enum Exposition {
     /// enough that the fastest level already shrinks them about tenfold, and the agent's CPU
     /// is what a sidecar must save.
     public static func gzip(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8]? {
+        var out: [UInt8] = []
+        return gzip(bytes, into: &out, level: level) ? out : nil
+    }
+
+    /// Compresses `bytes` into `out` (replacing its contents); false if zlib fails.
+    @discardableResult
+    public static func gzip(_ bytes: [UInt8], into out: inout [UInt8], level: Int32 = 1) -> Bool {
         let bound = lookout_gzip_bound(bytes.count)
-        var out = [UInt8](repeating: 0, count: bound)
+        out.removeAll(keepingCapacity: true)
+        out.append(contentsOf: repeatElement(0, count: bound))
         let n = bytes.withUnsafeBufferPointer { src in
             out.withUnsafeMutableBufferPointer { dst in
                 lookout_gzip_compress(src.baseAddress, src.count, dst.baseAddress, dst.count, level)
             }
         }
-        guard n >= 0 else { return nil }
+        guard n >= 0 else {
+            out.removeAll(keepingCapacity: true)
+            return false
+        }
         out.removeLast(bound - n)
-        return out
+        return true
     }
 }

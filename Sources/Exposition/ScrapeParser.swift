@@ -18,7 +18,7 @@ import Glibc
 /// interleaved, `# EOF` last, value rules per type (counters not negative, buckets
 /// cumulative, ...). Exemplars are checked and dropped; `_created` samples are dropped.
 /// Metric and label names are the classic ones (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
-public struct ScrapeParser {
+public struct ScrapeParser: Sendable {
     public let format: ScrapeFormat
     public let limits: ScrapeLimits
 

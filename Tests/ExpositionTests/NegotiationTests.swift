@@ -106,6 +106,22 @@ import Testing
         #expect(pb.body == ProtobufEncoder.encode(families))
     }
 
+    @Test func renderIntoReusedBuffers() throws {
+        var body: [UInt8] = Array("stale".utf8)
+        var scratch: [UInt8] = []
+        let families = Fixtures.agent
+        let zipped = Exposition.render(
+            families: families, accept: "application/openmetrics-text", acceptEncoding: "gzip", into: &body,
+            scratch: &scratch)
+        #expect(zipped.contentType == OpenMetricsEncoder.contentType && zipped.contentEncoding == "gzip")
+        #expect(try gunzip(body) == OpenMetricsEncoder.encode(families))
+        let capacity = body.capacity
+        let plain = Exposition.render(families: families, accept: nil, acceptEncoding: nil, into: &body, scratch: &scratch)
+        #expect(plain.contentEncoding == nil)
+        #expect(body == TextEncoder.encode(families))
+        #expect(body.capacity >= capacity)
+    }
+
     @Test func gzipShrinksARealisticExposition() throws {
         let text = TextEncoder.encode(Fixtures.allTypes + Fixtures.agent.map { f in
             var f = f
