@@ -286,6 +286,15 @@ extension ScrapeParser {
             special = v
         }
 
+        // `le` and `quantile` tell the samples of a histogram or summary apart; on its other
+        // samples they would make series that cannot be written back.
+        if (type == .histogram || type == .gaugeHistogram) && role != .bucket || type == .summary && role != .quantile {
+            let word: StaticString = type == .summary ? "quantile" : "le"
+            if spans.contains(where: { Self.equals(p, $0.name, word) }) {
+                throw error(.invalidHistogram, "label \(word) on \(Self.excerpt(p, name)), which is not a \(type == .summary ? "quantile" : "bucket")")
+            }
+        }
+
         if om {
             try checkOpenMetricsValue(value, role: role, type: type, family: fi, p: p, name: name, exemplar: exemplar)
         }

@@ -313,6 +313,7 @@ import Testing
         ParserCase("buckets out of order", "# TYPE a histogram\na_bucket{le=\"2\"} 0\na_bucket{le=\"1\"} 0\na_bucket{le=\"+Inf\"} 0\n# EOF\n", .rejected(.invalidHistogram, line: 3)),
         ParserCase("buckets not cumulative", "# TYPE a histogram\na_bucket{le=\"1\"} 1\na_bucket{le=\"2\"} 1\na_bucket{le=\"+Inf\"} 0\n# EOF\n", .rejected(.invalidHistogram, line: 2)),
         ParserCase("duplicate bucket", "# TYPE a histogram\na_bucket{le=\"1\"} 0\na_bucket{le=\"1.0\"} 0\na_bucket{le=\"+Inf\"} 0\n# EOF\n", .rejected(.invalidHistogram, line: 3)),
+        ParserCase("le on a histogram count", "# TYPE a histogram\na_bucket{le=\"+Inf\"} 0\na_count{le=\"+Inf\"} 0\n# EOF\n", .rejected(.invalidHistogram, line: 3)),
         ParserCase("no +Inf bucket", "# TYPE a histogram\na_bucket{le=\"1\"} 0\n# EOF\n", .rejected(.invalidHistogram, line: 2)),
         // Grouping and ordering.
         ParserCase("histogram series interleaved", "# TYPE a histogram\na_sum{a=\"1\"} 0\na_sum{a=\"2\"} 0\na_count{a=\"1\"} 0\n# EOF\n", .rejected(.duplicateSeries, line: 4)),

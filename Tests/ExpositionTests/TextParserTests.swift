@@ -290,6 +290,8 @@ import Testing
         ParserCase("duplicate sum", "# TYPE s summary\ns_sum 1\ns_sum 2\n", .rejected(.duplicateSeries, line: 3)),
         ParserCase("bucket without le", "# TYPE h histogram\nh_bucket{a=\"1\"} 1\n", .rejected(.invalidHistogram, line: 2)),
         ParserCase("duplicate le", "# TYPE h histogram\nh_bucket{le=\"1\",le=\"2\"} 1\n", .rejected(.syntax, line: 2)),
+        ParserCase("le on a histogram sum", "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_sum{le=\"1\"} 2\n", .rejected(.invalidHistogram, line: 3)),
+        ParserCase("quantile on a summary count", "# TYPE s summary\ns_count{quantile=\"0.5\"} 2\n", .rejected(.invalidHistogram, line: 2)),
         ParserCase("summary sample without quantile", "# TYPE s summary\ns{a=\"1\"} 1\n", .rejected(.invalidHistogram, line: 2)),
         ParserCase("histogram sample without suffix", "# TYPE h histogram\nh 1\n", .rejected(.syntax, line: 2)),
         ParserCase("exemplar in text format", "a 1 # {} 1\n", .rejected(.syntax, line: 1)),
