@@ -97,7 +97,7 @@ public final class Prober: Sendable {
             var families: [MetricFamily] = []
             var samples = 0
             if outcome.success {
-                switch decode(ScrapeInput(body: result.body, contentType: result.contentType, target: job.target, sampleLimit: job.sampleLimit)) {
+                switch decode(ScrapeInput(body: result.body, contentType: result.contentType, target: job.target, limits: job.scrapeLimits)) {
                 case .success(let parsed):
                     families = parsed
                     samples = Scraper.sampleCount(parsed)
@@ -216,7 +216,7 @@ struct ProbeJob: Sendable {
     let kind: EndpointKind
     let endpoint: EndpointSettings
     let request: HTTPRequest
-    let sampleLimit: Int
+    let scrapeLimits: ScrapeLimits
     /// The tick the probe belongs to (monotonic), which paces the circuit breaker.
     let start: MonotonicInstant
     let wallStart: WallTime
@@ -367,7 +367,7 @@ extension Prober {
                         jobs.append(
                             ProbeJob(
                                 target: name, endpointID: e.id, kind: e.kind, endpoint: e.settings, request: e.request,
-                                sampleLimit: t.settings.sampleLimit, start: due, wallStart: wall - (now - due)))
+                                scrapeLimits: t.settings.scrapeLimits, start: due, wallStart: wall - (now - due)))
                     }
                     // Ticks missed (a stalled process, a suspended VM) are skipped, not caught up.
                     let interval = t.settings.interval.nanoseconds

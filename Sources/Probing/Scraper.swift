@@ -6,13 +6,13 @@ public struct ScrapeInput: Sendable {
     public var body: [UInt8]
     public var contentType: String?
     public var target: String
-    public var sampleLimit: Int
+    public var limits: ScrapeLimits
 
-    public init(body: [UInt8], contentType: String?, target: String, sampleLimit: Int) {
+    public init(body: [UInt8], contentType: String?, target: String, limits: ScrapeLimits) {
         self.body = body
         self.contentType = contentType
         self.target = target
-        self.sampleLimit = sampleLimit
+        self.limits = limits
     }
 }
 
@@ -35,8 +35,7 @@ public typealias ScrapeDecoder = @Sendable (ScrapeInput) -> Result<[MetricFamily
 
 public enum Scraper {
     /// OpenMetrics preferred, then the text format 0.0.4, as Prometheus asks.
-    public static let accept =
-        "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+    public static let accept = ScrapeFormat.acceptHeader
 
     /// Samples as Prometheus counts them for `sample_limit`: one per value line
     /// (a histogram's buckets, sum and count each count).
@@ -54,8 +53,23 @@ public enum Scraper {
         return n
     }
 
-    /// The exposition parser is not available yet on this branch: every scrape fails.
+    /// Parses the body by its content type (OpenMetrics, else text 0.0.4) within the limits
+    /// and adds the `target` label (a scraped `target` label becomes `exported_target`).
+    /// Any error or exceeded limit rejects the whole scrape: `limit` for the limits, `body`
+    /// for everything else, with the parser's reason and line in the message.
     public static func decode(_ input: ScrapeInput) -> Result<[MetricFamily], ScrapeFailure> {
-        .failure(ScrapeFailure(reason: .body, message: "no exposition parser"))
+        let format = ScrapeFormat(contentType: input.contentType)
+        do {
+            let families = try ScrapeParser.parse(input.body, format: format, limits: input.limits)
+            return .success(relabel(families, adding: ("target", input.target)))
+        } catch {
+            let reason: FailureReason
+            switch error.reason {
+            case .sampleLimit, .labelLimit, .labelNameLength, .labelValueLength, .bodySizeLimit: reason = .limit
+            default: reason = .body
+            }
+            let name = format == .openMetrics ? "OpenMetrics" : "text 0.0.4"
+            return .failure(ScrapeFailure(reason: reason, message: "scrape rejected (\(name), \(error.reason.rawValue)): \(error)"))
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Exposition
 import LookoutCore
 
 /// The endpoints a target can have; the `endpoint` label value.
@@ -86,6 +87,10 @@ public struct TargetSettings: Sendable, Hashable {
     public var connectTimeout: Duration = .seconds(2)
     public var bodySizeLimit: Int = 10 << 20
     public var sampleLimit: Int = 50_000
+    /// Labels per scraped sample, bytes of a label name, bytes of a label value; 0 = no limit.
+    public var labelLimit: Int = 0
+    public var labelNameLengthLimit: Int = 0
+    public var labelValueLengthLimit: Int = 0
     /// Follow redirects (off by default: a health endpoint that redirects is usually misconfigured).
     public var followRedirects = false
     /// Extra request headers sent to every endpoint of the target.
@@ -94,6 +99,13 @@ public struct TargetSettings: Sendable, Hashable {
     public var tls: TLSOptions?
 
     public init(name: String) { self.name = name }
+
+    /// The limits a scrape of `metrics` must stay within (a scrape over any is rejected whole).
+    public var scrapeLimits: ScrapeLimits {
+        ScrapeLimits(
+            sampleLimit: sampleLimit, labelLimit: labelLimit, labelNameLengthLimit: labelNameLengthLimit,
+            labelValueLengthLimit: labelValueLengthLimit, bodySizeLimit: bodySizeLimit)
+    }
 
     /// Every configured endpoint, in a stable order (metrics, live, ready, health, detailed).
     public var endpoints: [(kind: EndpointKind, settings: EndpointSettings)] {
@@ -107,7 +119,8 @@ public struct TargetSettings: Sendable, Hashable {
 
     public static let keys = [
         "name", "metrics", "health", "interval", "timeout", "connect_timeout", "body_size_limit", "sample_limit",
-        "follow_redirects", "headers", "bearer_token", "bearer_token_file", "basic_auth", "tls_config",
+        "label_limit", "label_name_length_limit", "label_value_length_limit", "follow_redirects", "headers",
+        "bearer_token", "bearer_token_file", "basic_auth", "tls_config",
     ]
     static let endpointKeys = ["url", "expect_status", "body_regex", "json_field", "json_value"]
 
@@ -136,6 +149,13 @@ public struct TargetSettings: Sendable, Hashable {
         if let v = m["connect_timeout"]?.duration("\(what).connect_timeout", positive: true) { t.connectTimeout = v }
         if let v = m["body_size_limit"]?.byteSize("\(what).body_size_limit") { t.bodySizeLimit = v }
         if let v = m["sample_limit"]?.int("\(what).sample_limit", range: 0...Int(Int32.max)) { t.sampleLimit = v }
+        if let v = m["label_limit"]?.int("\(what).label_limit", range: 0...Int(Int32.max)) { t.labelLimit = v }
+        if let v = m["label_name_length_limit"]?.int("\(what).label_name_length_limit", range: 0...Int(Int32.max)) {
+            t.labelNameLengthLimit = v
+        }
+        if let v = m["label_value_length_limit"]?.int("\(what).label_value_length_limit", range: 0...Int(Int32.max)) {
+            t.labelValueLengthLimit = v
+        }
         if let v = m["follow_redirects"]?.bool("\(what).follow_redirects") { t.followRedirects = v }
         if let v = m["headers"], let pairs = v.stringMap("\(what).headers") {
             for (key, value, location) in pairs {

@@ -14,7 +14,8 @@ Built-in behaviours by path:
   /flap/N                   alternates: N answers 200, then N answers 500, ...
 Control:
   POST /_set?path=P         body: JSON {"status":200,"body":"...","headers":{},"delay":0,
-                            "fail_times":0,"fail_status":500} — what P answers from now on
+                            "fail_times":0,"fail_status":500,"gzip":false} — what P answers from
+                            now on ("gzip": send the body gzip-compressed, with Content-Encoding)
   GET  /_received?path=P    JSON list of requests to P: {"method","headers","body","time"}
   POST /_clear              forgets received requests
 Anything else: 404, unless set with /_set.
@@ -132,7 +133,12 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(3600)
                 return
             time.sleep(route.get("delay", 0))
-            return self.send(route.get("status", 200), route.get("body", ""), route.get("headers"))
+            body = route.get("body", "")
+            headers = route.get("headers")
+            if route.get("gzip"):
+                body = gzip.compress(body.encode())
+                headers = dict(headers or {}, **{"Content-Encoding": "gzip"})
+            return self.send(route.get("status", 200), body, headers)
 
         parts = [p for p in path.split("/") if p]
         head = parts[0] if parts else ""
