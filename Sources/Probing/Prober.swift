@@ -9,7 +9,7 @@ import Synchronization
 /// Scheduling: each target fires all its endpoints together, first at start plus a small
 /// deterministic offset (from its name, at most a tenth of the interval and at most 1 s,
 /// so many targets do not hit one instant), then every `interval` after that. Every
-/// target due at a wake-up is started at once, in its own task: a slow or hanging
+/// probe due at a wake-up starts at once, each in its own task: a slow or hanging
 /// endpoint delays neither another target nor its own next interval. An endpoint whose
 /// previous probe is still running is skipped for that tick (and the skip counted);
 /// an endpoint whose circuit breaker is open is probed once per retry interval.
