@@ -55,10 +55,16 @@ public final class Registry: Sendable {
         sources.withLock { $0.removeAll { $0.id == id } }
     }
 
-    /// Merges all sources' families. Families with the same name and type are combined
-    /// (e.g. the agent's own `process_cpu_seconds_total` and a scraped target's); a family
-    /// whose type conflicts with an earlier one of the same name is left out. Metrics are
-    /// sorted by labels within each family; a duplicate label set keeps the first.
+    /// Merges all sources' families into one list sorted by name, each name once, so that
+    /// every format can expose it:
+    /// - families with the same name and type are combined (e.g. the agent's own
+    ///   `process_cpu_seconds_total` and a scraped target's); the first non-empty HELP and
+    ///   unit are kept;
+    /// - a family is left out when its name is taken by an earlier family of another type,
+    ///   when one of the sample names it exposes (`_bucket`, `_sum`, `_count`, ...) is
+    ///   exposed by an earlier family, or when its OpenMetrics name (without `_total` or
+    ///   `_info`) is an earlier family's; "earlier" is the order of the sources;
+    /// - metrics are sorted by labels within each family; a duplicate label set keeps the first.
     public func gather() -> [MetricFamily] {
         let current = sources.withLock { $0.map(\.source) }
         var all: [MetricFamily] = []
@@ -67,32 +73,52 @@ public final class Registry: Sendable {
     }
 
     public static func merge(_ families: [MetricFamily]) -> [MetricFamily] {
-        // Stable sort keeps the sources' order among equal names, so the first source wins conflicts.
-        let sorted = families.enumerated().sorted { a, b in
-            a.element.name != b.element.name ? a.element.name < b.element.name : a.offset < b.offset
-        }.map(\.element)
+        var byName: [String: Int] = [:]
+        var claimed: Set<String> = []
         var out: [MetricFamily] = []
-        out.reserveCapacity(sorted.count)
-        var needsSort = false
-        for f in sorted {
-            if var last = out.last, last.name == f.name {
-                if last.type == f.type {
-                    last.metrics.append(contentsOf: f.metrics)
-                    if last.help.isEmpty { last.help = f.help }
-                    out[out.count - 1] = last
-                    needsSort = true
-                }
+        out.reserveCapacity(families.count)
+        for f in families {
+            if let i = byName[f.name] {
+                guard out[i].type == f.type else { continue }
+                out[i].metrics.append(contentsOf: f.metrics)
+                if out[i].help.isEmpty { out[i].help = f.help }
+                if out[i].unit.isEmpty { out[i].unit = f.unit }
                 continue
             }
+            let names = exposedNames(f)
+            if names.contains(where: { claimed.contains($0) }) { continue }
+            claimed.formUnion(names)
+            byName[f.name] = out.count
             out.append(f)
         }
-        if needsSort {
-            for i in out.indices { out[i].metrics = sortedUnique(out[i].metrics) }
-        }
+        out.sort { $0.name < $1.name }
+        for i in out.indices { out[i].metrics = sortedUnique(out[i].metrics) }
         return out
     }
 
+    /// The names a family puts in an exposition: its sample names in the text formats and,
+    /// in a namespace of its own, its OpenMetrics family name.
+    static func exposedNames(_ f: MetricFamily) -> [String] {
+        let n = f.name
+        var names: [String]
+        switch f.type {
+        case .counter, .gauge, .untyped, .info, .stateset: names = [n]
+        case .histogram: names = [n + "_bucket", n + "_sum", n + "_count"]
+        case .gaugeHistogram: names = [n + "_bucket", n + "_sum", n + "_count", n + "_gsum", n + "_gcount"]
+        case .summary: names = [n, n + "_sum", n + "_count"]
+        }
+        names.append("# " + f.openMetricsName)
+        return names
+    }
+
     static func sortedUnique(_ metrics: [Metric]) -> [Metric] {
+        // Collectors usually publish sorted, unique series: check before sorting.
+        var ordered = true
+        for i in metrics.indices.dropFirst() where compare(metrics[i - 1].labels, metrics[i].labels) >= 0 {
+            ordered = false
+            break
+        }
+        if ordered { return metrics }
         let sorted = metrics.enumerated().sorted { a, b in
             let c = compare(a.element.labels, b.element.labels)
             return c != 0 ? c < 0 : a.offset < b.offset

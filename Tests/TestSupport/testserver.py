@@ -14,10 +14,13 @@ Built-in behaviours by path:
   /flap/N                   alternates: N answers 200, then N answers 500, ...
 Control:
   POST /_set?path=P         body: JSON {"status":200,"body":"...","headers":{},"delay":0,
-                            "fail_times":0,"fail_status":500} — what P answers from now on
+                            "fail_times":0,"fail_status":500,"gzip":false} — what P answers from
+                            now on ("gzip": send the body gzip-compressed, with Content-Encoding)
   GET  /_received?path=P    JSON list of requests to P: {"method","headers","body","time"}
   POST /_clear              forgets received requests
 Anything else: 404, unless set with /_set.
+
+Usage: testserver.py PORT [--tls CERT KEY]
 """
 import gzip
 import io
@@ -51,6 +54,9 @@ def bomb(mib):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; with Nagle on, the body waits for the
+    # client's delayed ACK of the headers (40 ms on Linux) on every kept-alive request.
+    disable_nagle_algorithm = True
 
     def log_message(self, *args):
         pass
@@ -127,7 +133,12 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(3600)
                 return
             time.sleep(route.get("delay", 0))
-            return self.send(route.get("status", 200), route.get("body", ""), route.get("headers"))
+            body = route.get("body", "")
+            headers = route.get("headers")
+            if route.get("gzip"):
+                body = gzip.compress(body.encode())
+                headers = dict(headers or {}, **{"Content-Encoding": "gzip"})
+            return self.send(route.get("status", 200), body, headers)
 
         parts = [p for p in path.split("/") if p]
         head = parts[0] if parts else ""
@@ -182,11 +193,24 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(404, "not found")
 
 
+class Server(ThreadingHTTPServer):
+    # Class attributes: the listen backlog is taken when the constructor binds, so
+    # setting it on the instance afterwards leaves the default of 5, and a burst of
+    # concurrent connections gets SYNs dropped (1 s and 3 s retransmits).
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 def main():
     port = int(sys.argv[1])
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.request_queue_size = 1024
+    server = Server(("127.0.0.1", port), Handler)
+    if len(sys.argv) >= 5 and sys.argv[2] == "--tls":
+        # HTTPS with the given certificate and key; the handshake runs in the handler's
+        # thread (on first read), not in the accept loop.
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+        server.socket = ctx.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
     print("ready", flush=True)
     server.serve_forever()
 

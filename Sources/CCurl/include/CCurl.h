@@ -2,6 +2,7 @@
 #define LOOKOUT_CCURL_H
 // Typed wrappers for libcurl's variadic functions, which Swift cannot call.
 #include <curl/curl.h>
+#include <sys/prctl.h>
 
 static inline CURLcode lookout_curl_easy_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode lookout_curl_easy_setopt_off_t(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
@@ -19,6 +20,17 @@ static inline CURLcode lookout_curl_easy_getinfo_string(CURL *h, CURLINFO i, cha
 static inline CURLcode lookout_curl_easy_getinfo_pointer(CURL *h, CURLINFO i, void **v) { return curl_easy_getinfo(h, i, v); }
 
 static inline CURLMcode lookout_curl_multi_setopt_long(CURLM *m, CURLMoption o, long v) { return curl_multi_setopt(m, o, v); }
+
+static inline CURLSHcode lookout_curl_share_setopt_long(CURLSH *s, CURLSHoption o, long v) { return curl_share_setopt(s, o, v); }
+
+/// `CURLAUTH_BASIC` (a cast-and-shift macro Swift does not import).
+static const long lookout_curl_auth_basic = (long)CURLAUTH_BASIC;
+
+/// Names the calling thread (as /proc/PID/task/TID/comm shows it), for the thread that drives curl.
+static inline void lookout_curl_name_thread(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+/// The kind of a `CURLMsg` (`CURLMSG_DONE` for a finished transfer).
+static inline int lookout_curl_msg_is_done(const CURLMsg *msg) { return msg->msg == CURLMSG_DONE; }
 
 /// The result code of a finished transfer (`CURLMsg.data.result`; a union Swift cannot read).
 static inline CURLcode lookout_curl_msg_result(const CURLMsg *msg) { return msg->data.result; }

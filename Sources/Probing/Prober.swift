@@ -1,0 +1,436 @@
+import Exposition
+import LookoutCore
+import Logging
+import Synchronization
+
+/// Probes every endpoint of every target on its interval and scrapes the `metrics`
+/// endpoints, all concurrently on one `HTTPClient`.
+///
+/// Scheduling: each target fires all its endpoints together, first at start plus a small
+/// deterministic offset (from its name, at most a tenth of the interval and at most 1 s,
+/// so many targets do not hit one instant), then every `interval` after that. Every
+/// probe due at a wake-up starts at once, each in its own task: a slow or hanging
+/// endpoint delays neither another target nor its own next interval. An endpoint whose
+/// previous probe is still running is skipped for that tick (and the skip counted);
+/// an endpoint whose circuit breaker is open is probed once per retry interval.
+///
+/// Results are exposed as immutable snapshots through two sources: `probeMetrics` (the
+/// `lookout_probe_*` and `lookout_scrape_*` series) and `scrapedMetrics` (the targets'
+/// own series with a `target` label). Each probe result renders its endpoint's series
+/// once; a snapshot is assembled from those when it is read and the state has changed
+/// since the last one, so its cost follows the reads (a scrape, a rule evaluation), not
+/// the number of probes, and every result is visible as soon as it is recorded.
+public final class Prober: Sendable {
+    /// `lookout_probe_*`, `lookout_scrape_samples`, `lookout_scrape_body_bytes`.
+    public var probeMetrics: any MetricsSource { ProbeSeriesSource(shared: shared) }
+    /// The scraped targets' series, each with its `target` label.
+    public var scrapedMetrics: any MetricsSource { ScrapedSeriesSource(shared: shared) }
+
+    private let shared: Shared
+    private let client: HTTPClient
+    private let clock: any AgentClock
+    private let logger: Logger?
+    private let breakerPolicy: CircuitBreaker.Policy
+    private let decode: ScrapeDecoder
+    private let wakeup = WakeSignal()
+
+    /// - Parameters:
+    ///   - targets: the configured targets (names must be unique).
+    ///   - client: the shared HTTP client; the prober does not shut it down.
+    ///   - clock: the agent's clock; ticks, breaker windows and result times come from it.
+    ///   - logger: circuit breaker changes are logged at warning, nothing is logged when nil.
+    ///   - circuitBreaker: the breaker policy of every endpoint.
+    ///   - decode: turns a scraped body into families; the exposition parser by default.
+    public init(
+        targets: [TargetSettings], client: HTTPClient, clock: any AgentClock, logger: Logger? = nil,
+        circuitBreaker: CircuitBreaker.Policy = .default, decode: @escaping ScrapeDecoder = Scraper.decode
+    ) {
+        self.client = client
+        self.clock = clock
+        self.logger = logger
+        self.breakerPolicy = circuitBreaker
+        self.decode = decode
+        var s = State()
+        s.update(targets, policy: circuitBreaker)
+        shared = Shared(s)
+    }
+
+    // MARK: Running
+
+    /// Runs the schedule until the task is cancelled; then cancels the probes in flight
+    /// and throws `CancellationError`.
+    public func run() async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            while true {
+                try Task.checkCancellation()
+                let now = clock.now, wall = clock.wallNow
+                let (jobs, next) = shared.state.withLock { $0.takeDue(now: now, wall: wall) }
+                for job in jobs {
+                    group.addTask { await self.probe(job) }
+                }
+                try await waitForTick(until: next ?? now + .seconds(3600))
+            }
+        }
+    }
+
+    /// Sleeps until `deadline` or until `update(targets:)` changes the schedule.
+    private func waitForTick(until deadline: MonotonicInstant) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await self.clock.sleep(until: deadline) }
+            group.addTask { await self.wakeup.wait() }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+        try Task.checkCancellation()
+    }
+
+    private func probe(_ job: ProbeJob) async {
+        let result = await client.execute(job.request)
+        if result.error?.kind == .cancelled {
+            // Shutting down: not a result of the target.
+            shared.state.withLock { $0.abandon(job) }
+            return
+        }
+        var outcome = ProbeEvaluation.evaluate(result, endpoint: job.endpoint, at: job.wallStart)
+        var scrape: ScrapeResult?
+        if job.kind == .metrics {
+            var families: [MetricFamily] = []
+            var samples = 0
+            if outcome.success {
+                switch decode(ScrapeInput(body: result.body, contentType: result.contentType, target: job.target, limits: job.scrapeLimits)) {
+                case .success(let parsed):
+                    families = parsed
+                    samples = Scraper.sampleCount(parsed)
+                case .failure(let failure):
+                    outcome.fail(failure.reason, failure.message)
+                }
+            }
+            scrape = ScrapeResult(families: families, samples: samples, bodyBytes: result.body.count)
+        }
+        let detailed = job.kind == .detailed ? DetailedBody(result.body) : nil
+        let transition = shared.state.withLock {
+            $0.record(job, outcome: outcome, scrape: scrape, detailed: detailed)
+        }
+        if let transition, let logger {
+            switch transition {
+            case .opened:
+                logger.warning(
+                    "circuit opened: probing once per \(PromDuration.format(breakerPolicy.retryInterval)) until it succeeds",
+                    metadata: ["target": "\(job.target)", "endpoint": "\(job.kind.rawValue)", "reason": "\(outcome.reason?.rawValue ?? "")"])
+            case .closed:
+                logger.warning("circuit closed", metadata: ["target": "\(job.target)", "endpoint": "\(job.kind.rawValue)"])
+            }
+        }
+    }
+
+    // MARK: Configuration
+
+    /// Applies a reloaded target list: unchanged targets keep their state, counters and
+    /// schedule; a changed target keeps the state of the endpoints whose settings did not
+    /// change; removed targets (and their series) are gone from the next snapshot, which
+    /// is read next; new targets are probed at their first tick.
+    public func update(targets: [TargetSettings]) {
+        shared.state.withLock { $0.update(targets, policy: breakerPolicy) }
+        wakeup.signal()
+    }
+
+    // MARK: Reading
+
+    /// True once every endpoint of every target has a result (or the target list is empty).
+    public var hasCompletedFirstRound: Bool {
+        shared.state.withLock { s in s.targets.values.allSatisfy { $0.endpoints.allSatisfy { $0.last != nil } } }
+    }
+
+    /// An immutable copy of every target's status, by target name.
+    public func targetsStatus() -> [TargetStatus] {
+        shared.state.withLock { s in s.sortedNames.map { s.targets[$0]!.status } }
+    }
+
+    /// `/api/v1/targets`: `{"status":"success","data":{"targets":[...]}}`, see `TargetStatus.json`.
+    public func targetsJSON() -> JSON {
+        let targets = targetsStatus()
+        return ["status": "success", "data": ["targets": .array(targets.map(\.json))]]
+    }
+
+    /// The schedule offset of a target: a hash of its name, below min(interval / 10, 1 s).
+    public static func offset(forTarget name: String, interval: Duration) -> Duration {
+        let spread = min(interval.nanoseconds / 10, 1_000_000_000)
+        guard spread > 0 else { return .zero }
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for b in name.utf8 {
+            h ^= UInt64(b)
+            h = h &* 0x100_0000_01b3
+        }
+        return .nanoseconds(Int64(h % UInt64(spread)))
+    }
+}
+
+/// The prober's state and the snapshots assembled from it, shared with the metrics sources
+/// (which the registry holds; they do not keep the prober alive).
+final class Shared: Sendable {
+    let state: Mutex<Prober.State>
+    private let probeCache = Mutex<(version: UInt64, families: [MetricFamily])>((0, []))
+    private let scrapedCache = Mutex<(version: UInt64, families: [MetricFamily])>((0, []))
+
+    init(_ state: Prober.State) { self.state = Mutex(state) }
+
+    func probeFamilies() -> [MetricFamily] {
+        let cached = probeCache.withLock { $0 }
+        guard let series = state.withLock({ s in s.version == cached.version ? nil : (s.version, s.series()) }) else {
+            return cached.families
+        }
+        let families = ProbeMetrics.families(series.1)
+        probeCache.withLock { c in
+            if series.0 > c.version { c = (series.0, families) }
+        }
+        return families
+    }
+
+    func scrapedFamilies() -> [MetricFamily] {
+        let cached = scrapedCache.withLock { $0 }
+        guard let scraped = state.withLock({ s in s.scrapedVersion == cached.version ? nil : (s.scrapedVersion, s.scraped()) })
+        else { return cached.families }
+        // Several targets may expose the same family: one family, series of all of them.
+        let families = Registry.merge(scraped.1.flatMap { $0 })
+        scrapedCache.withLock { c in
+            if scraped.0 > c.version { c = (scraped.0, families) }
+        }
+        return families
+    }
+}
+
+struct ProbeSeriesSource: MetricsSource {
+    let shared: Shared
+    func collect() -> [MetricFamily] { shared.probeFamilies() }
+}
+
+struct ScrapedSeriesSource: MetricsSource {
+    let shared: Shared
+    func collect() -> [MetricFamily] { shared.scrapedFamilies() }
+}
+
+/// One probe to run: everything the task needs, copied out of the state.
+struct ProbeJob: Sendable {
+    let target: String
+    let endpointID: UInt64
+    let kind: EndpointKind
+    let endpoint: EndpointSettings
+    let request: HTTPRequest
+    let scrapeLimits: ScrapeLimits
+    /// The tick the probe belongs to (monotonic), which paces the circuit breaker.
+    let start: MonotonicInstant
+    let wallStart: WallTime
+}
+
+struct ScrapeResult: Sendable {
+    var families: [MetricFamily]
+    var samples: Int
+    var bodyBytes: Int
+}
+
+/// A `detailed` health body as shown by /api/v1/targets: parsed JSON when it parses,
+/// else the text; at most `limit` bytes are kept.
+struct DetailedBody: Sendable, Hashable {
+    static let limit = 64 << 10
+    var json: JSON
+    var truncated: Bool
+
+    init(_ body: [UInt8]) {
+        if body.count > Self.limit {
+            json = .string(String(decoding: body[..<Self.limit], as: UTF8.self))
+            truncated = true
+        } else {
+            json = (try? JSON(parsing: body)) ?? .string(String(decoding: body, as: UTF8.self))
+            truncated = false
+        }
+    }
+}
+
+// MARK: - State
+
+extension Prober {
+    struct EndpointState: Sendable {
+        let id: UInt64
+        let kind: EndpointKind
+        let settings: EndpointSettings
+        var request: HTTPRequest
+        let labels: ProbeMetrics.EndpointLabels
+        var breaker: CircuitBreaker
+        var inFlight = false
+        var last: ProbeOutcome?
+        var probes = 0
+        var timeouts = 0
+        var failures: [FailureReason: Int] = [:]
+        var skippedOverlapping = 0
+        var skippedCircuitOpen = 0
+        var latency = HistogramAccumulator(upperBounds: ProbeMetrics.latencyBounds)
+        var detailed: DetailedBody?
+        var series: ProbeMetrics.EndpointSeries?
+    }
+
+    struct TargetState: Sendable {
+        var settings: TargetSettings
+        let offset: Duration
+        /// nil until the scheduler first sees the target.
+        var nextDue: MonotonicInstant?
+        var endpoints: [EndpointState]
+        var scraped: [MetricFamily] = []
+        var scrape: (samples: Int, bodyBytes: Int)?
+    }
+
+    struct State: Sendable {
+        /// Only `add` and `update` add or remove keys (they keep `sortedNames` in step).
+        var targets: [String: TargetState] = [:]
+        private(set) var sortedNames: [String] = []
+        var nextID: UInt64 = 0
+        /// Bumped on every change; snapshots carry it.
+        var version: UInt64 = 1
+        var scrapedVersion: UInt64 = 1
+
+        mutating func makeTarget(_ t: TargetSettings, policy: CircuitBreaker.Policy, keeping old: TargetState? = nil) -> TargetState {
+            var endpoints: [EndpointState] = []
+            for (kind, settings) in t.endpoints {
+                let request = Self.request(for: t, kind: kind, endpoint: settings)
+                if var kept = old?.endpoints.first(where: { $0.kind == kind && $0.settings == settings }) {
+                    kept.request = request
+                    endpoints.append(kept)
+                    continue
+                }
+                nextID += 1
+                endpoints.append(
+                    EndpointState(
+                        id: nextID, kind: kind, settings: settings, request: request,
+                        labels: ProbeMetrics.EndpointLabels(target: t.name, endpoint: kind), breaker: CircuitBreaker(policy: policy)))
+            }
+            var target = TargetState(
+                settings: t, offset: Prober.offset(forTarget: t.name, interval: t.interval), endpoints: endpoints)
+            if let old {
+                if old.settings.interval == t.interval { target.nextDue = old.nextDue }
+                if t.metrics != nil && t.metrics == old.settings.metrics {
+                    target.scraped = old.scraped
+                    target.scrape = old.scrape
+                }
+            }
+            return target
+        }
+
+        static func request(for t: TargetSettings, kind: EndpointKind, endpoint: EndpointSettings) -> HTTPRequest {
+            var headers = t.headers
+            var basic: BasicCredentials?
+            switch t.auth {
+            case .bearer(let token)?: headers.append(HTTPHeader("Authorization", "Bearer \(token.value)"))
+            case .basic(let credentials)?: basic = credentials
+            case nil: break
+            }
+            if kind == .metrics { headers.append(HTTPHeader("Accept", Scraper.accept)) }
+            return HTTPRequest(
+                method: .get, url: endpoint.url, headers: headers, timeout: t.timeout, connectTimeout: t.connectTimeout,
+                followRedirects: t.followRedirects, bodyLimit: t.bodySizeLimit, acceptCompressed: true, basicAuth: basic,
+                tls: t.tls)
+        }
+
+        mutating func update(_ list: [TargetSettings], policy: CircuitBreaker.Policy) {
+            var next: [String: TargetState] = [:]
+            for t in list where next[t.name] == nil {
+                if let old = targets[t.name] {
+                    next[t.name] = old.settings == t ? old : makeTarget(t, policy: policy, keeping: old)
+                } else {
+                    next[t.name] = makeTarget(t, policy: policy)
+                }
+            }
+            targets = next
+            sortedNames = next.keys.sorted()
+            version += 1
+            scrapedVersion += 1
+        }
+
+        /// Takes the probes due at `now` and moves their targets to the next tick.
+        /// Returns the probes and the next instant anything is due.
+        mutating func takeDue(now: MonotonicInstant, wall: WallTime) -> ([ProbeJob], MonotonicInstant?) {
+            var jobs: [ProbeJob] = []
+            var next: MonotonicInstant?
+            for name in sortedNames {
+                var t = targets[name]!
+                let due = t.nextDue ?? now + t.offset
+                if due <= now {
+                    for i in t.endpoints.indices {
+                        if t.endpoints[i].inFlight {
+                            t.endpoints[i].skippedOverlapping += 1
+                            continue
+                        }
+                        if !t.endpoints[i].breaker.allowsProbe(at: due) {
+                            t.endpoints[i].skippedCircuitOpen += 1
+                            continue
+                        }
+                        t.endpoints[i].inFlight = true
+                        let e = t.endpoints[i]
+                        jobs.append(
+                            ProbeJob(
+                                target: name, endpointID: e.id, kind: e.kind, endpoint: e.settings, request: e.request,
+                                scrapeLimits: t.settings.scrapeLimits, start: due, wallStart: wall - (now - due)))
+                    }
+                    // Ticks missed (a stalled process, a suspended VM) are skipped, not caught up.
+                    let interval = t.settings.interval.nanoseconds
+                    let missed = (now.nanoseconds - due.nanoseconds) / interval
+                    t.nextDue = due + .nanoseconds(interval * (missed + 1))
+                } else {
+                    t.nextDue = due
+                }
+                next = min(next ?? t.nextDue!, t.nextDue!)
+                targets[name] = t
+            }
+            return (jobs, next)
+        }
+
+        /// A probe that ended without a result (the prober is stopping).
+        mutating func abandon(_ job: ProbeJob) {
+            guard let ti = targets.index(forKey: job.target),
+                let ei = targets.values[ti].endpoints.firstIndex(where: { $0.id == job.endpointID })
+            else { return }
+            targets.values[ti].endpoints[ei].inFlight = false
+        }
+
+        mutating func record(
+            _ job: ProbeJob, outcome: ProbeOutcome, scrape: ScrapeResult?, detailed: DetailedBody?
+        ) -> CircuitBreaker.Transition? {
+            // The target or endpoint may have been removed or replaced while the probe ran.
+            guard let ti = targets.index(forKey: job.target),
+                let ei = targets.values[ti].endpoints.firstIndex(where: { $0.id == job.endpointID })
+            else { return nil }
+            var e = targets.values[ti].endpoints[ei]
+            e.inFlight = false
+            e.last = outcome
+            e.probes += 1
+            if outcome.timedOut { e.timeouts += 1 }
+            if let reason = outcome.reason { e.failures[reason, default: 0] += 1 }
+            e.latency.observe(outcome.timings.total)
+            let transition = e.breaker.record(success: outcome.success, startedAt: job.start)
+            if let detailed { e.detailed = detailed }
+            e.series = ProbeMetrics.EndpointSeries(
+                labels: e.labels, last: outcome, latency: e.latency, timeouts: e.timeouts, failures: e.failures,
+                circuitOpen: e.breaker.isOpen)
+            targets.values[ti].endpoints[ei] = e
+            if let scrape {
+                // A failed scrape drops the target's series: they go stale at once.
+                targets.values[ti].scraped = scrape.families
+                targets.values[ti].scrape = (scrape.samples, scrape.bodyBytes)
+                scrapedVersion += 1
+            }
+            version += 1
+            return transition
+        }
+
+        /// Every target's rendered series, targets by name.
+        func series() -> [ProbeMetrics.TargetSeries] {
+            sortedNames.map { name in
+                let t = targets[name]!
+                return ProbeMetrics.TargetSeries(name: name, endpoints: t.endpoints.compactMap(\.series), scrape: t.scrape)
+            }
+        }
+
+        /// Every target's scraped families, targets by name.
+        func scraped() -> [[MetricFamily]] {
+            sortedNames.compactMap { targets[$0]!.scraped.isEmpty ? nil : targets[$0]!.scraped }
+        }
+    }
+}

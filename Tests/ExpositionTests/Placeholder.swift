@@ -1,6 +1,0 @@
-import Testing
-@testable import Exposition
-
-@Suite struct ExpositionPlaceholderTests {
-    @Test func moduleLoads() {}
-}

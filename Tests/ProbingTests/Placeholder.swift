@@ -1,6 +1,0 @@
-import Testing
-@testable import Probing
-
-@Suite struct ProbingPlaceholderTests {
-    @Test func moduleLoads() {}
-}
