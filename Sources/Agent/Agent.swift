@@ -3,10 +3,16 @@ import Logging
 import LookoutCore
 import NIOCore
 import NIOPosix
+import Notify
+import Probing
 import Server
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Command-line options of `lookout run` that are not in the config file.
 public struct AgentOptions: Sendable {
@@ -41,6 +47,9 @@ public final class Agent: Sendable {
     private let components: [any AgentComponent]
     private let reloads: ReloadMetrics
     let server: HTTPServer
+    let httpClient: HTTPClient
+    let prober: Prober
+    let notifier: Notifier
     private let group: MultiThreadedEventLoopGroup
     let startedAt: WallTime
 
@@ -61,9 +70,20 @@ public final class Agent: Sendable {
         self.config = Mutex(config)
         self.reloads = ReloadMetrics(clock: clock)
 
-        let components: [any AgentComponent] = []
+        httpClient = HTTPClient()
+        prober = Prober(targets: config.targets, client: httpClient, clock: clock, logger: Logger(label: "lookout.prober"))
+        let externalURL = "http://\(Self.hostname()):\(address.port)"
+        notifier = Notifier(
+            settings: config.notify, clock: clock, transport: CurlNotificationTransport(client: httpClient),
+            logger: Logger(label: "lookout.notify"), externalURL: externalURL)
+        components = [ProbingComponent(prober: prober), NotifyComponent(notifier: notifier)]
+
+        registry.register(SnapshotBox([buildInfo()]))
         registry.register(reloads)
-        self.components = components
+        registry.register(prober.probeMetrics)
+        registry.register(notifier)
+        // Scraped series come last: a target's family that clashes with one of the agent's own is left out.
+        registry.register(prober.scrapedMetrics)
 
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var settings = ServerSettings(host: address.host, port: address.port)
@@ -77,7 +97,9 @@ public final class Agent: Sendable {
             }
         }
         let agentRef = AgentReference()
-        let routes = Routes(registry: registry, readiness: readiness, enableLifecycle: options.enableLifecycle) {
+        let routes = Routes(
+            registry: registry, readiness: readiness, enableLifecycle: options.enableLifecycle, prober: prober
+        ) {
             await agentRef.agent?.reload() ?? .failure(Diagnostics([]))
         }
         server = HTTPServer(settings: settings, router: routes.router(), logger: Logger(label: "lookout.server"), group: group)
@@ -86,7 +108,14 @@ public final class Agent: Sendable {
     }
 
     deinit {
+        httpClient.shutdown()
         try? group.syncShutdownGracefully()
+    }
+
+    static func hostname() -> String {
+        var buf = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// The configuration in effect.

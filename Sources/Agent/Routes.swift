@@ -1,5 +1,6 @@
 import Exposition
 import LookoutCore
+import Probing
 import Server
 
 /// The agent's HTTP endpoints (DESIGN.md, "HTTP endpoints").
@@ -7,15 +8,17 @@ struct Routes: Sendable {
     let registry: Registry
     let readiness: Readiness
     let enableLifecycle: Bool
+    let prober: Prober
     let reload: @Sendable () async -> Result<Void, Diagnostics>
 
     init(
-        registry: Registry, readiness: Readiness, enableLifecycle: Bool,
+        registry: Registry, readiness: Readiness, enableLifecycle: Bool, prober: Prober,
         reload: @escaping @Sendable () async -> Result<Void, Diagnostics>
     ) {
         self.registry = registry
         self.readiness = readiness
         self.enableLifecycle = enableLifecycle
+        self.prober = prober
         self.reload = reload
     }
 
@@ -28,6 +31,19 @@ struct Routes: Sendable {
             Route(["GET"], "/-/ready", handler: .sync { _ in
                 readiness.isReady ? .text("lookout is Ready.\n") : .text("lookout is not ready.\n", status: 503)
             }))
+        let registry = self.registry
+        router.add(
+            Route(["GET"], "/metrics", handler: .sync { request in
+                let families = registry.gather()
+                let (body, contentType, encoding) = Exposition.render(
+                    families: families, accept: request.header("Accept"), acceptEncoding: request.header("Accept-Encoding"))
+                var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
+                if let encoding { headers.append(("Content-Encoding", encoding)) }
+                headers.append(("Vary", "Accept, Accept-Encoding"))
+                return HTTPResponse(status: 200, headers: headers, body: body)
+            }))
+        let prober = self.prober
+        router.add(Route(["GET"], "/api/v1/targets", handler: .sync { _ in .json(Array(prober.targetsJSON().serialized().utf8)) }))
         if enableLifecycle {
             let reload = self.reload
             router.add(

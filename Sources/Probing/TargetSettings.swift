@@ -182,9 +182,14 @@ public struct TargetSettings: Sendable, Hashable {
             m.error("\(what) (\(name)): timeout \(PromDuration.format(t.timeout)) is longer than interval \(PromDuration.format(t.interval))")
         }
         if t.connectTimeout > t.timeout {
-            m.error(
-                "\(what) (\(name)): connect_timeout \(PromDuration.format(t.connectTimeout)) is longer than timeout \(PromDuration.format(t.timeout))"
-            )
+            if m.contains("connect_timeout") {
+                m.error(
+                    "\(what) (\(name)): connect_timeout \(PromDuration.format(t.connectTimeout)) is longer than timeout \(PromDuration.format(t.timeout))"
+                )
+            } else {
+                // The default connect timeout never outlasts a shorter total timeout.
+                t.connectTimeout = t.timeout
+            }
         }
         return t
     }

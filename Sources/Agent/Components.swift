@@ -1,0 +1,57 @@
+import Exposition
+import Logging
+import LookoutCore
+import Notify
+import Probing
+
+/// Health probes and scrapes of the configured targets.
+struct ProbingComponent: AgentComponent {
+    let name = "prober"
+    let prober: Prober
+
+    func run() async throws { try await prober.run() }
+
+    func apply(_ config: AgentConfig) async {
+        prober.update(targets: config.targets)
+    }
+}
+
+/// Notifications to webhooks and Alertmanagers.
+struct NotifyComponent: AgentComponent {
+    let name = "notifier"
+    let notifier: Notifier
+
+    func run() async throws { try await notifier.run() }
+
+    func apply(_ config: AgentConfig) async {
+        notifier.update(settings: config.notify)
+    }
+}
+
+/// The notifier's POSTs on the prober's libcurl client: one pool, one thread, for all HTTP.
+struct CurlNotificationTransport: NotificationTransport {
+    let client: HTTPClient
+
+    func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async -> TransportOutcome {
+        let request = Probing.HTTPRequest(
+            method: .post, url: url, headers: headers.map { HTTPHeader($0.0, $0.1) }, body: body,
+            timeout: timeout, connectTimeout: min(timeout, .seconds(2)), followRedirects: false, bodyLimit: 64 << 10,
+            acceptCompressed: false)
+        let result = await client.execute(request)
+        if let error = result.error {
+            switch error.kind {
+            case .connect, .dns: return .failed(.connect, error.message)
+            case .timeout: return .failed(.timeout, error.message)
+            default: return .failed(.other, error.message)
+            }
+        }
+        return .status(result.status)
+    }
+}
+
+/// `lookout_build_info{version}`, as every Prometheus component exports its build.
+func buildInfo() -> MetricFamily {
+    .gauge(
+        "lookout_build_info", help: "A metric with a constant '1' value labeled by the version lookout was built from.",
+        [(Labels(["version": LookoutVersion.version, "buildmode": LookoutVersion.buildMode]), 1)])
+}
