@@ -211,8 +211,12 @@ struct ComponentService: Service {
     let component: any AgentComponent
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await component.run()
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await component.run()
+            }
+        } catch is CancellationError {
+            // Stopping on shutdown is the normal end of a component's loop.
         }
     }
 }

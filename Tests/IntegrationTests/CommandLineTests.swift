@@ -61,7 +61,10 @@ import Testing
         #expect(status == 0)
         #expect(output.hasPrefix("lookout, version \(LookoutVersion.version)"))
     }
+}
 
+/// Wall-clock bounds: run in the serialized pass of `make test`.
+@Suite struct CommandLineTimingTests {
     @Test func stopsWithinTwoSecondsOnSIGTERM() throws {
         let agent = try AgentProcess(config: nil)
         let start = SystemClock().now

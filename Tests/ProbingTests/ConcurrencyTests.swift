@@ -6,7 +6,7 @@ import TestSupport
 
 /// 200 endpoints that each take 1 s, probed at once. The two cases run one after the other
 /// (each puts 200 threads into the test server).
-@Suite(.serialized) struct ConcurrencyTests {
+@Suite(.serialized) struct ConcurrencyTimingTests {
     @Test func manyConcurrentSlowRequestsTakeAboutOneSecond() async throws {
         let server = try TestServer()
         let client = HTTPClient()

@@ -6,7 +6,7 @@ import TestSupport
 
 /// The client against a real local server: every failure mode gives the right error
 /// kind and honest timings. Cases run concurrently within a test to keep the suite short.
-@Suite struct HTTPClientTests {
+@Suite(.serialized) struct HTTPClientTimingTests {
     @Test func fastGetHasStatusBodyHeadersAndTimings() async throws {
         let server = try TestServer()
         let client = HTTPClient()
