@@ -2,6 +2,7 @@ import Agent
 import ArgumentParser
 import Logging
 import LookoutCore
+import Probing
 
 #if canImport(Glibc)
 import Glibc
@@ -19,7 +20,7 @@ struct Lookout: AsyncParsableCommand {
         commandName: "lookout",
         abstract: "A sidecar observability agent: /proc CPU sampling, health probes, scrapes, alerts.",
         version: LookoutVersion.version,
-        subcommands: [Run.self, CheckConfig.self, Version.self],
+        subcommands: [Run.self, CheckConfig.self, Probe.self, Version.self],
         defaultSubcommand: Run.self
     )
 }
@@ -107,6 +108,30 @@ struct CheckConfig: ParsableCommand {
             printError(d.description)
             throw ExitCode(Exit.usage)
         }
+    }
+}
+
+struct Probe: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Probe a URL once: phase timings, status and verdict.",
+        discussion: "Exit 0 ok, 1 warning (over 2 s), 2 critical (over 5 s, timeout or failure).")
+
+    @Argument(help: "The http:// or https:// URL.")
+    var url: String
+
+    @Option(help: "Total time allowed (Prometheus duration, e.g. 5s).")
+    var timeout = "5s"
+
+    func run() async throws {
+        let limit: Duration
+        do {
+            limit = try PromDuration.parse(timeout)
+        } catch {
+            throw UsageError("--timeout: \(error)")
+        }
+        let (output, code) = await ProbeCommand.run(url: url, timeout: limit)
+        print(output, terminator: "")
+        throw ExitCode(code)
     }
 }
 

@@ -56,6 +56,23 @@ import Testing
         #expect(output.contains("\(file):1:1: unknown key \"bogus\""))
     }
 
+    @Test func probePrintsPhasesAndExitsWithTheVerdict() throws {
+        let server = try TestServer()
+        let ok = LookoutBinary.run(["probe", server.url("/ok")])
+        #expect(ok.status == 0, "\(ok.output)")
+        #expect(ok.output.contains("verdict     ok"))
+        #expect(ok.output.contains("status      200"))
+        for phase in ["resolve", "connect", "tls", "processing", "transfer", "total"] {
+            #expect(ok.output.contains("  \(phase) "), "missing \(phase)")
+        }
+        let failing = LookoutBinary.run(["probe", server.url("/status/500")])
+        #expect(failing.status == 2)
+        #expect(failing.output.contains("critical"))
+        let hanging = LookoutBinary.run(["probe", "--timeout", "500ms", server.url("/hang")])
+        #expect(hanging.status == 2)
+        #expect(hanging.output.contains("timeout"))
+    }
+
     @Test func versionPrintsTheVersion() {
         let (status, output) = LookoutBinary.run(["version"])
         #expect(status == 0)
