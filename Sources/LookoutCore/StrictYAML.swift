@@ -6,16 +6,18 @@ import Yams
 public final class YAMLDocument {
     public let file: String
     public private(set) var diagnostics: [Diagnostic] = []
+    /// The root node. Values are made on access: a value refers to its document, so the
+    /// document must not hold values, or the two would keep each other alive.
+    private var rootNode: Node?
+
     /// The root value, or nil for an empty document.
-    public private(set) var root: YAMLValue?
+    public var root: YAMLValue? { rootNode.map { YAMLValue(node: $0, document: self) } }
 
     /// Parses `text`. A syntax error is recorded as a diagnostic (and `root` is nil).
     public init(text: String, file: String) {
         self.file = file
         do {
-            if let node = try Yams.compose(yaml: text) {
-                root = YAMLValue(node: node, document: self)
-            }
+            rootNode = try Yams.compose(yaml: text)
         } catch let error as YamlError {
             diagnostics.append(Self.diagnostic(for: error, file: file))
         } catch {
