@@ -263,7 +263,7 @@ extension ScrapeParser {
             }
             guard specialIndex >= 0 else {
                 throw error(
-                    role == .bucket ? .invalidHistogram : .invalidHistogram,
+                    .invalidHistogram,
                     role == .bucket
                         ? "histogram bucket \(Self.excerpt(p, name)) without le label"
                         : "summary sample \(Self.excerpt(p, name)) without quantile label")
