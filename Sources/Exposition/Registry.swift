@@ -61,9 +61,10 @@ public final class Registry: Sendable {
     ///   `process_cpu_seconds_total` and a scraped target's); the first non-empty HELP and
     ///   unit are kept;
     /// - a family is left out when its name is taken by an earlier family of another type,
-    ///   when one of the sample names it exposes (`_bucket`, `_sum`, `_count`, ...) is
-    ///   exposed by an earlier family, or when its OpenMetrics name (without `_total` or
-    ///   `_info`) is an earlier family's; "earlier" is the order of the sources;
+    ///   when one of the sample names it exposes (`_bucket`, `_sum`, `_count`, ...) or that
+    ///   OpenMetrics reserves for it (`_created`) is an earlier family's, or when its
+    ///   OpenMetrics name (without `_total` or `_info`) is; "earlier" is the order of the
+    ///   sources;
     /// - metrics are sorted by labels within each family; a duplicate label set keeps the first.
     public func gather() -> [MetricFamily] {
         let current = sources.withLock { $0.map(\.source) }
@@ -86,7 +87,7 @@ public final class Registry: Sendable {
                 continue
             }
             let names = exposedNames(f)
-            if names.contains(where: { claimed.contains($0) }) { continue }
+            if !names.isDisjoint(with: claimed) { continue }
             claimed.formUnion(names)
             byName[f.name] = out.count
             out.append(f)
@@ -96,18 +97,21 @@ public final class Registry: Sendable {
         return out
     }
 
-    /// The names a family puts in an exposition: its sample names in the text formats and,
-    /// in a namespace of its own, its OpenMetrics family name.
-    static func exposedNames(_ f: MetricFamily) -> [String] {
+    /// The names a family puts in an exposition: its sample names in text 0.0.4 and in
+    /// OpenMetrics (with the `_created` names OpenMetrics reserves for counters, histograms
+    /// and summaries), and, in a namespace of its own, its OpenMetrics family name.
+    static func exposedNames(_ f: MetricFamily) -> Set<String> {
         let n = f.name
-        var names: [String]
+        let om = f.openMetricsName
+        var names: Set<String> = ["# " + om]
         switch f.type {
-        case .counter, .gauge, .untyped, .info, .stateset: names = [n]
-        case .histogram: names = [n + "_bucket", n + "_sum", n + "_count"]
-        case .gaugeHistogram: names = [n + "_bucket", n + "_sum", n + "_count", n + "_gsum", n + "_gcount"]
-        case .summary: names = [n, n + "_sum", n + "_count"]
+        case .counter: names.formUnion([n, om + "_total", om + "_created"])
+        case .gauge, .untyped, .stateset: names.insert(n)
+        case .info: names.formUnion([n, om + "_info"])
+        case .histogram: names.formUnion([n + "_bucket", n + "_sum", n + "_count", n + "_created"])
+        case .gaugeHistogram: names.formUnion([n + "_bucket", n + "_sum", n + "_count", n + "_gsum", n + "_gcount"])
+        case .summary: names.formUnion([n, n + "_sum", n + "_count", n + "_created"])
         }
-        names.append("# " + f.openMetricsName)
         return names
     }
 

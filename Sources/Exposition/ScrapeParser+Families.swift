@@ -263,7 +263,7 @@ extension ScrapeParser {
             }
             guard specialIndex >= 0 else {
                 throw error(
-                    role == .bucket ? .invalidHistogram : .invalidHistogram,
+                    .invalidHistogram,
                     role == .bucket
                         ? "histogram bucket \(Self.excerpt(p, name)) without le label"
                         : "summary sample \(Self.excerpt(p, name)) without quantile label")
@@ -421,7 +421,7 @@ extension ScrapeParser {
         }(&families[fi].groupIndex[labels, default: -1])
         if gi == newIndex {
             families[fi].groups.append(GroupBuilder(labels: labels, line: line))
-        } else if format == .openMetrics {
+        } else if format == .openMetrics && gi != last {
             throw error(
                 .duplicateSeries,
                 "series \(families[fi].name)\(labels.isEmpty ? "" : labels.description) appears again after other series")

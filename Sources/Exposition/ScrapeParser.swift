@@ -18,6 +18,19 @@ import Glibc
 /// interleaved, `# EOF` last, value rules per type (counters not negative, buckets
 /// cumulative, ...). Exemplars are checked and dropped; `_created` samples are dropped.
 /// Metric and label names are the classic ones (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
+///
+/// Into the model: OpenMetrics counters are named with `_total` and info families with
+/// `_info` (the names their samples carry); a histogram without `_sum`/`_count` gets sum 0
+/// and the `+Inf` bucket's count (text: a missing `+Inf` bucket is added from `_count`), a
+/// summary without them 0 and 0; of an OpenMetrics series given several times with rising
+/// timestamps the last point is kept. Families are in the order they first appear; a
+/// family with no samples is left out.
+///
+/// ```swift
+/// var parser = ScrapeParser(contentType: response.contentType, limits: ScrapeLimits(sampleLimit: 50_000))
+/// for chunk in body { try parser.feed(chunk) }
+/// let families = relabel(try parser.finish(), adding: ("target", "api"))
+/// ```
 public struct ScrapeParser: Sendable {
     public let format: ScrapeFormat
     public let limits: ScrapeLimits

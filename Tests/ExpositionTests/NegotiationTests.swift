@@ -86,18 +86,18 @@ import Testing
 
     @Test func renderPicksFormatAndEncoding() throws {
         let families = Fixtures.agent
-        let plain = Exposition.render(families: families, accept: nil, acceptEncoding: nil)
+        let plain = MetricsExposition.render(families: families, accept: nil, acceptEncoding: nil)
         #expect(plain.contentType == TextEncoder.contentType)
         #expect(plain.contentEncoding == nil)
         #expect(plain.body == TextEncoder.encode(families))
 
-        let om = Exposition.render(families: families, accept: "application/openmetrics-text", acceptEncoding: "gzip")
+        let om = MetricsExposition.render(families: families, accept: "application/openmetrics-text", acceptEncoding: "gzip")
         #expect(om.contentType == OpenMetricsEncoder.contentType)
         #expect(om.contentEncoding == "gzip")
         #expect(om.body.starts(with: [0x1F, 0x8B]))
         #expect(try gunzip(om.body) == OpenMetricsEncoder.encode(families))
 
-        let pb = Exposition.render(
+        let pb = MetricsExposition.render(
             families: families,
             accept: "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited",
             acceptEncoding: "gzip;q=0")
@@ -110,13 +110,13 @@ import Testing
         var body: [UInt8] = Array("stale".utf8)
         var scratch: [UInt8] = []
         let families = Fixtures.agent
-        let zipped = Exposition.render(
+        let zipped = MetricsExposition.render(
             families: families, accept: "application/openmetrics-text", acceptEncoding: "gzip", into: &body,
             scratch: &scratch)
         #expect(zipped.contentType == OpenMetricsEncoder.contentType && zipped.contentEncoding == "gzip")
         #expect(try gunzip(body) == OpenMetricsEncoder.encode(families))
         let capacity = body.capacity
-        let plain = Exposition.render(families: families, accept: nil, acceptEncoding: nil, into: &body, scratch: &scratch)
+        let plain = MetricsExposition.render(families: families, accept: nil, acceptEncoding: nil, into: &body, scratch: &scratch)
         #expect(plain.contentEncoding == nil)
         #expect(body == TextEncoder.encode(families))
         #expect(body.capacity >= capacity)
@@ -128,10 +128,10 @@ import Testing
             f.name += "_copy"
             return f
         })
-        let zipped = try #require(Exposition.gzip(text))
+        let zipped = try #require(MetricsExposition.gzip(text))
         #expect(zipped.count < text.count / 2)
         #expect(try gunzip(zipped) == text)
-        #expect(try gunzip(try #require(Exposition.gzip([]))) == [])
+        #expect(try gunzip(try #require(MetricsExposition.gzip([]))) == [])
     }
 }
 

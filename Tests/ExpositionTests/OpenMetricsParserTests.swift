@@ -129,6 +129,13 @@ import Testing
             "# TYPE a histogram\na_bucket{le=\"+Inf\"} 1 # {a=\"" + String(repeating: "e\u{301}", count: 63) + "x\"} 1 1\n# EOF\n",
             .accepted),
         ParserCase("Prometheus' input: several families, colons in names, gauge histograms", "# HELP go_gc_duration_seconds A summary of the GC invocation durations.\n# TYPE go_gc_duration_seconds summary\n# UNIT go_gc_duration_seconds seconds\ngo_gc_duration_seconds{quantile=\"0\"} 4.9351e-05\ngo_gc_duration_seconds{quantile=\"0.25\"} 7.424100000000001e-05\ngo_gc_duration_seconds_count 99\nsome:aggregate:rate5m{a_b=\"c\"} 1\n# HELP go_goroutines Number of goroutines that currently exist.\n# TYPE go_goroutines gauge\ngo_goroutines 33 123.123\n# TYPE hh histogram\nhh_bucket{le=\"+Inf\"} 1\n# TYPE gh gaugehistogram\ngh_bucket{le=\"+Inf\"} 1\n# EOF\n", .families("go_gc_duration_seconds summary help=\"A summary of the GC invocation durations.\" unit=seconds\n  {} [0:4.9351e-05 0.25:7.424100000000001e-05] sum=0 count=99\nsome:aggregate:rate5m untyped\n  {a_b=\"c\"} 1\ngo_goroutines gauge help=\"Number of goroutines that currently exist.\"\n  {} 33 @123123\nhh histogram\n  {} [+Inf:1] sum=0 count=1\ngh gaugehistogram\n  {} [+Inf:1] sum=0 count=1")),
+        ParserCase(
+            "escaped label values on the samples of one histogram",
+            "# TYPE a histogram\na_bucket{path=\"C:\\\\x\",q=\"\\\"\",le=\"1\"} 0\na_bucket{path=\"C:\\\\x\",q=\"\\\"\",le=\"+Inf\"} 1\na_count{path=\"C:\\\\x\",q=\"\\\"\"} 1\na_sum{path=\"C:\\\\x\",q=\"\\\"\"} 2\n# EOF\n",
+            .families(#"""
+                a histogram
+                  {path="C:\\x", q="\""} [1:0 +Inf:1] sum=2 count=1
+                """#)),
         ParserCase("counter with only _created", "# TYPE a counter\na_created 1.5e9\n# EOF\n", .families("")),
         ParserCase("counter with _created", "# TYPE a counter\na_total 1\na_created 1.5e9\n# EOF\n", .families("a_total counter\n  {} 1")),
     ]

@@ -69,6 +69,19 @@ import Testing
         #expect(Registry.merge(both).count == 1)
     }
 
+    @Test func openMetricsReservedNamesClashToo() throws {
+        let families = Registry.merge([
+            .counter("jobs_total", help: "", [([:], 1)]),
+            .gauge("jobs_created", help: "", [([:], 1)]),
+            .counter("tasks", help: "", [([:], 1)]),
+            .gauge("tasks_total", help: "", [([:], 1)]),
+            MetricFamily(name: "build", help: "", type: .info, metrics: [Metric(labels: [:], 1)]),
+            .gauge("build_info", help: "", [([:], 1)]),
+        ])
+        #expect(families.map(\.name) == ["build", "jobs_total", "tasks"])
+        _ = try ScrapeParser.parse(OpenMetricsEncoder.encode(families), format: .openMetrics)
+    }
+
     @Test func unregister() {
         let r = Registry()
         let id = r.register(SnapshotBox([.gauge("a", help: "", [([:], 1)])]))

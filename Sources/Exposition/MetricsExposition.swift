@@ -1,7 +1,7 @@
 import CLookout
 
 /// What the HTTP server calls for `GET /metrics`.
-public enum Exposition {
+public enum MetricsExposition {
     /// Encodes `families` in the format `accept` asks for, gzipped when `acceptEncoding`
     /// allows it. `families` should come from `Registry.gather()` (merged, sorted).
     ///
