@@ -35,7 +35,7 @@ struct Routes: Sendable {
         router.add(
             Route(["GET"], "/metrics", handler: .sync { request in
                 let families = registry.gather()
-                let (body, contentType, encoding) = Exposition.render(
+                let (body, contentType, encoding) = MetricsExposition.render(
                     families: families, accept: request.header("Accept"), acceptEncoding: request.header("Accept-Encoding"))
                 var headers: [(name: String, value: String)] = [("Content-Type", contentType)]
                 if let encoding { headers.append(("Content-Encoding", encoding)) }
