@@ -4,7 +4,7 @@ import TestSupport
 
 @testable import Probing
 
-@Suite struct ProbeCommandTests {
+@Suite struct ProbeCommandTimingTests {
     @Test func verdictsAndExitCodes() async throws {
         let server = try TestServer()
         async let fast = ProbeCommand.run(url: server.url("/ok"))

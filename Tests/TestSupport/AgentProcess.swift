@@ -65,8 +65,8 @@ public final class AgentProcess: @unchecked Sendable {
         TestHTTP.get(baseURL + path, headers: headers)
     }
 
-    /// Rewrites the config file (for reload tests).
+    /// Replaces the config file atomically (for reload tests), as config management tools do.
     public func writeConfig(_ text: String) {
-        directory.write("lookout.yml", text)
+        try? FileIO.writeAtomically(configPath, Array(text.utf8))
     }
 }

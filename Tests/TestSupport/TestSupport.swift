@@ -170,17 +170,22 @@ public final class ChildProcess: @unchecked Sendable {
 
     deinit { kill() }
 
-    /// Sends a signal to the child (and its process group).
+    /// Sends a signal to the child process (once: not to its group as well, which would deliver it twice).
     public func signal(_ sig: Int32) {
         guard exitStatus == nil else { return }
-        Glibc.kill(-pid, sig)
         Glibc.kill(pid, sig)
     }
 
-    /// SIGKILL and reap.
+    /// Sends a signal to the child's whole process group (the child and anything it started).
+    public func signalGroup(_ sig: Int32) {
+        guard exitStatus == nil else { return }
+        Glibc.kill(-pid, sig)
+    }
+
+    /// SIGKILL to the group, and reap.
     public func kill() {
         guard exitStatus == nil else { return }
-        signal(SIGKILL)
+        signalGroup(SIGKILL)
         _ = wait(timeout: .seconds(5))
     }
 
