@@ -9,7 +9,7 @@ import Testing
 @testable import Notify
 
 /// The notifier on the real clock, talking HTTP to TestServer as the webhook receiver.
-@Suite(.serialized) struct WebhookIntegrationTests {
+@Suite(.serialized) struct WebhookIntegrationTimingTests {
     let clock = SystemClock()
     let dir = TemporaryDirectory(prefix: "lookout-notify-it")
 
