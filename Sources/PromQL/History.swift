@@ -101,6 +101,8 @@ public final class History {
         public var evictedSamples = 0
         /// Samples older than (or as old as) the latest sample of their series.
         public var outOfOrderSamples = 0
+
+        public init() {}
     }
 
     final class Series {

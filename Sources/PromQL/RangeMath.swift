@@ -57,18 +57,33 @@ enum RangeMath {
         return result
     }
 
-    /// `avg_over_time`: an incremental mean, which does not overflow where a sum would.
+    /// `avg_over_time`: an incremental mean, which does not overflow where a sum would,
+    /// accumulated with Kahan-Neumaier compensation (as Prometheus 2.42 does).
     static func avg(_ vs: [Double]) -> Double {
-        var mean = 0.0, count = 0.0
+        var mean = 0.0, count = 0.0, c = 0.0
         for v in vs {
             count += 1
             if mean.isInfinite {
                 if v.isInfinite && (mean > 0) == (v > 0) { continue }
                 if !v.isInfinite && !v.isNaN { continue }
             }
-            mean += v / count - mean / count
+            (mean, c) = kahanSumInc(v / count - mean / count, mean, c)
         }
-        return mean
+        if mean.isInfinite { return mean }
+        return mean + c
+    }
+
+    @inline(__always)
+    static func kahanSumInc(_ inc: Double, _ sum: Double, _ c: Double) -> (Double, Double) {
+        let t = sum + inc
+        var c = c
+        // Neumaier: compensate with whichever term is smaller in magnitude.
+        if Swift.abs(sum) >= Swift.abs(inc) {
+            c += (sum - t) + inc
+        } else {
+            c += (inc - t) + sum
+        }
+        return (t, c)
     }
 
     /// The φ-quantile of values, interpolating between the two nearest ranks; NaN sorts first.

@@ -50,7 +50,8 @@ public enum SeriesNotation {
                 guard seen.insert(name).inserted else {
                     throw Error(message: "duplicate label \"\(name)\" in \"\(text)\"")
                 }
-                pairs.append((name, tokens[i + 2].text))
+                // An empty value is no label at all, as in Prometheus.
+                if !tokens[i + 2].text.isEmpty { pairs.append((name, tokens[i + 2].text)) }
                 i += 3
                 if tokens[i].kind == .comma {
                     i += 1
