@@ -562,7 +562,8 @@ public enum Humanize {
                 sign = "-"
                 v = -v
             }
-            let d = Int64(v)
+            // Go's int64(v) on amd64: out-of-range values become the minimum int64.
+            let d = v < 9.223372036854775807e18 ? Int64(v) : Int64.min
             let seconds = d % 60, minutes = (d / 60) % 60, hours = (d / 3600) % 24, days = d / 86400
             if days != 0 { return "\(sign)\(days)d \(hours)h \(minutes)m \(seconds)s" }
             if hours != 0 { return "\(sign)\(hours)h \(minutes)m \(seconds)s" }
