@@ -92,7 +92,6 @@ public final class RuleEngine: MetricsSource, Sendable {
     struct Snapshot: Sendable {
         var groups: [GroupStatus]
         var families: [MetricFamily]
-        var stats: History.Stats
     }
 
     static let durationBounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
@@ -101,7 +100,7 @@ public final class RuleEngine: MetricsSource, Sendable {
     private let gather: @Sendable () -> [MetricFamily]
     private let notify: @Sendable ([AlertNotification]) -> Void
     private let state: Mutex<State>
-    private let snapshot = Mutex(Snapshot(groups: [], families: [], stats: History.Stats()))
+    private let snapshot = Mutex(Snapshot(groups: [], families: []))
 
     /// - Parameters:
     ///   - gather: the current exposition (the agent passes `registry.gather`), read each interval.
@@ -283,7 +282,7 @@ public final class RuleEngine: MetricsSource, Sendable {
     /// Pending and firing alerts of all rules.
     public var alerts: [Alert] { snapshot.withLock { $0.groups.flatMap { $0.rules.flatMap(\.alerts) } } }
 
-    public var historyStats: History.Stats { snapshot.withLock { $0.stats } }
+    public var historyStats: History.Stats { state.withLock { $0.history.stats } }
 
     /// The series of the history (for debugging and tests).
     public func historySamples(_ labels: Labels) -> [(t: Int64, v: Double)] {
@@ -320,7 +319,7 @@ public final class RuleEngine: MetricsSource, Sendable {
     private func publish() {
         let snap = state.withLock { s -> Snapshot in
             let groups = Self.status(s)
-            return Snapshot(groups: groups, families: Self.families(groups, s), stats: s.history.stats)
+            return Snapshot(groups: groups, families: Self.families(groups, s))
         }
         snapshot.withLock { $0 = snap }
     }
