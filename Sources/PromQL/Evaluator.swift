@@ -11,9 +11,14 @@ public struct Evaluator {
     /// How far back an instant selector looks for the latest sample (Prometheus: 5 m).
     public var lookbackMilliseconds: Int64
 
-    public init(history: History, lookbackMilliseconds: Int64 = History.lookbackMilliseconds) {
+    /// Results of subexpressions already evaluated at the same instant over the same
+    /// history, shared by the rules of one evaluation (rules often repeat selectors).
+    public let cache: EvaluationCache?
+
+    public init(history: History, lookbackMilliseconds: Int64 = History.lookbackMilliseconds, cache: EvaluationCache? = nil) {
         self.history = history
         self.lookbackMilliseconds = lookbackMilliseconds
+        self.cache = cache
     }
 
     /// Evaluates `expr` at `t` (ms since the epoch) as a rule does: a scalar becomes a
@@ -32,6 +37,25 @@ public struct Evaluator {
     }
 
     func eval(_ e: Expr, _ t: Int64) throws(EvalError) -> Value {
+        guard let cache else { return try evalUncached(e, t) }
+        switch e {
+        case .vectorSelector, .call, .aggregate, .binary:
+            // Valid while the history has not changed and for this instant only.
+            if cache.time != t || cache.version != history.version { cache.reset(time: t, version: history.version) }
+            let key = e.description
+            if let v = cache.values[key] {
+                cache.hits += 1
+                return v
+            }
+            let v = try evalUncached(e, t)
+            cache.values[key] = v
+            return v
+        default:
+            return try evalUncached(e, t)
+        }
+    }
+
+    func evalUncached(_ e: Expr, _ t: Int64) throws(EvalError) -> Value {
         switch e {
         case .number(let v, _): return .scalar(v)
         case .string(let s, _): return .string(s)
@@ -179,40 +203,40 @@ public struct Evaluator {
     func rangeFunction(_ f: Function, _ ms: MatrixSelector, q: Double, _ t: Int64) throws(EvalError) -> [Sample] {
         let ids = history.select(ms.selector.matchers)
         let rangeStart = t - ms.rangeMilliseconds
-        var ts: [Int64] = []
-        var vs: [Double] = []
+        let range = ms.rangeMilliseconds
+        var scratch: ([Int64], [Double]) = ([], [])
         var out: [Sample] = []
+        out.reserveCapacity(ids.count)
         var firstName: String?
         var several = false
         for id in ids {
-            history.samples(id, from: rangeStart, to: t, into: &ts, &vs)
-            if ts.isEmpty { continue }
-            let value: Double?
-            switch f {
-            case .rate:
-                value = RangeMath.extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: t, rangeMilliseconds: ms.rangeMilliseconds, isCounter: true, isRate: true)
-            case .increase:
-                value = RangeMath.extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: t, rangeMilliseconds: ms.rangeMilliseconds, isCounter: true, isRate: false)
-            case .delta:
-                value = RangeMath.extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: t, rangeMilliseconds: ms.rangeMilliseconds, isCounter: false, isRate: false)
-            case .irate: value = RangeMath.irate(ts, vs)
-            case .avg_over_time: value = RangeMath.avg(vs)
-            case .min_over_time:
-                var m = vs[0]
-                for v in vs where v < m || m.isNaN { m = v }
-                value = m
-            case .max_over_time:
-                var m = vs[0]
-                for v in vs where v > m || m.isNaN { m = v }
-                value = m
-            case .quantile_over_time: value = RangeMath.quantile(q, vs)
-            default: value = nil
+            let value: Double? = history.withSamples(id, from: rangeStart, to: t, scratch: &scratch) { ts, vs in
+                if ts.isEmpty { return nil }
+                switch f {
+                case .rate:
+                    return RangeMath.extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: t, rangeMilliseconds: range, isCounter: true, isRate: true)
+                case .increase:
+                    return RangeMath.extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: t, rangeMilliseconds: range, isCounter: true, isRate: false)
+                case .delta:
+                    return RangeMath.extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: t, rangeMilliseconds: range, isCounter: false, isRate: false)
+                case .irate: return RangeMath.irate(ts, vs)
+                case .avg_over_time: return RangeMath.avg(vs)
+                case .min_over_time:
+                    var m = vs[0]
+                    for v in vs where v < m || m.isNaN { m = v }
+                    return m
+                case .max_over_time:
+                    var m = vs[0]
+                    for v in vs where v > m || m.isNaN { m = v }
+                    return m
+                case .quantile_over_time: return RangeMath.quantile(q, vs)
+                default: return nil
+                }
             }
             guard let value else { continue }
-            let labels = history.labels(id)
-            let name = labels["__name__"]
+            let (labels, name) = history.namelessLabels(id)
             if out.isEmpty { firstName = name } else if name != firstName { several = true }
-            out.append(Sample(labels: labels.droppingMetricName, value: value))
+            out.append(Sample(labels: labels, value: value))
         }
         if several { try checkUnique(out) }
         return out
@@ -221,16 +245,16 @@ public struct Evaluator {
     func histogramQuantile(_ q: Double, _ v: [Sample]) throws(EvalError) -> [Sample] {
         // Group by all labels but `le` (the name stays in the key, as in Prometheus, so two
         // metrics with the same other labels collide in the output and are reported).
-        var groups: [Labels: Int] = [:]
+        var groups: [Signature: Int] = [:]
         var order: [(labels: Labels, buckets: [(upper: Double, count: Double)])] = []
         for s in v {
             guard let le = s.labels["le"], let upper = GoFloat.parse(le) else { continue }
-            let key = s.labels.removing("le")
+            let key = Signature(s.labels, on: false, names: ["le"])
             if let g = groups[key] {
                 order[g].buckets.append((upper, s.value))
             } else {
                 groups[key] = order.count
-                order.append((key.droppingMetricName, [(upper, s.value)]))
+                order.append((key.materialized.droppingMetricName, [(upper, s.value)]))
             }
         }
         var out: [Sample] = []
@@ -252,22 +276,15 @@ public struct Evaluator {
             var count: Int
             var values: [Double]
         }
-        let groupingSet = Set(grouping)
-        let removed = without ? groupingSet.union(["__name__"]) : []
-        var index: [Labels: Int] = [:]
+        let names = without ? grouping + ["__name__"] : grouping
+        var index: [Signature: Int] = [:]
         var groups: [Group] = []
         for s in vec {
-            let key: Labels
-            if without {
-                key = s.labels.removing(removed)
-            } else if grouping.isEmpty {
-                key = .empty
-            } else {
-                key = s.labels.keeping(groupingSet)
-            }
+            let key = Signature(s.labels, on: !without, names: names)
             guard let gi = index[key] else {
                 index[key] = groups.count
-                groups.append(Group(labels: key, value: s.value, mean: s.value, count: 1, values: op == .quantile ? [s.value] : []))
+                groups.append(
+                    Group(labels: key.materialized, value: s.value, mean: s.value, count: 1, values: op == .quantile ? [s.value] : []))
                 continue
             }
             switch op {
@@ -380,30 +397,24 @@ public struct Evaluator {
         return out
     }
 
-    /// The labels two samples are matched by.
-    @inline(__always)
-    static func signature(_ labels: Labels, on: Bool, _ names: Set<String>) -> Labels {
-        on ? labels.keeping(names) : labels.removing(names)
-    }
-
     func vectorVector(_ op: BinaryOp, _ lhs: [Sample], _ rhs: [Sample], _ m: VectorMatching, returnBool: Bool) throws(EvalError) -> [Sample] {
-        let names: Set<String> = m.on ? Set(m.labels) : Set(m.labels).union(["__name__"])
-        var right: [Labels: Int] = [:]
+        let names = m.on ? m.labels : m.labels + ["__name__"]
+        var right: [Signature: Int] = [:]
         right.reserveCapacity(rhs.count)
         for (i, rs) in rhs.enumerated() {
-            let sig = Self.signature(rs.labels, on: m.on, names)
+            let sig = Signature(rs.labels, on: m.on, names: names)
             if let j = right[sig] {
                 throw EvalError(
-                    "found duplicate series for the match group \(sig.promString) on the right hand-side of the operation: [\(rs.labels.promString), \(rhs[j].labels.promString)];many-to-many matching not allowed: matching labels must be unique on one side"
+                    "found duplicate series for the match group \(sig.materialized.promString) on the right hand-side of the operation: [\(rs.labels.promString), \(rhs[j].labels.promString)];many-to-many matching not allowed: matching labels must be unique on one side"
                 )
             }
             right[sig] = i
         }
-        var matched = Set<Labels>()
+        var matched = Set<Signature>()
         var out: [Sample] = []
         let dropName = Self.dropsName(op) || returnBool
         for ls in lhs {
-            let sig = Self.signature(ls.labels, on: m.on, names)
+            let sig = Signature(ls.labels, on: m.on, names: names)
             guard let j = right[sig] else { continue }
             var (value, keep) = Self.elementOp(op, ls.value, rhs[j].value)
             if returnBool {
@@ -417,9 +428,9 @@ public struct Evaluator {
             var labels = ls.labels
             if dropName { labels = labels.droppingMetricName }
             if m.on {
-                labels = labels.keeping(Set(m.labels))
+                labels = Labels(sorted: labels.pairs.filter { m.labels.contains($0.name) })
             } else if !m.labels.isEmpty {
-                labels = labels.removing(Set(m.labels))
+                labels = Labels(sorted: labels.pairs.filter { !m.labels.contains($0.name) })
             }
             out.append(Sample(labels: labels, value: value))
         }
@@ -427,21 +438,22 @@ public struct Evaluator {
     }
 
     func setOperation(_ op: BinaryOp, _ lhs: [Sample], _ rhs: [Sample], _ m: VectorMatching) -> [Sample] {
-        let names: Set<String> = m.on ? Set(m.labels) : Set(m.labels).union(["__name__"])
+        let names = m.on ? m.labels : m.labels + ["__name__"]
+        func sig(_ s: Sample) -> Signature { Signature(s.labels, on: m.on, names: names) }
         switch op {
         case .and:
             if lhs.isEmpty || rhs.isEmpty { return [] }
-            let right = Set(rhs.map { Self.signature($0.labels, on: m.on, names) })
-            return lhs.filter { right.contains(Self.signature($0.labels, on: m.on, names)) }
+            let right = Set(rhs.map(sig))
+            return lhs.filter { right.contains(sig($0)) }
         case .unless:
             if lhs.isEmpty || rhs.isEmpty { return lhs }
-            let right = Set(rhs.map { Self.signature($0.labels, on: m.on, names) })
-            return lhs.filter { !right.contains(Self.signature($0.labels, on: m.on, names)) }
+            let right = Set(rhs.map(sig))
+            return lhs.filter { !right.contains(sig($0)) }
         default:
             if lhs.isEmpty { return rhs }
             if rhs.isEmpty { return lhs }
-            let left = Set(lhs.map { Self.signature($0.labels, on: m.on, names) })
-            return lhs + rhs.filter { !left.contains(Self.signature($0.labels, on: m.on, names)) }
+            let left = Set(lhs.map(sig))
+            return lhs + rhs.filter { !left.contains(sig($0)) }
         }
     }
 }
@@ -460,5 +472,22 @@ enum GoMath {
         if x.isNaN || y.isNaN { return .nan }
         if x == 0 && x == y { return x.sign == .minus ? x : y }
         return x < y ? x : y
+    }
+}
+
+/// Subexpression results of one evaluation instant (see `Evaluator.cache`).
+public final class EvaluationCache {
+    var time: Int64 = .min
+    var version: UInt64 = .max
+    var values: [String: Value] = [:]
+    /// How many subexpressions were answered from the cache (for tests and tuning).
+    public internal(set) var hits = 0
+
+    public init() {}
+
+    func reset(time: Int64, version: UInt64) {
+        self.time = time
+        self.version = version
+        values.removeAll(keepingCapacity: true)
     }
 }

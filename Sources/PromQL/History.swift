@@ -105,8 +105,13 @@ public final class History {
         public init() {}
     }
 
+    /// One series: its samples in time order in `ts[start..<ts.count]`/`vs[...]`. Old
+    /// samples are dropped by moving `start`; the arrays are compacted when that wastes
+    /// half of them, so a range is always one contiguous slice.
     final class Series {
         let labels: Labels
+        /// The labels without `__name__`: what functions return, kept to avoid rebuilding it.
+        let nameless: Labels
         let name: String
         var retention: Int64
         /// Fed by `ingest` (and so marked stale when missing from one), not by rules.
@@ -115,77 +120,65 @@ public final class History {
         var ts: [Int64] = []
         var vs: [Double] = []
         var start = 0
-        var count = 0
+        /// Staleness markers among the kept samples (ranges without any are read in place).
+        var staleMarkers = 0
 
         init(labels: Labels, name: String, retention: Int64, ingested: Bool) {
             self.labels = labels
+            nameless = labels.droppingMetricName
             self.name = name
             self.retention = retention
             self.ingested = ingested
         }
 
-        @inline(__always) func index(_ k: Int) -> Int {
-            let i = start + k
-            return i >= ts.count ? i - ts.count : i
-        }
-
-        var newestTime: Int64? { count == 0 ? nil : ts[index(count - 1)] }
-        var oldestTime: Int64? { count == 0 ? nil : ts[index(0)] }
+        var count: Int { ts.count - start }
+        var newestTime: Int64? { ts.count > start ? ts[ts.count - 1] : nil }
 
         enum AppendResult { case ok, outOfOrder, evicted }
+
+        private func dropOldest() {
+            if StaleNaN.isStale(vs[start]) { staleMarkers -= 1 }
+            start += 1
+        }
 
         func append(_ t: Int64, _ v: Double, maxSamples: Int) -> AppendResult {
             if let newest = newestTime, t <= newest { return .outOfOrder }
             // Drop what the retention no longer needs (always keeping the newest sample).
             if retention != .max {
-                while count > 0, ts[index(0)] < t - retention {
-                    start = index(1)
-                    count -= 1
-                }
-                if count == 0 { start = 0 }
+                while start < ts.count, ts[start] < t - retention { dropOldest() }
             }
             var result = AppendResult.ok
-            if count == ts.count {
-                if ts.count < maxSamples {
-                    let newCapacity = min(max(4, ts.count * 2), maxSamples)
-                    var nts = [Int64](repeating: 0, count: newCapacity)
-                    var nvs = [Double](repeating: 0, count: newCapacity)
-                    for k in 0..<count {
-                        nts[k] = ts[index(k)]
-                        nvs[k] = vs[index(k)]
-                    }
-                    ts = nts
-                    vs = nvs
-                    start = 0
-                } else {
-                    start = index(1)
-                    count -= 1
-                    result = .evicted
-                }
+            if count >= maxSamples {
+                dropOldest()
+                result = .evicted
             }
-            let i = index(count)
-            ts[i] = t
-            vs[i] = v
-            count += 1
+            if start > 0 && start >= ts.count / 2 {
+                ts.removeFirst(start)
+                vs.removeFirst(start)
+                start = 0
+            }
+            ts.append(t)
+            vs.append(v)
+            if StaleNaN.isStale(v) { staleMarkers += 1 }
             return result
         }
 
-        /// Position of the last sample with timestamp <= t, or -1.
+        /// Position (absolute) of the last sample with timestamp <= t, or start - 1.
         func lastIndex(atOrBefore t: Int64) -> Int {
-            var lo = 0, hi = count
+            var lo = start, hi = ts.count
             while lo < hi {
                 let mid = (lo + hi) / 2
-                if ts[index(mid)] <= t { lo = mid + 1 } else { hi = mid }
+                if ts[mid] <= t { lo = mid + 1 } else { hi = mid }
             }
             return lo - 1
         }
 
-        /// Position of the first sample with timestamp >= t.
+        /// Position (absolute) of the first sample with timestamp >= t.
         func firstIndex(atOrAfter t: Int64) -> Int {
-            var lo = 0, hi = count
+            var lo = start, hi = ts.count
             while lo < hi {
                 let mid = (lo + hi) / 2
-                if ts[index(mid)] < t { lo = mid + 1 } else { hi = mid }
+                if ts[mid] < t { lo = mid + 1 } else { hi = mid }
             }
             return lo
         }
@@ -204,6 +197,8 @@ public final class History {
     private var seenLast: [Int] = []
     private var lastGC: Int64 = .min
     public private(set) var stats = Stats()
+    /// Changes whenever a sample is added or a series removed (cached results expire).
+    public private(set) var version: UInt64 = 0
 
     /// Series of instant selectors stay readable for this long after their latest sample.
     public static let lookbackMilliseconds: Int64 = 5 * 60 * 1000
@@ -317,6 +312,7 @@ public final class History {
     private func append(_ id: Int, _ t: Int64, _ v: Double) -> Bool {
         let s = series[id]!
         let before = s.count
+        version &+= 1
         switch s.append(t, v, maxSamples: limits.maxSamplesPerSeries) {
         case .ok:
             stats.samples += s.count - before
@@ -367,6 +363,7 @@ public final class History {
 
     private func remove(_ id: Int) {
         guard let s = series[id] else { return }
+        version &+= 1
         series[id] = nil
         freeIDs.append(id)
         index[s.labels] = nil
@@ -400,8 +397,11 @@ public final class History {
     func select(_ matchers: [LabelMatcher]) -> [Int] {
         var candidates: [Int]
         var sorted = true
-        if let m = matchers.first(where: { $0.name == "__name__" && $0.op == .equal }) {
-            candidates = postings[m.value] ?? []
+        var rest = matchers
+        if let k = matchers.firstIndex(where: { $0.name == "__name__" && $0.op == .equal }) {
+            candidates = postings[matchers[k].value] ?? []
+            // The postings are exactly the series of that name: no need to check it again.
+            rest.remove(at: k)
         } else if let m = matchers.first(where: { $0.name == "__name__" && $0.op == .regexMatch }),
             let names = m.regex?.literalSet
         {
@@ -411,47 +411,77 @@ public final class History {
             candidates = Array(index.values)
             sorted = false
         }
-        var out = candidates.filter { allMatch(matchers, series[$0]!.labels) }
+        var out: [Int]
+        if rest.isEmpty {
+            out = candidates
+        } else {
+            out = []
+            out.reserveCapacity(candidates.count)
+            for id in candidates where allMatch(rest, series[id]!.labels) { out.append(id) }
+        }
         if !sorted { out.sort { Labels.compare(series[$0]!.labels, series[$1]!.labels) < 0 } }
         return out
     }
 
     func labels(_ id: Int) -> Labels { series[id]!.labels }
 
+    /// The series' labels without `__name__`, and its name ("" for none).
+    func namelessLabels(_ id: Int) -> (labels: Labels, name: String) {
+        let s = series[id]!
+        return (s.nameless, s.name)
+    }
+
     /// The value an instant selector sees at `t`: the latest sample at or before `t` and no
     /// older than the lookback; nil when there is none or it is a staleness marker.
     func instantValue(_ id: Int, at t: Int64, lookback: Int64) -> Double? {
         let s = series[id]!
-        let k = s.lastIndex(atOrBefore: t)
-        guard k >= 0 else { return nil }
-        let i = s.index(k)
-        guard s.ts[i] >= t - lookback else { return nil }
+        let ts = s.ts
+        guard ts.count > s.start else { return nil }
+        // Usually the newest sample is the one (evaluation follows ingestion).
+        var i = ts.count - 1
+        if ts[i] > t {
+            i = s.lastIndex(atOrBefore: t)
+            guard i >= s.start else { return nil }
+        }
+        guard ts[i] >= t - lookback else { return nil }
         let v = s.vs[i]
         return StaleNaN.isStale(v) ? nil : v
     }
 
-    /// Samples in [mint, maxt] without staleness markers.
-    func samples(_ id: Int, from mint: Int64, to maxt: Int64, into ts: inout [Int64], _ vs: inout [Double]) {
-        ts.removeAll(keepingCapacity: true)
-        vs.removeAll(keepingCapacity: true)
+    /// Calls `body` with the timestamps and values of the samples in [mint, maxt] (without
+    /// staleness markers), read in place when the range has no markers.
+    func withSamples<R>(
+        _ id: Int, from mint: Int64, to maxt: Int64, scratch: inout ([Int64], [Double]),
+        _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>) -> R
+    ) -> R {
         let s = series[id]!
-        var k = s.firstIndex(atOrAfter: mint)
-        while k < s.count {
-            let i = s.index(k)
-            if s.ts[i] > maxt { break }
-            if !StaleNaN.isStale(s.vs[i]) {
-                ts.append(s.ts[i])
-                vs.append(s.vs[i])
-            }
-            k += 1
+        let first = s.firstIndex(atOrAfter: mint)
+        let end = s.lastIndex(atOrBefore: maxt) + 1
+        let tsArray = s.ts, vsArray = s.vs
+        if end <= first {
+            return body(UnsafeBufferPointer(start: nil, count: 0), UnsafeBufferPointer(start: nil, count: 0))
         }
+        if s.staleMarkers == 0 {
+            return tsArray.withUnsafeBufferPointer { ts in
+                vsArray.withUnsafeBufferPointer { vs in
+                    body(UnsafeBufferPointer(rebasing: ts[first..<end]), UnsafeBufferPointer(rebasing: vs[first..<end]))
+                }
+            }
+        }
+        scratch.0.removeAll(keepingCapacity: true)
+        scratch.1.removeAll(keepingCapacity: true)
+        for i in first..<end where !StaleNaN.isStale(vsArray[i]) {
+            scratch.0.append(tsArray[i])
+            scratch.1.append(vsArray[i])
+        }
+        return scratch.0.withUnsafeBufferPointer { ts in scratch.1.withUnsafeBufferPointer { vs in body(ts, vs) } }
     }
 
     /// All samples of the series with exactly these labels (tests and debugging).
     public func samples(of labels: Labels) -> [(t: Int64, v: Double)] {
         guard let id = index[labels] else { return [] }
         let s = series[id]!
-        return (0..<s.count).map { (s.ts[s.index($0)], s.vs[s.index($0)]) }
+        return (s.start..<s.ts.count).map { (s.ts[$0], s.vs[$0]) }
     }
 
     /// Label sets of all stored series, sorted.

@@ -6,7 +6,7 @@ enum RangeMath {
     /// samples are close enough to them (within 1.1 average sample intervals; otherwise by
     /// half an interval), never extrapolating a counter below zero.
     static func extrapolatedRate(
-        _ ts: [Int64], _ vs: [Double], rangeStart: Int64, rangeEnd: Int64, rangeMilliseconds: Int64,
+        _ ts: UnsafeBufferPointer<Int64>, _ vs: UnsafeBufferPointer<Double>, rangeStart: Int64, rangeEnd: Int64, rangeMilliseconds: Int64,
         isCounter: Bool, isRate: Bool
     ) -> Double? {
         guard ts.count >= 2 else { return nil }
@@ -46,7 +46,7 @@ enum RangeMath {
     }
 
     /// `irate`: the per-second change between the last two samples (a decrease is a reset).
-    static func irate(_ ts: [Int64], _ vs: [Double]) -> Double? {
+    static func irate(_ ts: UnsafeBufferPointer<Int64>, _ vs: UnsafeBufferPointer<Double>) -> Double? {
         let n = ts.count
         guard n >= 2 else { return nil }
         let last = vs[n - 1], previous = vs[n - 2]
@@ -59,7 +59,7 @@ enum RangeMath {
 
     /// `avg_over_time`: an incremental mean, which does not overflow where a sum would,
     /// accumulated with Kahan-Neumaier compensation (as Prometheus 2.42 does).
-    static func avg(_ vs: [Double]) -> Double {
+    static func avg(_ vs: UnsafeBufferPointer<Double>) -> Double {
         var mean = 0.0, count = 0.0, c = 0.0
         for v in vs {
             count += 1
@@ -87,7 +87,7 @@ enum RangeMath {
     }
 
     /// The φ-quantile of values, interpolating between the two nearest ranks; NaN sorts first.
-    static func quantile(_ q: Double, _ values: [Double]) -> Double {
+    static func quantile<C: Collection<Double>>(_ q: Double, _ values: C) -> Double {
         if values.isEmpty { return .nan }
         if q.isNaN { return .nan }
         if q < 0 { return -.infinity }

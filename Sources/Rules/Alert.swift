@@ -115,37 +115,36 @@ public struct AlertStateMachine: Sendable {
             alerts[key] = fresh
         }
         var activeOrPending: [Alert] = []
-        for key in alerts.keys.sorted(by: { Self.order($0, $1) }) {
-            guard var a = alerts[key] else { continue }
+        var deleted: [Labels] = []
+        var index = alerts.startIndex
+        while index != alerts.endIndex {
+            defer { index = alerts.index(after: index) }
+            let key = alerts.keys[index]
             if current[key] == nil {
                 var keepFiring = false
-                if a.state == .firing && keepFiringFor > .zero {
-                    if a.keepFiringSince == nil { a.keepFiringSince = ts }
-                    if ts - a.keepFiringSince! < keepFiringFor { keepFiring = true }
+                if alerts.values[index].state == .firing && keepFiringFor > .zero {
+                    if alerts.values[index].keepFiringSince == nil { alerts.values[index].keepFiringSince = ts }
+                    if ts - alerts.values[index].keepFiringSince! < keepFiringFor { keepFiring = true }
                 }
-                var deleted = false
+                let a = alerts.values[index]
                 if a.state == .pending || (a.resolvedAt.map { ts - $0 > Self.resolvedRetention } ?? false) {
-                    alerts[key] = nil
-                    deleted = true
+                    deleted.append(key)
                 }
                 if a.state != .inactive && !keepFiring {
-                    a.state = .inactive
-                    a.resolvedAt = ts
+                    alerts.values[index].state = .inactive
+                    alerts.values[index].resolvedAt = ts
                 }
-                if !keepFiring {
-                    if !deleted { alerts[key] = a }
-                    continue
-                }
+                if !keepFiring { continue }
             } else {
-                a.keepFiringSince = nil
+                alerts.values[index].keepFiringSince = nil
             }
-            if a.state == .pending && ts - a.activeAt >= holdDuration {
-                a.state = .firing
-                a.firedAt = ts
+            if alerts.values[index].state == .pending && ts - alerts.values[index].activeAt >= holdDuration {
+                alerts.values[index].state = .firing
+                alerts.values[index].firedAt = ts
             }
-            alerts[key] = a
-            activeOrPending.append(a)
+            activeOrPending.append(alerts.values[index])
         }
+        for key in deleted { alerts[key] = nil }
         if limit > 0 && activeOrPending.count > limit {
             alerts = [:]
             throw EvalError("exceeded limit of \(limit) with \(activeOrPending.count) alerts")
@@ -160,7 +159,7 @@ public struct AlertStateMachine: Sendable {
         at ts: WallTime, resendDelay: Duration, interval: Duration, generatorURL: String
     ) -> [AlertNotification] {
         var out: [AlertNotification] = []
-        for key in alerts.keys.sorted(by: { Self.order($0, $1) }) {
+        for key in alerts.keys {
             guard var a = alerts[key], a.state != .pending else { continue }
             let resolvedSinceSent = a.resolvedAt.map { r in a.lastSentAt.map { r > $0 } ?? true } ?? false
             let due = a.lastSentAt.map { $0 + resendDelay < ts } ?? true
@@ -173,7 +172,7 @@ public struct AlertStateMachine: Sendable {
                     labels: a.labels, annotations: a.annotations, startsAt: a.firedAt ?? a.activeAt,
                     endsAt: a.resolvedAt ?? a.validUntil!, generatorURL: generatorURL, isResolved: a.resolvedAt != nil))
         }
-        return out
+        return out.sorted { Self.order($0.labels, $1.labels) }
     }
 
     /// Pending and firing alerts (not the resolved ones kept for notification), by labels.

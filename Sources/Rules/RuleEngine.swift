@@ -76,6 +76,7 @@ public final class RuleEngine: MetricsSource, Sendable {
         var groups: [GroupRuntime] = []
         var durations = HistogramAccumulator(upperBounds: RuleEngine.durationBounds)
         var failures: [String: Int] = [:]
+        let cache = EvaluationCache()
 
         init(options: Options) {
             self.options = options
@@ -84,7 +85,7 @@ public final class RuleEngine: MetricsSource, Sendable {
 
         func context(clock: any AgentClock) -> EvaluationContext {
             EvaluationContext(
-                history: history, evaluator: Evaluator(history: history), externalLabels: options.externalLabels,
+                history: history, evaluator: Evaluator(history: history, cache: cache), externalLabels: Labels(options.externalLabels),
                 externalURL: options.externalURL, resendDelay: options.resendDelay, clock: clock)
         }
     }

@@ -11,7 +11,7 @@ public enum RuleHealth: String, Sendable {
 struct EvaluationContext {
     let history: History
     let evaluator: Evaluator
-    let externalLabels: [String: String]
+    let externalLabels: Labels
     let externalURL: String
     let resendDelay: Duration
     let clock: any AgentClock
@@ -131,10 +131,8 @@ final class GroupRuntime {
             var elements: [AlertStateMachine.Element] = []
             elements.reserveCapacity(result.count)
             for s in result {
-                var dict: [String: String] = [:]
-                for l in s.labels { dict[l.name] = l.value }
                 let data = AlertTemplate.Data(
-                    labels: dict, externalLabels: ctx.externalLabels, externalURL: ctx.externalURL, value: s.value)
+                    labels: s.labels, externalLabels: ctx.externalLabels, externalURL: ctx.externalURL, value: s.value)
                 var labels = s.labels.droppingMetricName
                 for l in def.labels { labels.set(l.name, l.template.expand(data)) }
                 labels.set("alertname", def.name)

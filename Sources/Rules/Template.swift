@@ -1,3 +1,4 @@
+import Exposition
 import PromQL
 
 /// The part of Go's text/template that alert labels and annotations use: actions that
@@ -16,16 +17,20 @@ public struct AlertTemplate: Sendable {
 
     /// What a template can read.
     public struct Data: Sendable {
-        public var labels: [String: String]
-        public var externalLabels: [String: String]
+        public var labels: Labels
+        public var externalLabels: Labels
         public var externalURL: String
         public var value: Double
 
-        public init(labels: [String: String], externalLabels: [String: String] = [:], externalURL: String = "", value: Double) {
+        public init(labels: Labels, externalLabels: Labels = .empty, externalURL: String = "", value: Double) {
             self.labels = labels
             self.externalLabels = externalLabels
             self.externalURL = externalURL
             self.value = value
+        }
+
+        public init(labels: [String: String], externalLabels: [String: String] = [:], externalURL: String = "", value: Double) {
+            self.init(labels: Labels(labels), externalLabels: Labels(externalLabels), externalURL: externalURL, value: value)
         }
     }
 
@@ -183,7 +188,7 @@ enum TValue {
     case float(Double)
     case int(Int64)
     case bool(Bool)
-    case map([String: String])
+    case map(Labels)
     case data
     case none
 
@@ -213,8 +218,9 @@ enum TValue {
         }
     }
 
-    static func printMap(_ m: [String: String]) -> String {
-        "map[" + m.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ") + "]"
+    /// Go prints maps with their keys sorted: `map[a:1 b:2]`.
+    static func printMap(_ m: Labels) -> String {
+        "map[" + m.map { "\($0.name):\($0.value)" }.joined(separator: " ") + "]"
     }
 }
 

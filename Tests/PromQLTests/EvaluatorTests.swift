@@ -190,3 +190,28 @@ func evalError(_ h: History, _ expr: String, at seconds: Double) -> String? {
         #expect(try run(h, "x{b=\"\"}", at: 0) == ["{__name__=\"x\", a=\"1\"}": -2])
     }
 }
+
+@Suite struct EvaluationCacheTests {
+    @Test func sharedSubexpressionsAreEvaluatedOnceWhileTheHistoryIsUnchanged() throws {
+        let h = try makeHistory([("c{i=\"1\"}", "0+10x10"), ("c{i=\"2\"}", "0+20x10")])
+        let cache = EvaluationCache()
+        let e = Evaluator(history: h, cache: cache)
+        let a = try PromQLParser.parse("rate(c[5m]) > 0.1")
+        let b = try PromQLParser.parse("sum(rate(c[5m]))")
+        let first = try e.query(a, at: 600_000)
+        let second = try e.query(b, at: 600_000)
+        #expect(cache.hits == 1)
+        #expect(first.count == 2)
+        #expect(second.first?.value == 0.5)
+        // Another instant: nothing reused.
+        _ = try e.query(b, at: 540_000)
+        #expect(cache.hits == 1)
+        // A new sample changes the history: results are computed again, and see it.
+        h.append(["__name__": "c", "i": "3"], 540_000, 5)
+        _ = try e.query(a, at: 540_000)
+        #expect(cache.hits == 1)
+        #expect(try e.query(PromQLParser.parse("count(c)"), at: 540_000).first?.value == 3)
+        // The same results as without a cache.
+        #expect(try Evaluator(history: h).query(b, at: 600_000) == second)
+    }
+}
