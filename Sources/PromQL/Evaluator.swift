@@ -162,7 +162,7 @@ public struct Evaluator {
         case .absent:
             let v = try vectorArg(args[0], t)
             if !v.isEmpty { return .vector([]) }
-            return .vector([Sample(labels: Self.absentLabels(args[0]), value: 1)])
+            return .vector([Sample(labels: Self.absentLabels(args[0].unwrapped), value: 1)])
         case .histogram_quantile:
             let q = try scalarArg(args[0], t)
             let v = try vectorArg(args[1], t)
