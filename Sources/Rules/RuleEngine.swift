@@ -212,9 +212,11 @@ public final class RuleEngine: MetricsSource, Sendable {
             let ctx = s.context(clock: clock)
             var out: [AlertNotification] = []
             for g in s.groups {
-                if let next = g.nextEvaluation, next > time { continue }
+                // Not due yet; but a schedule more than an interval ahead means the wall clock
+                // was set back, and waiting for it would stop evaluation: evaluate now.
+                if let next = g.nextEvaluation, next > time, next - time <= g.interval { continue }
                 out += Self.evaluate(g, at: time, ctx, &s.durations, &s.failures)
-                var next = (g.nextEvaluation ?? time) + g.interval
+                var next = (g.nextEvaluation.map { $0 > time ? time : $0 } ?? time) + g.interval
                 if next <= time {
                     // Behind schedule (a slow evaluation or a sleeping machine): skip the missed ticks.
                     let behind = (time - next).nanoseconds / max(g.interval.nanoseconds, 1) + 1
@@ -229,8 +231,8 @@ public final class RuleEngine: MetricsSource, Sendable {
         return notes
     }
 
-    /// Evaluates all groups at `time` regardless of their schedule, in the order given by
-    /// `order` (group names; others after them in file order). For rule unit tests.
+    /// Evaluates all groups at `time` regardless of their schedule, in their order (rule unit
+    /// tests order them before loading). Does not publish a snapshot.
     func evaluateAll(at time: WallTime) -> [AlertNotification] {
         let clock = self.clock
         let notes = state.withLock { s -> [AlertNotification] in
@@ -270,6 +272,8 @@ public final class RuleEngine: MetricsSource, Sendable {
             let defaultInterval = state.withLock { $0.options.defaultInterval }
             var wait = defaultInterval
             if let next = nextEvaluation { wait = next - clock.wallNow }
+            // Wake at least every default interval (a group that is not due is skipped).
+            if wait > defaultInterval { wait = defaultInterval }
             if wait < .milliseconds(1) { wait = .milliseconds(1) }
             try await clock.sleep(until: clock.now + wait)
         }

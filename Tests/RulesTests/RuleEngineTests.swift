@@ -332,3 +332,25 @@ extension String {
         return out + rest
     }
 }
+
+@Suite struct RuleEngineScheduleTests {
+    @Test func aWallClockSetBackDoesNotStopEvaluation() {
+        let clock = ManualClock()
+        let engine = RuleEngine(clock: clock)
+        engine.load(text: "groups:\n  - name: g\n    interval: 10s\n    rules:\n      - record: r\n        expr: vector_x\n", file: "r.yml")
+        let t0 = clock.wallNow
+        engine.evaluate(at: t0)
+        #expect(engine.nextEvaluation == t0 + .seconds(10))
+        // Not due 5 s later.
+        engine.evaluate(at: t0 + .seconds(5))
+        #expect(engine.groups[0].lastEvaluation == t0)
+        // The clock goes back an hour: evaluated at once, and scheduled from there.
+        let back = t0 - .seconds(3600)
+        engine.evaluate(at: back)
+        #expect(engine.groups[0].lastEvaluation == back)
+        #expect(engine.nextEvaluation == back + .seconds(10))
+        // Far behind (the machine slept): evaluated, the missed ticks skipped.
+        engine.evaluate(at: back + .seconds(100))
+        #expect(engine.nextEvaluation == back + .seconds(110))
+    }
+}
