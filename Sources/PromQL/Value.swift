@@ -69,7 +69,7 @@ extension Labels {
         return self
     }
 
-    /// Prometheus' `String()` of a label set: `{a="1", b="2"}`, or `name{...}` is not used.
+    /// Prometheus' `String()` of a label set, `{__name__="up", job="x"}`, as promtool prints it.
     public var promString: String {
         "{" + pairs.map { "\($0.name)=\(quoteGo($0.value))" }.joined(separator: ", ") + "}"
     }

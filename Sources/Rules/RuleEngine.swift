@@ -220,7 +220,6 @@ public final class RuleEngine: MetricsSource, Sendable {
                 if next <= time {
                     // Behind schedule (a slow evaluation or a sleeping machine): skip the missed ticks.
                     let behind = (time - next).nanoseconds / max(g.interval.nanoseconds, 1) + 1
-                    g.missedIterations += Int(behind)
                     next = next + g.interval * Int(behind)
                 }
                 g.nextEvaluation = next

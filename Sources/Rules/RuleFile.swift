@@ -17,15 +17,6 @@ public struct RuleDefinition: Sendable {
     public var labels: [(name: String, template: AlertTemplate)]
     public var annotations: [(name: String, template: AlertTemplate)]
     public var location: SourceLocation
-
-    /// Two rules with the same identity are the same rule; a reload keeps the state of
-    /// alerts whose rule kept its identity (as Prometheus does).
-    public var identity: String {
-        var s = "\(kind.rawValue)\u{0}\(name)\u{0}\(expr)\u{0}\(holdDuration.milliseconds)\u{0}\(keepFiringFor.milliseconds)"
-        for l in labels { s += "\u{0}l\(l.name)=\(l.template.text)" }
-        for a in annotations { s += "\u{0}a\(a.name)=\(a.template.text)" }
-        return s
-    }
 }
 
 /// A `groups:` entry.

@@ -52,7 +52,6 @@ final class GroupRuntime {
     var evaluationDuration: Duration = .zero
     var nextEvaluation: WallTime?
     var failures = 0
-    var missedIterations = 0
 
     init(_ definition: RuleGroupDefinition, defaultInterval: Duration) {
         self.definition = definition
