@@ -196,6 +196,7 @@ public final class History {
     private var generation: UInt64 = 0
     private var seenLast: [Int] = []
     private var lastGC: Int64 = .min
+    private var lastIngest: Int64?
     public private(set) var stats = Stats()
     /// Changes whenever a sample is added or a series removed (cached results expire).
     public private(set) var version: UInt64 = 0
@@ -234,6 +235,12 @@ public final class History {
     /// marker, as Prometheus writes when a series disappears from a scrape.
     public func ingest(_ families: [MetricFamily], at time: WallTime) {
         let t = time.millisecondsSinceEpoch
+        if let last = lastIngest, t < last {
+            // The wall clock was set back: every new sample would be out of order until it
+            // caught up. Start over instead; rates need a few samples to come back.
+            removeAllSeries()
+        }
+        lastIngest = t
         generation &+= 1
         var seenNow: [Int] = []
         seenNow.reserveCapacity(seenLast.count)
@@ -373,6 +380,12 @@ public final class History {
         }
         stats.samples -= s.count
         stats.series = index.count
+    }
+
+    private func removeAllSeries() {
+        for id in series.indices where series[id] != nil { remove(id) }
+        seenLast = []
+        lastGC = .min
     }
 
     private func recount() {

@@ -159,3 +159,17 @@ import Testing
         #expect(GoFloat.formatFixed(.infinity, verb: "f", precision: 2) == "+Inf")
     }
 }
+
+@Suite struct HistoryClockTests {
+    @Test func aClockSetBackStartsTheHistoryOver() throws {
+        let h = History()
+        let t0 = WallTime(secondsSinceEpoch: 1_790_000_000)
+        for i in 0..<10 { h.ingest([.counter("c_total", help: "", [(Labels.empty, Double(i))])], at: t0 + .seconds(Double(i))) }
+        #expect(h.samples(of: ["__name__": "c_total"]).count == 10)
+        let back = t0 - .seconds(3600)
+        h.ingest([.counter("c_total", help: "", [(Labels.empty, 10)])], at: back)
+        #expect(h.samples(of: ["__name__": "c_total"]).map(\.t) == [back.millisecondsSinceEpoch])
+        #expect(h.stats.outOfOrderSamples == 0)
+        #expect(try run(h, "c_total", at: back.secondsSinceEpoch) == ["{__name__=\"c_total\"}": 10])
+    }
+}
