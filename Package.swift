@@ -136,7 +136,8 @@ let package = Package(
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Exposition", "TestSupport"]),
         .testTarget(name: "ProbingTests", dependencies: ["Probing", "Exposition", "TestSupport"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Exposition", "TestSupport"]),
-        .testTarget(name: "RulesTests", dependencies: ["Rules", "PromQL", "Exposition", "TestSupport"]),
+        .testTarget(
+            name: "RulesTests", dependencies: ["Rules", "PromQL", "Exposition", "TestSupport"], exclude: ["testdata"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "TestSupport"]),
         .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Sampling", "CProtobuf", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),

@@ -29,10 +29,12 @@ public struct Labels: Hashable, Sendable, RandomAccessCollection, CustomStringCo
         self.pairs = sorted
     }
 
-    public var startIndex: Int { pairs.startIndex }
-    public var endIndex: Int { pairs.endIndex }
-    public subscript(position: Int) -> Label { pairs[position] }
+    // Inlinable: label sets are read in the inner loops of rule evaluation.
+    @inlinable public var startIndex: Int { pairs.startIndex }
+    @inlinable public var endIndex: Int { pairs.endIndex }
+    @inlinable public subscript(position: Int) -> Label { pairs[position] }
 
+    @inlinable
     public subscript(name: String) -> String? {
         // Small sets: a linear scan beats binary search.
         for l in pairs where l.name == name { return l.value }

@@ -82,6 +82,37 @@ public struct YAMLValue {
         document.error(message, at: location)
     }
 
+    /// How a scalar is written in the file (nil for mappings and lists). Loaders use it to
+    /// turn an offset inside a scalar's value into a file position.
+    public enum ScalarStyle: Sendable { case plain, singleQuoted, doubleQuoted, literal, folded }
+
+    public var scalarStyle: ScalarStyle? {
+        guard case let .scalar(s) = node else { return nil }
+        switch s.style {
+        case .singleQuoted: return .singleQuoted
+        case .doubleQuoted: return .doubleQuoted
+        case .literal: return .literal
+        case .folded: return .folded
+        default: return .plain
+        }
+    }
+
+    /// The value for `key` when this is a mapping, without checking anything: lets a loader
+    /// name a thing (a rule by its `alert:`) in the errors it then finds while validating it.
+    public func peek(_ key: String) -> YAMLValue? {
+        guard case let .mapping(m) = node else { return nil }
+        for (k, v) in m {
+            if case let .scalar(ks) = k, ks.string == key { return YAMLValue(node: v, document: document) }
+        }
+        return nil
+    }
+
+    /// The text of a scalar; nil (and no error recorded) for anything else.
+    public var scalarString: String? {
+        if case let .scalar(s) = node { return s.string }
+        return nil
+    }
+
     /// True for `null`, `~` or an empty scalar.
     public var isNull: Bool {
         guard case let .scalar(s) = node else { return false }

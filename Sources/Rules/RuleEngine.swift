@@ -1,0 +1,475 @@
+import Exposition
+import LookoutCore
+import PromQL
+import Synchronization
+
+/// A rule as the rules API shows it.
+public struct RuleStatus: Sendable {
+    public var kind: RuleDefinition.Kind
+    public var name: String
+    public var query: String
+    public var holdDuration: Duration
+    public var keepFiringFor: Duration
+    /// The rule's label and annotation templates, unexpanded.
+    public var labels: [(String, String)]
+    public var annotations: [(String, String)]
+    public var health: RuleHealth
+    public var lastError: String
+    public var evaluationDuration: Duration
+    public var lastEvaluation: WallTime?
+    /// Pending and firing alerts.
+    public var alerts: [Alert]
+    public var state: AlertState
+}
+
+/// A rule group as the rules API shows it.
+public struct GroupStatus: Sendable {
+    public var name: String
+    public var file: String
+    public var interval: Duration
+    public var limit: Int
+    public var evaluationDuration: Duration
+    public var lastEvaluation: WallTime?
+    public var rules: [RuleStatus]
+}
+
+/// Evaluates Prometheus rule files locally: keeps a bounded history of the series the
+/// rules read (fed from the agent's own exposition), evaluates each group on its interval,
+/// keeps alert state as Prometheus does, and hands out notifications to send. Its state is
+/// behind a lock; readers (APIs, `/metrics`) get the snapshot published after each
+/// evaluation and never wait for one.
+public final class RuleEngine: MetricsSource, Sendable {
+    public struct Options: Sendable {
+        /// Interval of groups that do not set their own (`rules.interval`).
+        public var defaultInterval: Duration
+        /// Prefix of generator URLs and `$externalURL` in templates.
+        public var externalURL: String
+        /// `$externalLabels` in templates.
+        public var externalLabels: [String: String]
+        /// How often a still-firing alert is sent again (Prometheus' default: 1 m).
+        public var resendDelay: Duration
+        public var historyLimits: History.Limits
+        /// Keep every series and sample (unit tests that query arbitrary expressions).
+        public var retainEverything: Bool
+
+        public init(
+            defaultInterval: Duration = .seconds(1), externalURL: String = "", externalLabels: [String: String] = [:],
+            resendDelay: Duration = .seconds(60), historyLimits: History.Limits = History.Limits(),
+            retainEverything: Bool = false
+        ) {
+            self.defaultInterval = defaultInterval
+            self.externalURL = externalURL
+            self.externalLabels = externalLabels
+            self.resendDelay = resendDelay
+            self.historyLimits = historyLimits
+            self.retainEverything = retainEverything
+        }
+
+        public init(settings: RuleSettings, externalURL: String = "") {
+            self.init(defaultInterval: settings.interval, externalURL: externalURL)
+        }
+    }
+
+    final class State {
+        var options: Options
+        let history: History
+        var groups: [GroupRuntime] = []
+        var durations = HistogramAccumulator(upperBounds: RuleEngine.durationBounds)
+        var failures: [String: Int] = [:]
+        let cache = EvaluationCache()
+
+        init(options: Options) {
+            self.options = options
+            history = History(policy: options.retainEverything ? .everything : RetentionPolicy(selectors: []), limits: options.historyLimits)
+        }
+
+        func context(clock: any AgentClock) -> EvaluationContext {
+            EvaluationContext(
+                history: history, evaluator: Evaluator(history: history, cache: cache), externalLabels: Labels(options.externalLabels),
+                externalURL: options.externalURL, resendDelay: options.resendDelay, clock: clock)
+        }
+    }
+
+    struct Snapshot: Sendable {
+        var groups: [GroupStatus]
+        var families: [MetricFamily]
+    }
+
+    static let durationBounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
+
+    private let clock: any AgentClock
+    private let gather: @Sendable () -> [MetricFamily]
+    private let notify: @Sendable ([AlertNotification]) -> Void
+    private let state: Mutex<State>
+    private let snapshot = Mutex(Snapshot(groups: [], families: []))
+
+    /// - Parameters:
+    ///   - gather: the current exposition (the agent passes `registry.gather`), read each interval.
+    ///   - notify: receives the alerts to send after each evaluation that has any.
+    public init(
+        clock: any AgentClock, options: Options = Options(),
+        gather: @escaping @Sendable () -> [MetricFamily] = { [] },
+        notify: @escaping @Sendable ([AlertNotification]) -> Void = { _ in }
+    ) {
+        self.clock = clock
+        self.gather = gather
+        self.notify = notify
+        state = Mutex(State(options: options))
+        publish()
+    }
+
+    // MARK: Loading
+
+    /// Loads rule files, replacing the current rules. With any error nothing changes and
+    /// the errors are returned (`FILE:LINE:COL: group "g", rule "r": ...`).
+    @discardableResult
+    public func load(files: [String]) -> [Diagnostic] {
+        let (groups, diagnostics) = RuleFileLoader.load(files: files)
+        if !diagnostics.isEmpty { return diagnostics }
+        load(groups: groups)
+        return []
+    }
+
+    /// Loads rules from text (the embedded default rules), replacing the current rules.
+    @discardableResult
+    public func load(text: String, file: String) -> [Diagnostic] {
+        let (groups, diagnostics) = RuleFileLoader.parse(text: text, file: file)
+        if !diagnostics.isEmpty { return diagnostics }
+        load(groups: groups)
+        return []
+    }
+
+    /// Reloads after a configuration change: the settings' files, or `defaultText` when the
+    /// settings name none. Alerts of rules that are still there keep their state.
+    @discardableResult
+    public func update(settings: RuleSettings, defaultText: String, defaultFile: String = "lookout.rules.yml") -> [Diagnostic] {
+        let (groups, diagnostics) =
+            settings.files.map { RuleFileLoader.load(files: $0) } ?? RuleFileLoader.parse(text: defaultText, file: defaultFile)
+        if !diagnostics.isEmpty { return diagnostics }
+        state.withLock { $0.options.defaultInterval = settings.interval }
+        load(groups: groups)
+        return []
+    }
+
+    /// Replaces the rules with validated groups. A group with the same file and name as a
+    /// current one takes over the alerts (and written series) of its rules with the same
+    /// name and labels, as Prometheus does on reload.
+    public func load(groups: [RuleGroupDefinition]) {
+        let now = clock.wallNow
+        state.withLock { s in
+            var old: [String: GroupRuntime] = [:]
+            for g in s.groups { old[g.key] = g }
+            var fresh: [GroupRuntime] = []
+            for def in groups {
+                let g = GroupRuntime(def, defaultInterval: s.options.defaultInterval)
+                if let previous = old.removeValue(forKey: g.key) {
+                    g.lastEvaluation = previous.lastEvaluation
+                    g.evaluationDuration = previous.evaluationDuration
+                    g.nextEvaluation = previous.nextEvaluation
+                    var byKey: [String: [RuleRuntime]] = [:]
+                    for r in previous.rules { byKey[r.stateKey, default: []].append(r) }
+                    for r in g.rules {
+                        guard var list = byKey[r.stateKey], !list.isEmpty else { continue }
+                        let from = list.removeFirst()
+                        byKey[r.stateKey] = list
+                        r.seriesInPreviousEval = from.seriesInPreviousEval
+                        if r.definition.kind == .alerting { r.machine.adopt(from.machine) }
+                        r.health = from.health
+                        r.lastError = from.lastError
+                        r.lastEvaluation = from.lastEvaluation
+                        r.evaluationDuration = from.evaluationDuration
+                    }
+                    for list in byKey.values { for r in list { Self.markStale(r, s.history, now) } }
+                }
+                fresh.append(g)
+            }
+            for g in old.values { for r in g.rules { Self.markStale(r, s.history, now) } }
+            s.groups = fresh
+            if !s.options.retainEverything {
+                s.history.setPolicy(RetentionPolicy(expressions: fresh.flatMap { $0.rules.map(\.definition.expr) }))
+            }
+        }
+        publish()
+    }
+
+    private static func markStale(_ r: RuleRuntime, _ history: History, _ now: WallTime) {
+        for l in r.seriesInPreviousEval { history.append(l, now.millisecondsSinceEpoch, StaleNaN.value) }
+    }
+
+    // MARK: Evaluating
+
+    /// Adds one exposition snapshot to the history (only the series the rules read).
+    public func ingest(_ families: [MetricFamily], at time: WallTime) {
+        state.withLock { $0.history.ingest(families, at: time) }
+    }
+
+    /// Evaluates the groups that are due at `time` (all of them the first time) and returns
+    /// the notifications to send.
+    @discardableResult
+    public func evaluate(at time: WallTime) -> [AlertNotification] {
+        let clock = self.clock
+        let notes = state.withLock { s -> [AlertNotification] in
+            let ctx = s.context(clock: clock)
+            var out: [AlertNotification] = []
+            for g in s.groups {
+                // Not due yet; but a schedule more than an interval ahead means the wall clock
+                // was set back, and waiting for it would stop evaluation: evaluate now.
+                if let next = g.nextEvaluation, next > time, next - time <= g.interval { continue }
+                out += Self.evaluate(g, at: time, ctx, &s.durations, &s.failures)
+                var next = (g.nextEvaluation.map { $0 > time ? time : $0 } ?? time) + g.interval
+                if next <= time {
+                    // Behind schedule (a slow evaluation or a sleeping machine): skip the missed ticks.
+                    let behind = (time - next).nanoseconds / max(g.interval.nanoseconds, 1) + 1
+                    next = next + g.interval * Int(behind)
+                }
+                g.nextEvaluation = next
+            }
+            return out
+        }
+        publish()
+        return notes
+    }
+
+    /// Evaluates all groups at `time` regardless of their schedule, in their order (rule unit
+    /// tests order them before loading). Does not publish a snapshot.
+    func evaluateAll(at time: WallTime) -> [AlertNotification] {
+        let clock = self.clock
+        let notes = state.withLock { s -> [AlertNotification] in
+            let ctx = s.context(clock: clock)
+            var out: [AlertNotification] = []
+            for g in s.groups { out += Self.evaluate(g, at: time, ctx, &s.durations, &s.failures) }
+            return out
+        }
+        return notes
+    }
+
+    private static func evaluate(
+        _ g: GroupRuntime, at time: WallTime, _ ctx: EvaluationContext, _ durations: inout HistogramAccumulator,
+        _ failures: inout [String: Int]
+    ) -> [AlertNotification] {
+        let before = g.failures
+        let notes = g.evaluate(at: time, ctx)
+        for r in g.rules { durations.observe(r.evaluationDuration.seconds) }
+        failures[g.definition.name, default: 0] += g.failures - before
+        return notes
+    }
+
+    /// When the next group is due.
+    public var nextEvaluation: WallTime? {
+        state.withLock { s in s.groups.compactMap(\.nextEvaluation).min() }
+    }
+
+    /// Every interval: reads the exposition, ingests it, evaluates the due groups and hands
+    /// the notifications to `notify`. Returns (throwing CancellationError) when cancelled.
+    public func run() async throws {
+        while true {
+            try Task.checkCancellation()
+            let now = clock.wallNow
+            ingest(gather(), at: now)
+            let notes = evaluate(at: now)
+            if !notes.isEmpty { notify(notes) }
+            let defaultInterval = state.withLock { $0.options.defaultInterval }
+            var wait = defaultInterval
+            if let next = nextEvaluation { wait = next - clock.wallNow }
+            // Wake at least every default interval (a group that is not due is skipped).
+            if wait > defaultInterval { wait = defaultInterval }
+            if wait < .milliseconds(1) { wait = .milliseconds(1) }
+            try await clock.sleep(until: clock.now + wait)
+        }
+    }
+
+    // MARK: Reading
+
+    /// Rule groups with their rules' health and alerts, as of the last evaluation.
+    public var groups: [GroupStatus] { snapshot.withLock { $0.groups } }
+
+    /// Pending and firing alerts of all rules.
+    public var alerts: [Alert] { snapshot.withLock { $0.groups.flatMap { $0.rules.flatMap(\.alerts) } } }
+
+    public var historyStats: History.Stats { state.withLock { $0.history.stats } }
+
+    /// The series of the history (for debugging and tests).
+    public func historySamples(_ labels: Labels) -> [(t: Int64, v: Double)] {
+        state.withLock { $0.history.samples(of: labels) }
+    }
+
+    /// Evaluates an expression at `time` over the history (unit tests' `promql_expr_test`).
+    public func query(_ expr: Expr, at time: WallTime) throws(EvalError) -> [Sample] {
+        let result: Result<[Sample], EvalError> = state.withLock { s in
+            do {
+                return .success(try Evaluator(history: s.history).query(expr, at: time.millisecondsSinceEpoch))
+            } catch let e as EvalError {
+                return .failure(e)
+            } catch {
+                return .failure(EvalError("\(error)"))
+            }
+        }
+        return try result.get()
+    }
+
+    /// Appends samples to the history directly (unit tests' input series).
+    func append(series: [(labels: Labels, samples: [(t: Int64, v: Double)])]) {
+        state.withLock { s in
+            for one in series {
+                for x in one.samples { s.history.append(one.labels, x.t, x.v) }
+            }
+        }
+    }
+
+    /// `lookout_alerts`, `lookout_rule_evaluation_duration_seconds`,
+    /// `lookout_rule_evaluation_failures_total` and the history's size and drops.
+    public func collect() -> [MetricFamily] { snapshot.withLock { $0.families } }
+
+    private func publish() {
+        let snap = state.withLock { s -> Snapshot in
+            let groups = Self.status(s)
+            return Snapshot(groups: groups, families: Self.families(groups, s))
+        }
+        snapshot.withLock { $0 = snap }
+    }
+
+    /// The current status, read under the lock (not the published snapshot).
+    func groupsState() -> [GroupStatus] {
+        state.withLock { Self.status($0) }
+    }
+
+    private static func status(_ s: State) -> [GroupStatus] {
+        var groups: [GroupStatus] = []
+        for g in s.groups {
+            var rules: [RuleStatus] = []
+            for r in g.rules {
+                let d = r.definition
+                rules.append(
+                    RuleStatus(
+                        kind: d.kind, name: d.name, query: d.expr.description, holdDuration: d.holdDuration,
+                        keepFiringFor: d.keepFiringFor, labels: d.labels.map { ($0.name, $0.template.text) },
+                        annotations: d.annotations.map { ($0.name, $0.template.text) }, health: r.health,
+                        lastError: r.lastError, evaluationDuration: r.evaluationDuration, lastEvaluation: r.lastEvaluation,
+                        alerts: r.machine.active, state: r.machine.state))
+            }
+            groups.append(
+                GroupStatus(
+                    name: g.definition.name, file: g.definition.file, interval: g.interval, limit: g.definition.limit,
+                    evaluationDuration: g.evaluationDuration, lastEvaluation: g.lastEvaluation, rules: rules))
+        }
+        return groups
+    }
+
+    private static func families(_ groups: [GroupStatus], _ s: State) -> [MetricFamily] {
+        var counts: [Labels: Double] = [:]
+        for g in groups {
+            for r in g.rules where r.kind == .alerting {
+                // Zero series for each rule's own severity, so dashboards show 0, not "no data".
+                if let sev = r.labels.first(where: { $0.0 == "severity" })?.1, !sev.contains("{{") {
+                    for st in ["pending", "firing"] {
+                        counts[["alertname": r.name, "severity": sev, "state": st], default: 0] += 0
+                    }
+                }
+                for a in r.alerts {
+                    let key: Labels = ["alertname": r.name, "severity": a.labels["severity"] ?? "", "state": a.state.rawValue]
+                    counts[key, default: 0] += 1
+                }
+            }
+        }
+        let alerts = counts.sorted { AlertStateMachine.order($0.key, $1.key) }.map { ($0.key, $0.value) }
+        let failures = s.failures.sorted { $0.key < $1.key }.map { (Labels(["group": $0.key]), Double($0.value)) }
+        let st = s.history.stats
+        return [
+            .gauge("lookout_alerts", help: "Alerts of the locally evaluated rules, by state.", alerts),
+            .histogram(
+                "lookout_rule_evaluation_duration_seconds", help: "Time to evaluate one rule.",
+                [(Labels.empty, s.durations.value)]),
+            .counter("lookout_rule_evaluation_failures_total", help: "Rule evaluations that failed, by group.", failures),
+            .gauge("lookout_rule_history_series", help: "Series kept in the rules' history.", [(Labels.empty, Double(st.series))]),
+            .counter(
+                "lookout_rule_history_dropped_samples_total",
+                help: "Samples the rules' history could not keep: series limit, full ring, out of order.",
+                [
+                    (Labels(["reason": "series_limit"]), Double(st.seriesLimitDrops)),
+                    (Labels(["reason": "ring_full"]), Double(st.evictedSamples)),
+                    (Labels(["reason": "out_of_order"]), Double(st.outOfOrderSamples)),
+                ]),
+        ]
+    }
+
+    // MARK: JSON APIs
+
+    /// `/api/v1/alerts` in Prometheus' shape.
+    public func alertsJSON() -> JSON {
+        RulesJSON.alerts(alerts)
+    }
+
+    /// `/api/v1/rules` in Prometheus' shape.
+    public func rulesJSON() -> JSON {
+        RulesJSON.rules(groups)
+    }
+}
+
+/// Prometheus' JSON shapes for alerts and rules.
+public enum RulesJSON {
+    static let zeroTime = "0001-01-01T00:00:00Z"
+
+    public static func alert(_ a: Alert) -> JSON {
+        var o: [(String, JSON)] = [
+            ("labels", .labels(a.labels.map { ($0.name, $0.value) })),
+            ("annotations", .labels(a.annotations.map { ($0.name, $0.value) })),
+            ("state", .string(a.state.rawValue)),
+            ("activeAt", .string(a.activeAt.rfc3339)),
+        ]
+        if let k = a.keepFiringSince { o.append(("keepFiringSince", .string(k.rfc3339))) }
+        o.append(("value", .string(GoFloat.formatE(a.value))))
+        return .object(o)
+    }
+
+    public static func alerts(_ alerts: [Alert]) -> JSON {
+        .object([("status", "success"), ("data", .object([("alerts", .array(alerts.map(alert)))]))])
+    }
+
+    public static func rule(_ r: RuleStatus) -> JSON {
+        let last = JSON.string(r.lastEvaluation?.rfc3339 ?? zeroTime)
+        switch r.kind {
+        case .alerting:
+            return .object([
+                ("state", .string(r.state.rawValue)),
+                ("name", .string(r.name)),
+                ("query", .string(r.query)),
+                ("duration", .number(r.holdDuration.seconds)),
+                ("keepFiringFor", .number(r.keepFiringFor.seconds)),
+                ("labels", .labels(r.labels)),
+                ("annotations", .labels(r.annotations)),
+                ("alerts", .array(r.alerts.map(alert))),
+                ("health", .string(r.health.rawValue)),
+                ("lastError", .string(r.lastError)),
+                ("evaluationTime", .number(r.evaluationDuration.seconds)),
+                ("lastEvaluation", last),
+                ("type", "alerting"),
+            ])
+        case .recording:
+            return .object([
+                ("name", .string(r.name)),
+                ("query", .string(r.query)),
+                ("labels", .labels(r.labels)),
+                ("health", .string(r.health.rawValue)),
+                ("lastError", .string(r.lastError)),
+                ("evaluationTime", .number(r.evaluationDuration.seconds)),
+                ("lastEvaluation", last),
+                ("type", "recording"),
+            ])
+        }
+    }
+
+    public static func rules(_ groups: [GroupStatus]) -> JSON {
+        let gs: [JSON] = groups.map { g in
+            .object([
+                ("name", .string(g.name)),
+                ("file", .string(g.file)),
+                ("rules", .array(g.rules.map(rule))),
+                ("interval", .number(g.interval.seconds)),
+                ("limit", .number(Double(g.limit))),
+                ("evaluationTime", .number(g.evaluationDuration.seconds)),
+                ("lastEvaluation", .string(g.lastEvaluation?.rfc3339 ?? zeroTime)),
+            ])
+        }
+        return .object([("status", "success"), ("data", .object([("groups", .array(gs))]))])
+    }
+}

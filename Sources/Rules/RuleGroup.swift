@@ -1,0 +1,176 @@
+import Exposition
+import LookoutCore
+import PromQL
+
+public enum RuleHealth: String, Sendable {
+    case unknown, ok, err
+}
+
+/// What rule evaluation needs besides the rules: where to read and write series, the
+/// alert templates' external data, and Prometheus' notification timing.
+struct EvaluationContext {
+    let history: History
+    let evaluator: Evaluator
+    let externalLabels: Labels
+    let externalURL: String
+    let resendDelay: Duration
+    let clock: any AgentClock
+}
+
+/// A rule being evaluated: its definition, its alerts (alerting rules) and its health.
+final class RuleRuntime {
+    let definition: RuleDefinition
+    var machine: AlertStateMachine
+    var health = RuleHealth.unknown
+    var lastError = ""
+    var lastEvaluation: WallTime?
+    var evaluationDuration: Duration = .zero
+    /// Series this rule wrote at its last successful evaluation (staleness markers follow
+    /// when they are not written again).
+    var seriesInPreviousEval: Set<Labels> = []
+    let generatorURLPath: String
+
+    init(_ definition: RuleDefinition) {
+        self.definition = definition
+        machine = AlertStateMachine(holdDuration: definition.holdDuration, keepFiringFor: definition.keepFiringFor)
+        generatorURLPath = "/graph?g0.expr=" + URLQuery.escape(definition.expr.description) + "&g0.tab=1"
+    }
+
+    /// Name plus static labels: a reload carries state over between rules with the same key
+    /// in a group with the same file and name (Prometheus' `CopyState`).
+    var stateKey: String {
+        definition.kind.rawValue + "\u{0}" + definition.name + "\u{0}"
+            + definition.labels.map { "\($0.name)=\($0.template.text)" }.joined(separator: "\u{0}")
+    }
+}
+
+final class GroupRuntime {
+    let definition: RuleGroupDefinition
+    let interval: Duration
+    var rules: [RuleRuntime]
+    var lastEvaluation: WallTime?
+    var evaluationDuration: Duration = .zero
+    var nextEvaluation: WallTime?
+    var failures = 0
+
+    init(_ definition: RuleGroupDefinition, defaultInterval: Duration) {
+        self.definition = definition
+        interval = definition.interval ?? defaultInterval
+        rules = definition.rules.map(RuleRuntime.init)
+    }
+
+    var key: String { definition.file + "\u{0}" + definition.name }
+
+    /// Evaluates every rule in order at `ts`, as Prometheus' `Group.Eval` does: a rule's
+    /// results are written before the next rule runs; a failing rule keeps its previous
+    /// alerts and writes nothing.
+    func evaluate(at ts: WallTime, _ ctx: EvaluationContext) -> [AlertNotification] {
+        let groupStart = ctx.clock.now
+        let t = ts.millisecondsSinceEpoch
+        var notifications: [AlertNotification] = []
+        for rule in rules {
+            let start = ctx.clock.now
+            defer {
+                rule.evaluationDuration = ctx.clock.now - start
+                rule.lastEvaluation = ts
+            }
+            let output: [Sample]
+            do {
+                output = try evaluate(rule, at: ts, ctx)
+            } catch {
+                rule.health = .err
+                rule.lastError = error.message
+                failures += 1
+                continue
+            }
+            rule.health = .ok
+            rule.lastError = ""
+            if rule.definition.kind == .alerting {
+                notifications += rule.machine.notifications(
+                    at: ts, resendDelay: ctx.resendDelay, interval: interval,
+                    generatorURL: ctx.externalURL + rule.generatorURLPath)
+            }
+            var written = Set<Labels>(minimumCapacity: output.count)
+            for s in output {
+                if ctx.history.append(s.labels, t, s.value) { written.insert(s.labels) }
+            }
+            for old in rule.seriesInPreviousEval where !written.contains(old) {
+                ctx.history.append(old, t, StaleNaN.value)
+            }
+            rule.seriesInPreviousEval = written
+        }
+        lastEvaluation = ts
+        evaluationDuration = ctx.clock.now - groupStart
+        return notifications
+    }
+
+    /// The samples the rule writes: a recording rule's result under its name and labels, or
+    /// an alerting rule's `ALERTS` and `ALERTS_FOR_STATE` series.
+    private func evaluate(_ rule: RuleRuntime, at ts: WallTime, _ ctx: EvaluationContext) throws(EvalError) -> [Sample] {
+        let def = rule.definition
+        let result = try ctx.evaluator.query(def.expr, at: ts.millisecondsSinceEpoch)
+        switch def.kind {
+        case .recording:
+            var out: [Sample] = []
+            out.reserveCapacity(result.count)
+            var seen = Set<Labels>(minimumCapacity: result.count)
+            for s in result {
+                var labels = s.labels.setting("__name__", def.name)
+                for l in def.labels { labels.set(l.name, l.template.text) }
+                guard seen.insert(labels).inserted else {
+                    throw EvalError("vector contains metrics with the same labelset after applying rule labels")
+                }
+                out.append(Sample(labels: labels, value: s.value))
+            }
+            if definition.limit > 0 && out.count > definition.limit {
+                throw EvalError("exceeded limit of \(definition.limit) with \(out.count) series")
+            }
+            return out
+        case .alerting:
+            var elements: [AlertStateMachine.Element] = []
+            elements.reserveCapacity(result.count)
+            for s in result {
+                let data = AlertTemplate.Data(
+                    labels: s.labels, externalLabels: ctx.externalLabels, externalURL: ctx.externalURL, value: s.value)
+                var labels = s.labels.droppingMetricName
+                for l in def.labels { labels.set(l.name, l.template.expand(data)) }
+                labels.set("alertname", def.name)
+                let annotations = Labels(sorted: def.annotations.map { Label(name: $0.name, value: $0.template.expand(data)) }
+                    .sorted { $0.name < $1.name })
+                elements.append(AlertStateMachine.Element(labels: labels, annotations: annotations, value: s.value))
+            }
+            let active = try rule.machine.apply(elements, at: ts, limit: definition.limit)
+            var out: [Sample] = []
+            out.reserveCapacity(active.count * 2)
+            for a in active {
+                var l = a.labels.setting("__name__", "ALERTS")
+                l.set("alertstate", a.state.rawValue)
+                out.append(Sample(labels: l, value: 1))
+                out.append(Sample(labels: a.labels.setting("__name__", "ALERTS_FOR_STATE"), value: Double(a.activeAt.millisecondsSinceEpoch / 1000)))
+            }
+            return out
+        }
+    }
+}
+
+/// `url.QueryEscape`: spaces as `+`, everything but unreserved characters percent-encoded.
+enum URLQuery {
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            switch b {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(b))
+            case UInt8(ascii: " "):
+                out += "+"
+            default:
+                let hex = Array("0123456789ABCDEF".unicodeScalars)
+                out += "%"
+                out.unicodeScalars.append(hex[Int(b >> 4)])
+                out.unicodeScalars.append(hex[Int(b & 15)])
+            }
+        }
+        return out
+    }
+}

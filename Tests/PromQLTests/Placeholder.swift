@@ -1,6 +1,0 @@
-import Testing
-@testable import PromQL
-
-@Suite struct PromQLPlaceholderTests {
-    @Test func moduleLoads() {}
-}
