@@ -5,6 +5,7 @@ import NIOCore
 import NIOPosix
 import Notify
 import Probing
+import Rules
 import Server
 import ServiceLifecycle
 import Synchronization
@@ -50,6 +51,7 @@ public final class Agent: Sendable {
     let httpClient: HTTPClient
     let prober: Prober
     let notifier: Notifier
+    let rules: RuleEngine
     private let group: MultiThreadedEventLoopGroup
     let startedAt: WallTime
 
@@ -76,12 +78,22 @@ public final class Agent: Sendable {
         notifier = Notifier(
             settings: config.notify, clock: clock, transport: CurlNotificationTransport(client: httpClient),
             logger: Logger(label: "lookout.notify"), externalURL: externalURL)
-        components = [ProbingComponent(prober: prober), NotifyComponent(notifier: notifier)]
+        let registry = self.registry
+        rules = RuleEngine(
+            clock: clock, options: RuleEngine.Options(settings: config.rules, externalURL: externalURL),
+            gather: { registry.gather() })
+        let ruleProblems = rules.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText)
+        if !ruleProblems.isEmpty { throw Diagnostics(ruleProblems) }
+        components = [
+            ProbingComponent(prober: prober), NotifyComponent(notifier: notifier),
+            RulesComponent(engine: rules, notifier: notifier),
+        ]
 
         registry.register(SnapshotBox([buildInfo()]))
         registry.register(reloads)
         registry.register(prober.probeMetrics)
         registry.register(notifier)
+        registry.register(rules)
         // Scraped series come last: a target's family that clashes with one of the agent's own is left out.
         registry.register(prober.scrapedMetrics)
 
@@ -98,7 +110,8 @@ public final class Agent: Sendable {
         }
         let agentRef = AgentReference()
         let routes = Routes(
-            registry: registry, readiness: readiness, enableLifecycle: options.enableLifecycle, prober: prober
+            registry: registry, readiness: readiness, enableLifecycle: options.enableLifecycle, prober: prober,
+            rules: rules
         ) {
             await agentRef.agent?.reload() ?? .failure(Diagnostics([]))
         }
@@ -161,6 +174,12 @@ public final class Agent: Sendable {
             for d in error.items { logger.error("reload failed, keeping the running config", metadata: ["error": "\(d)"]) }
             reloads.record(success: false)
             return .failure(error)
+        }
+        let ruleProblems = AgentConfig.checkReferencedFiles(newConfig)
+        if !ruleProblems.isEmpty {
+            for d in ruleProblems { logger.error("reload failed, keeping the running config", metadata: ["error": "\(d)"]) }
+            reloads.record(success: false)
+            return .failure(Diagnostics(ruleProblems))
         }
         if let listen = options.listen { newConfig.listen = listen }
         let old = currentConfig

@@ -4,6 +4,11 @@ import Probing
 import Rules
 import Sampling
 
+extension AgentConfig {
+    /// `alerts/lookout.rules.yml`, embedded: the rules used when the config names none.
+    public static let defaultRulesText = String(decoding: PackageResources.lookout_rules_yml, as: UTF8.self)
+}
+
 /// The whole configuration file (DESIGN.md, "Configuration").
 public struct AgentConfig: Sendable, Hashable {
     public var listen: String = "0.0.0.0:9477"
@@ -68,7 +73,7 @@ public struct AgentConfig: Sendable, Hashable {
             if let v = m["notify"] { c.notify = NotifySettings.parse(v) }
         }
         try doc.check()
-        return c
+        return c.resolvingRuleFiles
     }
 
     /// Reads and parses a config file.
@@ -105,15 +110,20 @@ extension AgentConfig {
     /// Checks the files a valid config refers to (rule files, secret files). Each problem names
     /// the file; rule-file problems carry their own file:line:col.
     public static func checkReferencedFiles(_ config: AgentConfig) -> [Diagnostic] {
-        var problems: [Diagnostic] = []
-        for file in config.rules.files ?? [] where !FileIO.exists(file) {
-            problems.append(Diagnostic("rules.files: cannot read rule file \"\(file)\"", file: config.source))
-        }
-        for hook in config.notify.webhooks {
-            if let f = hook.hmacSecretFile, !FileIO.exists(f) {
-                problems.append(Diagnostic("notify.webhooks: cannot read hmac_secret_file \"\(f)\"", file: config.source))
-            }
-        }
-        return problems
+        guard let files = config.rules.files else { return [] }
+        return RuleFileLoader.load(files: files).diagnostics
+    }
+
+    /// Rule files are found relative to the config file, as in Prometheus.
+    static func resolve(_ path: String, relativeTo configFile: String) -> String {
+        guard !path.hasPrefix("/"), let slash = configFile.lastIndex(of: "/") else { return path }
+        return String(configFile[...slash]) + path
+    }
+
+    /// The config with rule file paths made relative to the config file's directory.
+    var resolvingRuleFiles: AgentConfig {
+        var c = self
+        c.rules.files = rules.files?.map { Self.resolve($0, relativeTo: source) }
+        return c
     }
 }

@@ -3,6 +3,7 @@ import Logging
 import LookoutCore
 import Notify
 import Probing
+import Rules
 
 /// Health probes and scrapes of the configured targets.
 struct ProbingComponent: AgentComponent {
@@ -13,6 +14,27 @@ struct ProbingComponent: AgentComponent {
 
     func apply(_ config: AgentConfig) async {
         prober.update(targets: config.targets)
+    }
+}
+
+/// Alert rules, evaluated where the data is; every round hands the notifier all firing alerts.
+struct RulesComponent: AgentComponent {
+    let name = "rules"
+    let engine: RuleEngine
+    let notifier: Notifier
+
+    func run() async throws {
+        try await engine.run { [engine, notifier] now in
+            let firing = engine.firingNotifications().map {
+                NotifiableAlert(labels: $0.labels, annotations: $0.annotations, startsAt: $0.startsAt, endsAt: nil, generatorURL: $0.generatorURL)
+            }
+            notifier.submit(firing, at: now, source: "rules")
+        }
+    }
+
+    func apply(_ config: AgentConfig) async {
+        // Rule files were validated before the reload was accepted.
+        _ = engine.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText)
     }
 }
 

@@ -1,6 +1,7 @@
 import Exposition
 import LookoutCore
 import Probing
+import Rules
 import Server
 
 /// The agent's HTTP endpoints (DESIGN.md, "HTTP endpoints").
@@ -9,12 +10,14 @@ struct Routes: Sendable {
     let readiness: Readiness
     let enableLifecycle: Bool
     let prober: Prober
+    let rules: RuleEngine
     let reload: @Sendable () async -> Result<Void, Diagnostics>
 
     init(
-        registry: Registry, readiness: Readiness, enableLifecycle: Bool, prober: Prober,
+        registry: Registry, readiness: Readiness, enableLifecycle: Bool, prober: Prober, rules: RuleEngine,
         reload: @escaping @Sendable () async -> Result<Void, Diagnostics>
     ) {
+        self.rules = rules
         self.registry = registry
         self.readiness = readiness
         self.enableLifecycle = enableLifecycle
@@ -44,6 +47,9 @@ struct Routes: Sendable {
             }))
         let prober = self.prober
         router.add(Route(["GET"], "/api/v1/targets", handler: .sync { _ in .json(Array(prober.targetsJSON().serialized().utf8)) }))
+        let rules = self.rules
+        router.add(Route(["GET"], "/api/v1/alerts", handler: .sync { _ in .json(Array(rules.alertsJSON().serialized().utf8)) }))
+        router.add(Route(["GET"], "/api/v1/rules", handler: .sync { _ in .json(Array(rules.rulesJSON().serialized().utf8)) }))
         if enableLifecycle {
             let reload = self.reload
             router.add(

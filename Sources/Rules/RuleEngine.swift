@@ -254,6 +254,27 @@ public final class RuleEngine: MetricsSource, Sendable {
         return notes
     }
 
+    /// Every alert firing now, as a notification (`endsAt` is how long it stays valid). The
+    /// agent hands this whole set to its notifier after each evaluation, so an alert that
+    /// is no longer in it has resolved.
+    public func firingNotifications() -> [AlertNotification] {
+        state.withLock { s in
+            var out: [AlertNotification] = []
+            for g in s.groups {
+                for r in g.rules {
+                    for a in r.machine.active where a.state == .firing && a.resolvedAt == nil {
+                        out.append(
+                            AlertNotification(
+                                labels: a.labels, annotations: a.annotations, startsAt: a.firedAt ?? a.activeAt,
+                                endsAt: a.validUntil ?? (a.firedAt ?? a.activeAt),
+                                generatorURL: s.options.externalURL + r.generatorURLPath, isResolved: false))
+                    }
+                }
+            }
+            return out
+        }
+    }
+
     /// When the next group is due.
     public var nextEvaluation: WallTime? {
         state.withLock { s in s.groups.compactMap(\.nextEvaluation).min() }
@@ -261,13 +282,16 @@ public final class RuleEngine: MetricsSource, Sendable {
 
     /// Every interval: reads the exposition, ingests it, evaluates the due groups and hands
     /// the notifications to `notify`. Returns (throwing CancellationError) when cancelled.
-    public func run() async throws {
+    /// `afterEvaluation` runs after every round, with the round's time (the agent hands its
+    /// notifier the full set of firing alerts there).
+    public func run(afterEvaluation: (@Sendable (WallTime) -> Void)? = nil) async throws {
         while true {
             try Task.checkCancellation()
             let now = clock.wallNow
             ingest(gather(), at: now)
             let notes = evaluate(at: now)
             if !notes.isEmpty { notify(notes) }
+            afterEvaluation?(now)
             let defaultInterval = state.withLock { $0.options.defaultInterval }
             var wait = defaultInterval
             if let next = nextEvaluation { wait = next - clock.wallNow }

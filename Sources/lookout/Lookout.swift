@@ -3,6 +3,7 @@ import ArgumentParser
 import Logging
 import LookoutCore
 import Probing
+import Rules
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +21,7 @@ struct Lookout: AsyncParsableCommand {
         commandName: "lookout",
         abstract: "A sidecar observability agent: /proc CPU sampling, health probes, scrapes, alerts.",
         version: LookoutVersion.version,
-        subcommands: [Run.self, CheckConfig.self, Probe.self, Version.self],
+        subcommands: [Run.self, CheckConfig.self, Probe.self, TestRules.self, Version.self],
         defaultSubcommand: Run.self
     )
 }
@@ -132,6 +133,23 @@ struct Probe: AsyncParsableCommand {
         let (output, code) = await ProbeCommand.run(url: url, timeout: limit)
         print(output, terminator: "")
         throw ExitCode(code)
+    }
+}
+
+struct TestRules: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test-rules",
+        abstract: "Run promtool-format rule unit tests with lookout's own evaluator.",
+        discussion: "Exit 0 when every test passes, 1 when one fails, 2 when a file cannot be used.")
+
+    @Argument(help: "Test files (rule_files, evaluation_interval, tests).")
+    var files: [String]
+
+    func run() throws {
+        guard !files.isEmpty else { throw UsageError("test-rules needs at least one test file") }
+        let (output, success) = RuleTestRunner.run(files: files)
+        print(output, terminator: output.hasSuffix("\n") ? "" : "\n")
+        throw ExitCode(success ? Exit.ok : Exit.failure)
     }
 }
 

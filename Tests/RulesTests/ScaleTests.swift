@@ -6,9 +6,9 @@ import Testing
 @testable import Rules
 
 /// 100 rules over 10 000 series: the results at that size are checked here; the time per
-/// evaluation is printed (run with `swift test -c release --filter ScaleTests` to measure),
+/// evaluation is printed (run with `swift test -c release --filter ScaleHeavyTests` to measure),
 /// never asserted.
-@Suite(.serialized) struct ScaleTests {
+@Suite(.serialized) struct ScaleHeavyTests {
     static let targets = 1000
     static let endpoints = ["live", "ready"]
 
