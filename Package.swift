@@ -51,7 +51,7 @@ let package = Package(
             ]
         ),
         /// One type per /proc or /sys file; pure parsers over bytes, an injectable root.
-        .target(name: "ProcFS", dependencies: ["LookoutCore"]),
+        .target(name: "ProcFS", dependencies: ["LookoutCore", "CLookout"]),
         /// Series model and its formats: text 0.0.4, OpenMetrics 1.0, protobuf; the scrape parser.
         .target(name: "Exposition", dependencies: ["LookoutCore", "CProtobuf", "CLookout"]),
         /// The fixed-frequency /proc sampler: deltas, utilization histograms, peaks.
