@@ -63,7 +63,14 @@ public struct ProcessStat: Sendable, Hashable {
         while field <= 39 {
             if sc.atEndOfLine() { break }
             let at = sc.position
-            guard let v = sc.signed() else { throw ProcFSError.malformed("field \(field) is not a number", bytes, at: at) }
+            // Most fields are unsigned (some, like rsslim, use the whole 64 bits); a few can be negative (tpgid, nice).
+            let value: Int64?
+            if sc.peek == UInt8(ascii: "-") {
+                value = sc.signed()
+            } else {
+                value = sc.unsigned().map { Int64(bitPattern: $0) }
+            }
+            guard let v = value else { throw ProcFSError.malformed("field \(field) is not a number", bytes, at: at) }
             switch field {
             case 4: s.ppid = Int32(truncatingIfNeeded: v)
             case 9: s.flags = UInt64(bitPattern: v)
