@@ -68,6 +68,8 @@ final class GroupRuntime {
     var threadNanoseconds: [UInt64] = []
     var blocked: [String: UInt64] = [:]
     var mutexSamples: UInt64 = 0
+    /// Block or mutex counts moved this tick: publish them now rather than at the next second.
+    var waitsChanged = false
     var countersKnown = false
     // This tick.
     var tickNanoseconds: UInt64 = 0
@@ -336,6 +338,7 @@ final class SamplerEngine {
         if settings.block && state == UInt8(ascii: "D") {
             let wchan = waitChannel(p.pid, t.tid) ?? "unknown"
             g.blocked[wchan, default: 0] &+= 1
+            g.waitsChanged = true
             if demand != nil {
                 samples.append(
                     ThreadSample(
@@ -348,6 +351,7 @@ final class SamplerEngine {
             do {
                 if let sys = try procfs.syscall(pid: p.pid, tid: t.tid, buffer: buffer), sys.isFutexWait {
                     g.mutexSamples &+= 1
+                    g.waitsChanged = true
                     if demand != nil {
                         samples.append(
                             ThreadSample(
@@ -587,6 +591,11 @@ final class SamplerEngine {
                     s.groups[i].peak.record(u, at: time)
                     s.groups[i].history.record(u, second: second)
                 }
+                if g.waitsChanged || slow {
+                    if s.groups[i].blocked != g.blocked { s.groups[i].blocked = g.blocked }
+                    s.groups[i].mutexSamples = g.mutexSamples
+                    g.waitsChanged = false
+                }
                 guard slow else { continue }
                 var processes = 0
                 var threads: Int64 = 0
@@ -614,8 +623,6 @@ final class SamplerEngine {
                 } else {
                     s.groups[i].threadNanoseconds = g.threadNanoseconds
                 }
-                if s.groups[i].blocked != g.blocked { s.groups[i].blocked = g.blocked }
-                s.groups[i].mutexSamples = g.mutexSamples
             }
         }
     }

@@ -23,13 +23,13 @@ public struct TickSchedule: Sendable, Hashable {
 
     public var nextDue: MonotonicInstant { due(index) }
 
-    /// The tick `index` ran and finished at `end`. Moves on to the first tick due after
-    /// `end` and returns how many ticks were skipped on the way.
+    /// The tick `index` ran and finished at `end`. Moves on to the first tick not yet in
+    /// the past (due at or after `end`) and returns how many ticks were skipped on the way.
     @discardableResult
     public mutating func finish(at end: MonotonicInstant) -> Int64 {
         let elapsed = Int128(end.nanoseconds - start.nanoseconds)
-        // The smallest n with floor(n * 1e9 / f) > elapsed, i.e. n >= (elapsed + 1) * f / 1e9, rounded up.
-        var next = elapsed < 0 ? 0 : ((elapsed + 1) * Int128(frequency) + 999_999_999) / 1_000_000_000
+        // The smallest n with floor(n * 1e9 / f) >= elapsed, i.e. n >= elapsed * f / 1e9, rounded up.
+        var next = elapsed < 0 ? 0 : (elapsed * Int128(frequency) + 999_999_999) / 1_000_000_000
         if next <= Int128(index) { next = Int128(index) + 1 }
         let skipped = Int64(next) - index - 1
         index = Int64(next)

@@ -86,7 +86,11 @@ struct HistoryRing: Sendable, Hashable {
         var s = last - Int64(capacity) + 1
         while s <= last {
             let i = Int(((s % Int64(capacity)) + Int64(capacity)) % Int64(capacity))
-            if s >= 0, seconds[i] == s {
+            if s >= 0, s == current, count > 0 {
+                // The second still being filled (no tick of a later second yet).
+                mean.append(sum / Double(count))
+                peakOut.append(peak)
+            } else if s >= 0, seconds[i] == s {
                 mean.append(means[i])
                 peakOut.append(peaks[i])
             } else {
