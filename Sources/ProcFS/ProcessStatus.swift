@@ -108,14 +108,22 @@ public struct ProcessStatm: Sendable, Hashable {
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ProcFSError) -> ProcessStatm {
         var sc = ByteScanner(bytes)
-        var v: [UInt64] = []
-        v.reserveCapacity(7)
+        var v: (UInt64, UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0, 0)
+        var count = 0
         while !sc.atEndOfLine() {
             guard let n = sc.unsigned() else { throw sc.malformed("expected a number of pages") }
-            v.append(n)
+            switch count {
+            case 0: v.0 = n
+            case 1: v.1 = n
+            case 2: v.2 = n
+            case 3: v.3 = n
+            case 5: v.4 = n
+            default: break
+            }
+            count += 1
         }
-        guard v.count >= 6 else { throw ProcFSError.malformed("expected 7 numbers, found \(v.count)", bytes) }
-        return ProcessStatm(sizePages: v[0], residentPages: v[1], sharedPages: v[2], textPages: v[3], dataPages: v[5])
+        guard count >= 6 else { throw ProcFSError.malformed("expected 7 numbers, found \(count)", bytes) }
+        return ProcessStatm(sizePages: v.0, residentPages: v.1, sharedPages: v.2, textPages: v.3, dataPages: v.4)
     }
 }
 

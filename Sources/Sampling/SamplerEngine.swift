@@ -152,8 +152,8 @@ final class SamplerEngine {
             for g in groups { for p in g.processes { for t in p.threads { t.taskStat = nil } } }
         }
         rescanRequested = true
-        let capacity = metrics.state.withLock { $0.historyCapacity }
         metrics.state.withLock { s in
+            let capacity = s.historyCapacity
             let windowChanged = s.settings.peakWindow != new.peakWindow
             s.settings = new
             if windowChanged { s.hostPeak = PeakWindow(window: new.peakWindow) }

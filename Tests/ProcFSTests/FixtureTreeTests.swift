@@ -37,8 +37,6 @@ import Testing
         var zombie = FakeProc.Process(pid: 300, comm: "defunct")
         zombie.state = "Z"
         fake.addProcess(zombie)
-        fake.write("self", "not a pid directory")  // replaced below
-        fake.remove("self")
         fake.setSelf(100)
         fake.write("version", "not a process")
         let fs = try procfs(fake)

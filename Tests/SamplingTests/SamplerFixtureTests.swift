@@ -244,6 +244,39 @@ typealias N = SamplerMetricNames
         #expect(m.value(N.processThreads, ["group": "srv"]) == 3)  // from /proc/400/stat, as the fixture wrote it
     }
 
+    @Test func cpuOffReadsOnlyOnceASecondAndObservesNoUtilization() async throws {
+        let fake = fixture { f in
+            var p = FakeProc.Process(pid: 150, comm: "c")
+            p.threads = [.init(tid: 150, comm: "c", runNanoseconds: 1_000_000_000)]
+            f.addProcess(p)
+        }
+        var settings = SamplerSettings()
+        settings.cpu = false
+        let clock = ManualClock()
+        let sampler = Sampler(
+            settings: settings, groups: [.init(name: "c", selector: .pid(150), threads: true)], procfs: try fakeProcFS(fake), clock: clock)
+        await sampler.tick()
+        for i in 1...18 {
+            clock.advance(by: period(19))
+            fake.setRun(150, tid: 150, 1_000_000_000 + UInt64(i) * 10_000_000)
+            fake.setStat([Self.idleCPU.enumerated().map { $0.offset == 0 ? $0.element + UInt64(i) : $0.element }, Self.idleCPU])
+            await sampler.tick()
+        }
+        var m = sampler.metrics.collect()
+        // Between the once-a-second reads nothing moved: schedstat and /proc/stat were not read.
+        #expect(m.value(N.threadCPUSeconds, ["group": "c", "thread": "c"]) == 1.0)
+        #expect(m.value(N.hostCPUSeconds, ["cpu": "0", "mode": "user"]) == 10)
+        clock.advance(by: .seconds(1) - period(19) * 18)
+        await sampler.tick()
+        m = sampler.metrics.collect()
+        #expect(m.value(N.threadCPUSeconds, ["group": "c", "thread": "c"]) == 1.18)
+        #expect(m.value(N.hostCPUSeconds, ["cpu": "0", "mode": "user"]) == 10.18)
+        #expect(m.histogram(N.processUtilization, ["group": "c"])?.count == 0)
+        #expect(m.histogram(N.hostUtilization)?.count == 0)
+        #expect(m.value(N.samplerEnabled, ["profile": "cpu"]) == 0)
+        #expect(m.value(N.samplerTicks) == 20)
+    }
+
     @Test func reportersGetSamplesOnlyWhileTheyAsk() async throws {
         let fake = fixture { f in
             var p = FakeProc.Process(pid: 600, comm: "app")
