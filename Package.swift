@@ -11,6 +11,13 @@ let package = Package(
     name: "lookout",
     products: [
         .executable(name: "lookout", targets: ["lookout"]),
+        // For Benchmarks/ (a separate package, so `make test` never builds it).
+        .library(
+            name: "LookoutKit",
+            targets: [
+                "LookoutCore", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify", "Profiles",
+                "Server", "Agent",
+            ]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -19,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
     ],
     targets: [
         // MARK: C
@@ -92,6 +100,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -100,3 +100,20 @@ public struct ListenAddress: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }
+
+extension AgentConfig {
+    /// Checks the files a valid config refers to (rule files, secret files). Each problem names
+    /// the file; rule-file problems carry their own file:line:col.
+    public static func checkReferencedFiles(_ config: AgentConfig) -> [Diagnostic] {
+        var problems: [Diagnostic] = []
+        for file in config.rules.files ?? [] where !FileIO.exists(file) {
+            problems.append(Diagnostic("rules.files: cannot read rule file \"\(file)\"", file: config.source))
+        }
+        for hook in config.notify.webhooks {
+            if let f = hook.hmacSecretFile, !FileIO.exists(f) {
+                problems.append(Diagnostic("notify.webhooks: cannot read hmac_secret_file \"\(f)\"", file: config.source))
+            }
+        }
+        return problems
+    }
+}

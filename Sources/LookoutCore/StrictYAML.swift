@@ -49,6 +49,11 @@ public final class YAMLDocument {
                 }
             }
             return Diagnostic("YAML reading error: \(problem)", at: SourceLocation(file: file, line: line, column: column))
+        case let .duplicatedKeysInMapping(duplicates, context):
+            let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            return Diagnostic(
+                "duplicate key \(keys) in this mapping",
+                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column))
         default:
             return Diagnostic("YAML error: \(error)", file: file)
         }

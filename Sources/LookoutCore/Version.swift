@@ -8,3 +8,13 @@ public enum LookoutVersion {
     public static let buildMode = "release"
     #endif
 }
+
+extension LookoutVersion {
+    #if arch(x86_64)
+    public static let architecture = "amd64"
+    #elseif arch(arm64)
+    public static let architecture = "arm64"
+    #else
+    public static let architecture = "unknown"
+    #endif
+}

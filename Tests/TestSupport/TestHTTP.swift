@@ -93,7 +93,7 @@ extension Substring {
     fileprivate func trimmingCharacters() -> String {
         var s = self
         while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
-        while let l = s.last, l == "\r" || l == "\n" || l == " " { s.removeLast() }
+        while let l = s.last, l == "\r\n" || l == "\r" || l == "\n" || l == " " { s.removeLast() }
         return String(s)
     }
 }

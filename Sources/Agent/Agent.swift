@@ -1,0 +1,236 @@
+import Exposition
+import Logging
+import LookoutCore
+import NIOCore
+import NIOPosix
+import Server
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Command-line options of `lookout run` that are not in the config file.
+public struct AgentOptions: Sendable {
+    public var configPath: String?
+    public var listen: String?
+    public var webConfigFile: String?
+    public var enableLifecycle = false
+    public var procfsRoot = "/proc"
+    public var sysfsRoot = "/sys"
+    public var logLevel: Logger.Level = .info
+
+    public init() {}
+}
+
+/// A part of the agent with a loop of its own: it runs until cancelled, publishes series,
+/// and takes a reloaded configuration without losing what it accumulated.
+protocol AgentComponent: Sendable {
+    var name: String { get }
+    func run() async throws
+    /// Applies a new, already validated configuration.
+    func apply(_ config: AgentConfig) async
+}
+
+/// The composition root: configuration → components → one ServiceGroup.
+public final class Agent: Sendable {
+    public let options: AgentOptions
+    let clock: any AgentClock
+    let logger: Logger
+    let registry = Registry()
+    let readiness = Readiness()
+    private let config: Mutex<AgentConfig>
+    private let components: [any AgentComponent]
+    private let reloads: ReloadMetrics
+    let server: HTTPServer
+    private let group: MultiThreadedEventLoopGroup
+    let startedAt: WallTime
+
+    /// Builds the agent. Throws `Diagnostics` when the configuration (or a file it names) is invalid.
+    public init(
+        options: AgentOptions, config: AgentConfig, clock: any AgentClock = SystemClock(),
+        logger: Logger = Logger(label: "lookout")
+    ) throws {
+        self.options = options
+        self.clock = clock
+        self.logger = logger
+        self.startedAt = clock.wallNow
+        var config = config
+        if let listen = options.listen { config.listen = listen }
+        guard let address = ListenAddress(config.listen) else {
+            throw Diagnostics([Diagnostic("listen address must be HOST:PORT, found \"\(config.listen)\"", at: nil)])
+        }
+        self.config = Mutex(config)
+        self.reloads = ReloadMetrics(clock: clock)
+
+        let components: [any AgentComponent] = []
+        registry.register(reloads)
+        self.components = components
+
+        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        var settings = ServerSettings(host: address.host, port: address.port)
+        if let webConfigFile = options.webConfigFile {
+            let web = try WebConfig.load(path: webConfigFile)
+            settings.authorize = web.authorizer()
+            do {
+                settings.tls = try web.tlsContext()
+            } catch {
+                throw Diagnostics(error.items.map { Diagnostic($0.message, file: webConfigFile) })
+            }
+        }
+        let agentRef = AgentReference()
+        let routes = Routes(registry: registry, readiness: readiness, enableLifecycle: options.enableLifecycle) {
+            await agentRef.agent?.reload() ?? .failure(Diagnostics([]))
+        }
+        server = HTTPServer(settings: settings, router: routes.router(), logger: Logger(label: "lookout.server"), group: group)
+        agentRef.set(self)
+        readiness.configLoaded()
+    }
+
+    deinit {
+        try? group.syncShutdownGracefully()
+    }
+
+    /// The configuration in effect.
+    public var currentConfig: AgentConfig { config.withLock { $0 } }
+
+    /// Binds the listening socket now (before `run`); returns the port.
+    @discardableResult
+    public func bind() async throws -> Int { try await server.bind() }
+
+    /// Runs until SIGTERM or SIGINT (or cancellation), then stops every service within ~2 s.
+    public func run() async throws {
+        try await server.bind()
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        services.append(.init(service: ServerService(server: server), serviceName: "server"))
+        services.append(.init(service: ReloadOnHangup(agent: self), serviceName: "sighup"))
+        for c in components {
+            services.append(.init(service: ComponentService(component: c), serviceName: c.name))
+        }
+        var configuration = ServiceGroupConfiguration(
+            services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = .milliseconds(1500)
+        configuration.maximumCancellationDuration = .milliseconds(500)
+        let group = ServiceGroup(configuration: configuration)
+        logger.info(
+            "started",
+            metadata: ["version": "\(LookoutVersion.version)", "config": "\(currentConfig.source)"])
+        try await group.run()
+        logger.info("stopped")
+    }
+
+    /// Re-reads the config file. A bad file is reported and the running configuration kept.
+    @discardableResult
+    public func reload() async -> Result<Void, Diagnostics> {
+        guard let path = options.configPath else {
+            logger.info("reload requested; running on the embedded default config, nothing to reload")
+            reloads.record(success: true)
+            return .success(())
+        }
+        var newConfig: AgentConfig
+        do {
+            newConfig = try AgentConfig.load(path: path)
+        } catch {
+            for d in error.items { logger.error("reload failed, keeping the running config", metadata: ["error": "\(d)"]) }
+            reloads.record(success: false)
+            return .failure(error)
+        }
+        if let listen = options.listen { newConfig.listen = listen }
+        let old = currentConfig
+        if newConfig.listen != old.listen {
+            logger.warning(
+                "the listen address changes only on restart", metadata: ["running": "\(old.listen)", "new": "\(newConfig.listen)"])
+            newConfig.listen = old.listen
+        }
+        config.withLock { $0 = newConfig }
+        for c in components { await c.apply(newConfig) }
+        reloads.record(success: true)
+        logger.info("configuration reloaded", metadata: ["config": "\(path)"])
+        return .success(())
+    }
+}
+
+/// Lets the router call back into the agent without a reference cycle.
+final class AgentReference: Sendable {
+    private struct Box { weak var agent: Agent? }
+    private let box = Mutex(Box())
+    func set(_ agent: Agent) { box.withLock { $0.agent = agent } }
+    var agent: Agent? { box.withLock { $0.agent } }
+}
+
+/// `/-/ready`: config loaded and the first sample tick done.
+final class Readiness: Sendable {
+    private let config = Atomic<Bool>(false)
+    private let firstTick = Atomic<Bool>(false)
+
+    func configLoaded() { config.store(true, ordering: .releasing) }
+    func firstTickDone() { firstTick.store(true, ordering: .releasing) }
+    var isReady: Bool { config.load(ordering: .acquiring) && firstTick.load(ordering: .acquiring) }
+}
+
+struct ServerService: Service {
+    let server: HTTPServer
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await server.run()
+        } onGracefulShutdown: {
+            Task { await server.shutdown() }
+        }
+    }
+}
+
+struct ComponentService: Service {
+    let component: any AgentComponent
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await component.run()
+        }
+    }
+}
+
+/// SIGHUP reloads the configuration, as in Prometheus.
+struct ReloadOnHangup: Service {
+    let agent: Agent
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                await agent.reload()
+            }
+        }
+    }
+}
+
+/// `lookout_config_last_reload_successful` and its timestamp, as Prometheus exports them.
+final class ReloadMetrics: MetricsSource {
+    private let state: Mutex<(ok: Bool, at: WallTime)>
+
+    init(clock: any AgentClock) {
+        state = Mutex((true, clock.wallNow))
+        self.clock = clock
+    }
+
+    private let clock: any AgentClock
+
+    func record(success: Bool) {
+        let now = clock.wallNow
+        state.withLock { s in
+            s.ok = success
+            if success { s.at = now }
+        }
+    }
+
+    func collect() -> [MetricFamily] {
+        let (ok, at) = state.withLock { ($0.ok, $0.at) }
+        return [
+            .gauge(
+                "lookout_config_last_reload_successful", help: "Whether the last configuration reload succeeded.",
+                [(.empty, ok ? 1 : 0)]),
+            .gauge(
+                "lookout_config_last_reload_success_timestamp_seconds",
+                help: "Time of the last successful configuration reload.", unit: "seconds",
+                [(.empty, at.secondsSinceEpoch)]),
+        ]
+    }
+}

@@ -1,0 +1,215 @@
+import LookoutCore
+
+/// What the status page at `/` shows; gathered from the components' snapshots.
+struct StatusPageModel: Sendable {
+    struct TargetRow: Sendable {
+        var target: String
+        var endpoint: String
+        var url: String
+        /// ok, warning, critical or unknown.
+        var verdict: String
+        var status: Int?
+        var totalSeconds: Double?
+        var phases: [(name: String, seconds: Double)]
+        var reason: String?
+        var lastProbe: WallTime?
+        var circuitOpen: Bool
+    }
+
+    struct AlertRow: Sendable {
+        var name: String
+        var severity: String
+        var state: String
+        var labels: [(String, String)]
+        var summary: String
+        var activeAt: WallTime?
+        var value: String
+    }
+
+    struct Series: Sendable {
+        var name: String
+        /// Oldest first, one point per second, each in [0, ∞) (1.0 = one core, or all CPUs for the host).
+        var points: [Double]
+    }
+
+    struct Receiver: Sendable {
+        var name: String
+        var detail: String
+    }
+
+    var version = LookoutVersion.version
+    var startedAt: WallTime
+    var now: WallTime
+    var configSource: String
+    var ready: Bool
+    var samplerFrequency: Int
+    var ticks: Double
+    var missedTicks: Double
+    var targets: [TargetRow] = []
+    var alerts: [AlertRow] = []
+    var hostCPU: Series?
+    var groupCPU: [Series] = []
+    var outboxLength: Int = 0
+    var outboxOldestAge: Duration?
+    var receivers: [Receiver] = []
+}
+
+/// Renders the status page: one server-rendered HTML document, no scripts, no external assets.
+enum StatusPage {
+    static func render(_ m: StatusPageModel) -> String {
+        var h = """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <meta http-equiv="refresh" content="10">
+            <title>lookout — status</title>
+            <style>
+            body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d232a;background:#f6f7f9}
+            header{background:#1d232a;color:#fff;padding:10px 20px;display:flex;gap:24px;align-items:baseline;flex-wrap:wrap}
+            header h1{font-size:18px;margin:0}header a{color:#9cc7ff}
+            main{padding:12px 20px;display:grid;gap:16px}
+            section{background:#fff;border:1px solid #dde1e6;border-radius:6px;padding:10px 14px}
+            h2{font-size:15px;margin:0 0 8px}
+            table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:4px 8px;border-bottom:1px solid #eef0f3;vertical-align:top}
+            th{font-weight:600;color:#4a5561}td.num{text-align:right;font-variant-numeric:tabular-nums}
+            .ok{color:#0a7a2f}.warning{color:#b35c00}.critical{color:#c4001a}.unknown{color:#6b7580}
+            .badge{display:inline-block;padding:0 6px;border-radius:3px;font-weight:600;font-size:12px;text-transform:uppercase}
+            .badge.ok{background:#e3f5e9}.badge.warning{background:#fff0dc}.badge.critical{background:#fde3e6}.badge.unknown{background:#eef0f3}
+            .badge.firing{background:#fde3e6;color:#c4001a}.badge.pending{background:#fff0dc;color:#b35c00}
+            .spark{display:flex;gap:18px;flex-wrap:wrap}.spark figure{margin:0}.spark figcaption{font-size:12px;color:#4a5561}
+            .muted{color:#6b7580}code{font-size:12px}
+            </style></head><body>
+            <header><h1>lookout</h1>
+            """
+        h += "<span>version \(esc(m.version))</span>"
+        h += "<span>up \(esc(PromDuration.format(milliseconds: (m.now - m.startedAt).milliseconds / 1000 * 1000)))</span>"
+        h += "<span>\(m.ready ? "ready" : "not ready")</span>"
+        h += "<span>config <code>\(esc(m.configSource))</code></span>"
+        h += "<span>sampling \(m.samplerFrequency) Hz, \(Int(m.ticks)) ticks, \(Int(m.missedTicks)) missed</span>"
+        h += "</header><main>"
+
+        // Targets
+        h += "<section id=\"targets\"><h2>Targets</h2>"
+        if m.targets.isEmpty {
+            h += "<p class=\"muted\">No targets configured.</p>"
+        } else {
+            h += "<table><thead><tr><th>target</th><th>endpoint</th><th>verdict</th><th>status</th><th>total</th>"
+            h += "<th>resolve</th><th>connect</th><th>tls</th><th>processing</th><th>transfer</th><th>last probe</th><th>reason</th></tr></thead><tbody>"
+            for t in m.targets {
+                h += "<tr class=\"target\" data-target=\"\(esc(t.target))\" data-endpoint=\"\(esc(t.endpoint))\" data-verdict=\"\(esc(t.verdict))\">"
+                h += "<td>\(esc(t.target))</td><td title=\"\(esc(t.url))\">\(esc(t.endpoint))</td>"
+                h += "<td><span class=\"badge \(esc(t.verdict))\">\(esc(t.verdict))</span>\(t.circuitOpen ? " <span class=\"badge critical\">circuit open</span>" : "")</td>"
+                h += "<td class=\"num\">\(t.status.map(String.init) ?? "–")</td>"
+                h += "<td class=\"num\">\(t.totalSeconds.map(seconds) ?? "–")</td>"
+                for phase in ["resolve", "connect", "tls", "processing", "transfer"] {
+                    h += "<td class=\"num\">\(t.phases.first { $0.name == phase }.map { seconds($0.seconds) } ?? "–")</td>"
+                }
+                h += "<td>\(t.lastProbe.map { ago(m.now - $0) } ?? "never")</td>"
+                h += "<td>\(esc(t.reason ?? ""))</td></tr>"
+            }
+            h += "</tbody></table>"
+        }
+        h += "</section>"
+
+        // Alerts
+        h += "<section id=\"alerts\"><h2>Alerts</h2>"
+        if m.alerts.isEmpty {
+            h += "<p class=\"muted\">No pending or firing alerts.</p>"
+        } else {
+            h += "<table><thead><tr><th>alert</th><th>state</th><th>severity</th><th>labels</th><th>summary</th><th>active since</th><th>value</th></tr></thead><tbody>"
+            for a in m.alerts {
+                h += "<tr class=\"alert\" data-alertname=\"\(esc(a.name))\" data-state=\"\(esc(a.state))\">"
+                h += "<td>\(esc(a.name))</td><td><span class=\"badge \(esc(a.state))\">\(esc(a.state))</span></td>"
+                h += "<td class=\"\(esc(a.severity))\">\(esc(a.severity))</td>"
+                h += "<td><code>\(esc(a.labels.map { "\($0.0)=\"\($0.1)\"" }.joined(separator: ", ")))</code></td>"
+                h += "<td>\(esc(a.summary))</td><td>\(a.activeAt.map { ago(m.now - $0) } ?? "")</td><td class=\"num\">\(esc(a.value))</td></tr>"
+            }
+            h += "</tbody></table>"
+        }
+        h += "</section>"
+
+        // CPU
+        h += "<section id=\"cpu\"><h2>CPU (sampled at \(m.samplerFrequency) Hz, one point per second)</h2><div class=\"spark\">"
+        if let host = m.hostCPU { h += sparkline(host, caption: "host (share of all CPUs)", maxValue: 1) }
+        for g in m.groupCPU {
+            let peak = max(1, g.points.max() ?? 1)
+            h += sparkline(g, caption: "group \(g.name) (cores)", maxValue: peak)
+        }
+        if m.hostCPU == nil && m.groupCPU.isEmpty { h += "<p class=\"muted\">No samples yet.</p>" }
+        h += "</div></section>"
+
+        // Notifications
+        h += "<section id=\"notifications\"><h2>Notifications</h2><p>Outbox: \(m.outboxLength) pending"
+        if let age = m.outboxOldestAge { h += ", oldest \(ago(age))" }
+        h += "</p>"
+        if !m.receivers.isEmpty {
+            h += "<table><thead><tr><th>receiver</th><th>last delivery</th></tr></thead><tbody>"
+            for r in m.receivers { h += "<tr><td>\(esc(r.name))</td><td>\(esc(r.detail))</td></tr>" }
+            h += "</tbody></table>"
+        }
+        h += "</section>"
+
+        h += """
+            <section id="links"><h2>More</h2><ul>
+            <li><a href="/metrics">/metrics</a> (Prometheus exposition)</li>
+            <li><a href="/api/v1/targets">/api/v1/targets</a> · <a href="/api/v1/alerts">/api/v1/alerts</a> · <a href="/api/v1/rules">/api/v1/rules</a></li>
+            <li><a href="/debug/pprof/profile?seconds=10">/debug/pprof/profile?seconds=10</a> (pprof CPU profile, gzipped) ·
+            <a href="/debug/pprof/profile?seconds=10&amp;format=folded">folded stacks</a></li>
+            <li><a href="/-/healthy">/-/healthy</a> · <a href="/-/ready">/-/ready</a></li>
+            </ul></section></main></body></html>
+            """
+        return h
+    }
+
+    /// An inline SVG polyline of `series`, scaled to [0, maxValue].
+    static func sparkline(_ s: StatusPageModel.Series, caption: String, maxValue: Double) -> String {
+        let width = 300.0, height = 60.0
+        let pts = s.points
+        var path = ""
+        if pts.count >= 2 {
+            for (i, v) in pts.enumerated() {
+                let x = width * Double(i) / Double(pts.count - 1)
+                let y = height - height * min(max(v, 0) / maxValue, 1)
+                path += "\(i == 0 ? "" : " ")\(fmt(x)),\(fmt(y))"
+            }
+        }
+        let last = pts.last.map { String(Int(($0 * 100).rounded())) + "%" } ?? "–"
+        let peak = pts.max().map { String(Int(($0 * 100).rounded())) + "%" } ?? "–"
+        return """
+            <figure class="cpu" data-series="\(esc(s.name))"><svg width="\(Int(width))" height="\(Int(height))" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" aria-label="\(esc(caption))">\
+            <rect width="100%" height="100%" fill="#f6f7f9"/>\
+            <polyline fill="none" stroke="#2a6fdb" stroke-width="1.5" points="\(path)"/></svg>\
+            <figcaption>\(esc(caption)): now \(last), peak \(peak)</figcaption></figure>
+            """
+    }
+
+    static func fmt(_ v: Double) -> String { String(Double(Int(v * 10)) / 10) }
+
+    static func seconds(_ s: Double) -> String {
+        s >= 1 ? "\(Double(Int(s * 100)) / 100) s" : "\(Int((s * 1000).rounded())) ms"
+    }
+
+    static func ago(_ d: Duration) -> String {
+        let s = max(0, d.milliseconds / 1000)
+        if s < 60 { return "\(s)s ago" }
+        if s < 3600 { return "\(s / 60)m\(s % 60)s ago" }
+        return "\(s / 3600)h\(s / 60 % 60)m ago"
+    }
+
+    /// HTML escaping for text and attribute values.
+    static func esc(_ s: String) -> String {
+        var out = ""
+        out.reserveCapacity(s.utf8.count)
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,55 @@
+/// How the notifier sends a request. The agent adapts its libcurl client to this; tests
+/// use their own. An implementation must:
+/// - send `body` as the request body of a POST to `url` with exactly `headers` (the
+///   notifier sets Content-Type, User-Agent and any Authorization / signature headers);
+/// - not follow redirects (a 3xx is reported as its status and the notification dropped);
+/// - give up after `timeout` in total and report `.failed(.timeout, ...)`;
+/// - report a refused or unreachable connection (and DNS failures) as `.connect`;
+/// - return promptly, with any failure, when the calling task is cancelled;
+/// - never throw: every way a request can end is an outcome.
+public protocol NotificationTransport: Sendable {
+    func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async -> TransportOutcome
+}
+
+/// How one request ended.
+public enum TransportOutcome: Sendable, Hashable, CustomStringConvertible {
+    /// The server answered with this HTTP status.
+    case status(Int)
+    /// No answer: why, and a short message for logs and the status page.
+    case failed(TransportFailure, String)
+
+    public var description: String {
+        switch self {
+        case .status(let s): return "HTTP \(s)"
+        case .failed(let kind, let message): return message.isEmpty ? kind.rawValue : "\(kind.rawValue): \(message)"
+        }
+    }
+}
+
+public enum TransportFailure: String, Sendable, Hashable {
+    /// Could not connect (refused, unreachable, DNS).
+    case connect
+    /// No complete answer within the timeout.
+    case timeout
+    /// Anything else (connection reset, TLS, malformed response, cancelled).
+    case other
+}
+
+/// What the notifier does after an attempt.
+public enum DeliveryResult: String, Sendable, Hashable {
+    /// 2xx: delivered, removed from the outbox.
+    case success
+    /// Connection error, timeout, 5xx or 429: try again after a backoff.
+    case retry
+    /// Any other status (4xx, 3xx): the receiver refuses it; retrying cannot help.
+    case dropped
+
+    public init(_ outcome: TransportOutcome) {
+        switch outcome {
+        case .status(let s) where (200..<300).contains(s): self = .success
+        case .status(let s) where s == 429 || (500..<600).contains(s): self = .retry
+        case .status: self = .dropped
+        case .failed: self = .retry
+        }
+    }
+}

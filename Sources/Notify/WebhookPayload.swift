@@ -1,0 +1,145 @@
+import Exposition
+import LookoutCore
+
+/// One notification of an aggregation group, ready to be written as Alertmanager's
+/// webhook payload.
+public struct GroupNotification: Sendable, Hashable {
+    public var receiver: String
+    public var groupLabels: Labels
+    /// The alerts of the payload, sorted by labels, already cut to `max_alerts`.
+    public var alerts: [NotifiableAlert]
+    /// How many alerts `max_alerts` left out.
+    public var truncatedAlerts: Int
+
+    public init(receiver: String, groupLabels: Labels, alerts: [NotifiableAlert], truncatedAlerts: Int = 0) {
+        self.receiver = receiver
+        self.groupLabels = groupLabels
+        self.alerts = alerts
+        self.truncatedAlerts = truncatedAlerts
+    }
+
+    /// Alertmanager's group key for the root route: `{}:{alertname="X", target="y"}`
+    /// (the route's matchers, then the group labels as Go's `LabelSet.String` prints them).
+    public var groupKey: String { WebhookPayload.groupKey(groupLabels) }
+
+    /// "firing" when any alert fires, else "resolved".
+    public var status: String { alerts.contains { !$0.isResolved } ? "firing" : "resolved" }
+}
+
+/// Alertmanager's webhook payload, version "4", field for field and in Alertmanager's key
+/// order, so anything that takes Alertmanager webhooks takes lookout's.
+public enum WebhookPayload {
+    /// What Go prints for a zero `time.Time`; Alertmanager sends it as `endsAt` of firing alerts.
+    public static let zeroTime = "0001-01-01T00:00:00Z"
+
+    public static func groupKey(_ groupLabels: Labels) -> String {
+        "{}:" + labelSetString(groupLabels)
+    }
+
+    /// `{a="1", b="2"}` with Go's `strconv.Quote` quoting, as prometheus/common prints a LabelSet.
+    public static func labelSetString(_ labels: Labels) -> String {
+        var out = "{"
+        for (i, l) in labels.enumerated() {
+            if i > 0 { out += ", " }
+            out += l.name
+            out += "="
+            out += goQuote(l.value)
+        }
+        return out + "}"
+    }
+
+    public static func json(_ n: GroupNotification, externalURL: String) -> JSON {
+        var commonLabels: [(String, String)] = []
+        var commonAnnotations: [(String, String)] = []
+        if let first = n.alerts.first {
+            commonLabels = first.labels.pairs.filter { l in n.alerts.allSatisfy { $0.labels[l.name] == l.value } }
+                .map { ($0.name, $0.value) }
+            commonAnnotations = first.annotations.pairs.filter { l in
+                n.alerts.allSatisfy { $0.annotations[l.name] == l.value }
+            }.map { ($0.name, $0.value) }
+        }
+        let alerts: [JSON] = n.alerts.map { a in
+            [
+                "status": .string(a.isResolved ? "resolved" : "firing"),
+                "labels": JSON.labels(a.labels.map { ($0.name, $0.value) }),
+                "annotations": JSON.labels(a.annotations.map { ($0.name, $0.value) }),
+                "startsAt": .string(a.startsAt.rfc3339),
+                "endsAt": .string(a.endsAt?.rfc3339 ?? zeroTime),
+                "generatorURL": .string(a.generatorURL),
+                "fingerprint": .string(a.fingerprint.description),
+            ]
+        }
+        return [
+            "receiver": .string(n.receiver),
+            "status": .string(n.status),
+            "alerts": .array(alerts),
+            "groupLabels": JSON.labels(n.groupLabels.map { ($0.name, $0.value) }),
+            "commonLabels": JSON.labels(commonLabels),
+            "commonAnnotations": JSON.labels(commonAnnotations),
+            "externalURL": .string(externalURL),
+            "version": "4",
+            "groupKey": .string(n.groupKey),
+            "truncatedAlerts": .number(Double(n.truncatedAlerts)),
+        ]
+    }
+
+    public static func body(_ n: GroupNotification, externalURL: String) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(512 + 384 * n.alerts.count)
+        json(n, externalURL: externalURL).write(to: &out)
+        return out
+    }
+
+    /// Go's `strconv.Quote`: printable characters as they are, `"` and `\` escaped, the C
+    /// escapes for control characters, `\xHH` for other ASCII controls, `\uHHHH` /
+    /// `\UHHHHHHHH` for non-printable code points.
+    public static func goQuote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            let v = scalar.value
+            switch v {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x07: out += "\\a"
+            case 0x08: out += "\\b"
+            case 0x0C: out += "\\f"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x0B: out += "\\v"
+            case 0x20...0x7E: out.unicodeScalars.append(scalar)
+            case 0..<0x20, 0x7F: out += "\\x" + hex(v, 2)
+            default:
+                if isGoPrintable(scalar) {
+                    out.unicodeScalars.append(scalar)
+                } else if v < 0x10000 {
+                    out += "\\u" + hex(v, 4)
+                } else {
+                    out += "\\U" + hex(v, 8)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    /// Go's `unicode.IsPrint` for non-ASCII: letters, marks, numbers, punctuation and
+    /// symbols (spaces other than U+0020 are not printable).
+    static func isGoPrintable(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+            .nonspacingMark, .spacingMark, .enclosingMark,
+            .decimalNumber, .letterNumber, .otherNumber,
+            .connectorPunctuation, .dashPunctuation, .openPunctuation, .closePunctuation,
+            .initialPunctuation, .finalPunctuation, .otherPunctuation,
+            .mathSymbol, .currencySymbol, .modifierSymbol, .otherSymbol:
+            return true
+        default:
+            return false
+        }
+    }
+
+    static func hex(_ v: UInt32, _ width: Int) -> String {
+        let h = String(v, radix: 16)
+        return String(repeating: "0", count: max(0, width - h.count)) + h
+    }
+}

@@ -1,2 +1,0 @@
-import LookoutCore
-print(LookoutVersion.version)

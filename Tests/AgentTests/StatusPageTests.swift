@@ -1,0 +1,51 @@
+import LookoutCore
+import Testing
+
+@testable import Agent
+
+@Suite struct StatusPageTests {
+    func model() -> StatusPageModel {
+        let now = WallTime(secondsSinceEpoch: 1_790_000_100)
+        var m = StatusPageModel(
+            startedAt: WallTime(secondsSinceEpoch: 1_790_000_000), now: now, configSource: "/etc/lookout.yml",
+            ready: true, samplerFrequency: 19, ticks: 1900, missedTicks: 0)
+        m.targets = [
+            .init(
+                target: "api<script>", endpoint: "live", url: "http://127.0.0.1:8000/health/live", verdict: "warning", status: 200,
+                totalSeconds: 3.02, phases: [("connect", 0.001), ("processing", 3.0)], reason: nil,
+                lastProbe: now - .seconds(4), circuitOpen: false)
+        ]
+        m.alerts = [
+            .init(
+                name: "TargetSlow", severity: "warning", state: "firing", labels: [("target", "api")],
+                summary: "api live took 3.02s", activeAt: now - .seconds(30), value: "3.02")
+        ]
+        m.hostCPU = .init(name: "host", points: [0.1, 0.5, 0.2])
+        m.groupCPU = [.init(name: "api", points: [1.0, 2.0])]
+        m.outboxLength = 2
+        return m
+    }
+
+    @Test func showsTargetsAlertsAndSparklines() {
+        let html = StatusPage.render(model())
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(html.contains("data-target=\"api&lt;script&gt;\""))
+        #expect(!html.contains("<script>"))
+        #expect(html.contains("data-alertname=\"TargetSlow\" data-state=\"firing\""))
+        #expect(html.contains("<td class=\"num\">3.02 s</td>"))
+        #expect(html.contains("<polyline"))
+        #expect(html.contains("group api (cores): now 200%, peak 200%"))
+        #expect(html.contains("Outbox: 2 pending"))
+        #expect(html.contains("href=\"/api/v1/targets\""))
+        #expect(!html.contains("src=") && !html.contains("<link") && !html.contains("<script"))  // no external assets, no scripts
+    }
+
+    @Test func emptyStateIsExplained() {
+        var m = model()
+        m.targets = []
+        m.alerts = []
+        let html = StatusPage.render(m)
+        #expect(html.contains("No targets configured."))
+        #expect(html.contains("No pending or firing alerts."))
+    }
+}

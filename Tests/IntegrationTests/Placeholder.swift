@@ -1,6 +1,0 @@
-import Testing
-@testable import Agent
-
-@Suite struct IntegrationPlaceholderTests {
-    @Test func moduleLoads() {}
-}

@@ -1,0 +1,215 @@
+import Logging
+import LookoutCore
+import NIOPosix
+import TestSupport
+import Testing
+
+@testable import Server
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Starts a server with the given routes on a free loopback port for the duration of `body`.
+func withServer<T>(
+    _ routes: [Route], configure: (inout ServerSettings) -> Void = { _ in },
+    _ body: (Int, HTTPServer) async throws -> T
+) async throws -> T {
+    var settings = ServerSettings(host: "127.0.0.1", port: 0)
+    configure(&settings)
+    let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+    let server = HTTPServer(settings: settings, router: Router(routes), logger: Logger(label: "test"), group: group)
+    let port = try await server.bind()
+    let running = Task { try await server.run() }
+    defer {
+        running.cancel()
+    }
+    let result = try await body(port, server)
+    await server.shutdown(grace: .milliseconds(100))
+    _ = await running.result
+    try await group.shutdownGracefully()
+    return result
+}
+
+/// Opens a raw TCP connection to 127.0.0.1:port.
+func rawConnect(_ port: Int) -> Int32 {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = UInt16(port).bigEndian
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    let rc = withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    precondition(rc == 0, "connect failed")
+    return fd
+}
+
+/// Reads until EOF or `timeout`; returns what arrived and whether the peer closed.
+func rawReadAll(_ fd: Int32, timeout: Double) -> (text: String, closed: Bool) {
+    var out: [UInt8] = []
+    let deadline = SystemClock().now + .seconds(timeout)
+    var buf = [UInt8](repeating: 0, count: 4096)
+    while SystemClock().now < deadline {
+        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&p, 1, 50)
+        if ready <= 0 { continue }
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        if n <= 0 { return (String(decoding: out, as: UTF8.self), true) }
+        out.append(contentsOf: buf[0..<n])
+    }
+    return (String(decoding: out, as: UTF8.self), false)
+}
+
+func rawWrite(_ fd: Int32, _ s: String) {
+    let bytes = Array(s.utf8)
+    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+}
+
+@Suite struct HTTPServerTests {
+    static let routes: [Route] = [
+        Route(["GET"], "/hello", handler: .sync { req in .text("hello \(req.queryValue("name") ?? "nobody")\n") }),
+        Route(["GET"], "/slow", handler: .async { _ in
+            try? await Task.sleep(for: .milliseconds(200))
+            return .text("done\n")
+        }),
+        Route(["POST"], "/reload", acceptsBody: true, handler: .sync { req in .text("got \(req.body.count) bytes\n") }),
+        Route(["GET"], "/public", isPublic: true, handler: .sync { _ in .text("open\n") }),
+    ]
+
+    @Test func routesSyncAndAsyncHandlers() async throws {
+        try await withServer(Self.routes) { port, _ in
+            let r = TestHTTP.get("http://127.0.0.1:\(port)/hello?name=a%20b")
+            #expect(r.status == 200)
+            #expect(r.text == "hello a b\n")
+            #expect(r.header("Content-Type") == "text/plain; charset=utf-8")
+            let slow = TestHTTP.get("http://127.0.0.1:\(port)/slow")
+            #expect(slow.status == 200)
+            #expect(slow.text == "done\n")
+        }
+    }
+
+    @Test func unknownPathIs404AndWrongMethodIs405() async throws {
+        try await withServer(Self.routes) { port, _ in
+            #expect(TestHTTP.get("http://127.0.0.1:\(port)/nope").status == 404)
+            let r = TestHTTP.request("DELETE", "http://127.0.0.1:\(port)/hello")
+            #expect(r.status == 405)
+            #expect(r.header("Allow") == "GET")
+        }
+    }
+
+    @Test func headAnswersWithoutBody() async throws {
+        try await withServer(Self.routes) { port, _ in
+            let fd = rawConnect(port)
+            defer { close(fd) }
+            rawWrite(fd, "HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let (text, closed) = rawReadAll(fd, timeout: 5)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(text.contains("Content-Length: 13"))  // "hello nobody\n"
+            #expect(text.hasSuffix("\r\n\r\n"))
+            #expect(closed)
+        }
+    }
+
+    @Test func bodiesOnlyWhereAccepted() async throws {
+        try await withServer(Self.routes) { port, _ in
+            let ok = TestHTTP.post("http://127.0.0.1:\(port)/reload", body: Array("abc".utf8))
+            #expect(ok.status == 200)
+            #expect(ok.text == "got 3 bytes\n")
+            let refused = TestHTTP.request("GET", "http://127.0.0.1:\(port)/hello", body: Array("x".utf8))
+            #expect(refused.status == 400)
+        } 
+    }
+
+    @Test func oversizedBodyIs413() async throws {
+        try await withServer(Self.routes, configure: { $0.maxBodyBytes = 1000 }) { port, _ in
+            let r = TestHTTP.post("http://127.0.0.1:\(port)/reload", body: [UInt8](repeating: 65, count: 5000))
+            #expect(r.status == 413)
+        }
+    }
+
+    @Test func oversizedHeadersAreRefused() async throws {
+        try await withServer(Self.routes, configure: { $0.maxHeaderBytes = 1024 }) { port, _ in
+            let r = TestHTTP.get(
+                "http://127.0.0.1:\(port)/hello", headers: ["X-Big: " + String(repeating: "a", count: 4000)])
+            #expect(r.status == 431 || r.status == 400 || r.error != nil)
+            #expect(r.status != 200)
+        }
+    }
+
+    @Test func keepAliveServesSeveralRequestsOnOneConnection() async throws {
+        try await withServer(Self.routes) { port, _ in
+            let fd = rawConnect(port)
+            defer { close(fd) }
+            rawWrite(fd, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\nGET /hello?name=b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let (text, closed) = rawReadAll(fd, timeout: 5)
+            #expect(text.components("HTTP/1.1 200 OK") == 2)
+            #expect(text.contains("hello nobody\n"))
+            #expect(text.contains("hello b\n"))
+            #expect(closed)
+        }
+    }
+
+    @Test func slowClientIsCutOff() async throws {
+        try await withServer(Self.routes, configure: { $0.requestReadTimeout = .milliseconds(300) }) { port, _ in
+            let fd = rawConnect(port)
+            defer { close(fd) }
+            rawWrite(fd, "GET /hel")  // and never the rest
+            let (_, closed) = rawReadAll(fd, timeout: 3)
+            #expect(closed)
+        }
+    }
+
+    @Test func connectionsBeyondTheLimitAreClosed() async throws {
+        try await withServer(Self.routes, configure: { $0.maxConnections = 2 }) { port, server in
+            let a = rawConnect(port), b = rawConnect(port)
+            defer {
+                close(a)
+                close(b)
+            }
+            #expect(await waitUntil(timeout: .seconds(5)) { server.connectionCount == 2 })
+            let c = rawConnect(port)
+            defer { close(c) }
+            let (text, closed) = rawReadAll(c, timeout: 3)
+            #expect(closed)
+            #expect(text.isEmpty)
+            // The first two still work.
+            rawWrite(a, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(rawReadAll(a, timeout: 5).text.hasPrefix("HTTP/1.1 200 OK"))
+        }
+    }
+
+    @Test func authorizationGuardsAllButPublicRoutes() async throws {
+        try await withServer(Self.routes, configure: { settings in
+            settings.authorize = { req in
+                req.header("Authorization") == "Bearer secret" ? nil : HTTPResponse.text("Unauthorized\n", status: 401)
+            }
+        }) { port, _ in
+            #expect(TestHTTP.get("http://127.0.0.1:\(port)/hello").status == 401)
+            #expect(TestHTTP.get("http://127.0.0.1:\(port)/hello", headers: ["Authorization: Bearer secret"]).status == 200)
+            #expect(TestHTTP.get("http://127.0.0.1:\(port)/public").status == 200)
+        }
+    }
+
+    @Test func parsesQueryStrings() {
+        let r = HTTPRequest(method: "GET", uri: "/p?seconds=5&type=block&x=a%2Fb+c&flag")
+        #expect(r.path == "/p")
+        #expect(r.queryValue("seconds") == "5")
+        #expect(r.queryValue("type") == "block")
+        #expect(r.queryValue("x") == "a/b c")
+        #expect(r.queryValue("flag") == "")
+        #expect(r.queryValue("missing") == nil)
+    }
+}
+
+extension String {
+    func components(_ separator: String) -> Int {
+        var count = 0
+        var rest = self[...]
+        while let r = rest.range(of: separator) {
+            count += 1
+            rest = rest[r.upperBound...]
+        }
+        return count
+    }
+}
