@@ -91,7 +91,7 @@ let package = Package(
             ]
         ),
         /// pprof profiles aggregated per stack from the sampler's thread samples.
-        .target(name: "Profiles", dependencies: ["LookoutCore", "Sampling", "CProtobuf", "CLookout"]),
+        .target(name: "Profiles", dependencies: ["LookoutCore", "ProcFS", "Sampling", "Exposition", "CProtobuf", "CLookout"]),
         /// The HTTP server: NIO, a small router, limits, auth.
         .target(
             name: "Server",

@@ -150,6 +150,9 @@ public final class SamplerMetrics: MetricsSource, Sendable {
     /// Sample ticks done so far.
     public var ticks: UInt64 { state.withLock { $0.ticks } }
     public var missedTicks: UInt64 { state.withLock { $0.missedTicks } }
+    /// The settings the sampler runs with now (after reloads): what a profile request
+    /// checks before asking for block or mutex samples.
+    public var settings: SamplerSettings { state.withLock { $0.settings } }
 
     public func collect() -> [MetricFamily] {
         let s = state.withLock { $0 }
