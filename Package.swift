@@ -138,7 +138,9 @@ let package = Package(
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Exposition", "TestSupport"]),
         .testTarget(name: "RulesTests", dependencies: ["Rules", "PromQL", "Exposition", "TestSupport"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Probing", "TestSupport"]),
-        .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Sampling", "CProtobuf", "TestSupport"]),
+        .testTarget(
+            name: "ProfilesTests",
+            dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
         .testTarget(
             name: "AgentTests",

@@ -89,7 +89,8 @@ public struct ProfileAggregate: Sendable {
         let ns = Int64(clamping: s.nanoseconds)
         var key = StackKey(pid: s.pid, tid: s.tid)
         var complete = true
-        if let stack = s.kernelStack, !stack.isEmpty {
+        let kernelStack = Self.usefulKernelStack(s.kernelStack)
+        if let stack = kernelStack {
             if let i = kernelStackIndex[stack] { key.kernelStack = i } else { complete = false }
         } else if let w = s.waitChannel, !w.isEmpty {
             if let i = strings.index(of: w) { key.waitChannel = i } else { complete = false }
@@ -115,7 +116,7 @@ public struct ProfileAggregate: Sendable {
             return
         }
         if !complete {
-            if let stack = s.kernelStack, !stack.isEmpty {
+            if let stack = kernelStack {
                 if let i = kernelStackIndex[stack] {
                     key.kernelStack = i
                 } else {
@@ -137,6 +138,16 @@ public struct ProfileAggregate: Sendable {
     }
 
     static func unnamedThread(_ tid: Int32) -> String { "[tid \(tid)]" }
+
+    /// The kernel stack if it says where in the kernel the thread was. A thread preempted
+    /// while in user space shows only the way back to it (`irqentry_exit_to_user_mode`
+    /// under an interrupt entry, the scheduler's own frames being hidden): that says
+    /// nothing about where its CPU time went, so it counts as no stack, like an empty one.
+    static func usefulKernelStack(_ stack: [String]?) -> [String]? {
+        guard let stack, let leaf = stack.first else { return nil }
+        if leaf.utf8.count >= 17, leaf.contains("exit_to_user_mode") { return nil }
+        return stack
+    }
 
     /// The frames of a stack's leaf end, leaf first: the kernel stack, or the wait channel,
     /// or nothing.
