@@ -75,24 +75,33 @@ public final class ProfileRecorder: ThreadSampleReporter, Sendable {
     /// it. Ticks that happen after the call count. Cancelling the task ends the recording
     /// early and throws `CancellationError`; either way the recording is unregistered.
     public func record(_ type: ProfileType, for duration: Duration) async throws -> RecordedProfile {
-        let wallStart = clock.wallNow
-        let (id, start) = try begin(type)
-        var ended = false
-        defer { if !ended { _ = end(id) } }
+        let recording = try start(type)
+        var stopped = false
+        defer { if !stopped { _ = stop(recording) } }
         do {
-            try await clock.sleep(until: start + duration)
+            try await clock.sleep(until: recording.start + duration)
         } catch {
             throw CancellationError()
         }
-        let stop = clock.now
-        ended = true
-        guard let aggregate = end(id) else { throw CancellationError() }
-        return RecordedProfile(aggregate: aggregate, startTime: wallStart, duration: stop - start)
+        stopped = true
+        guard let profile = stop(recording) else { throw CancellationError() }
+        return profile
     }
 
-    /// Registers a recording; it counts ticks after `start`.
-    func begin(_ type: ProfileType) throws(ProfileError) -> (id: UInt64, start: MonotonicInstant) {
+    /// A running recording, to `stop` later (for callers that end it themselves, e.g. on a
+    /// signal; `record` is the usual way).
+    public struct Recording: Sendable, Hashable {
+        let id: UInt64
+        /// Ticks after this instant count.
+        public let start: MonotonicInstant
+        public let wallStart: WallTime
+    }
+
+    /// Registers a recording; it counts ticks after its start. Throws when
+    /// `limits.maxConcurrent` recordings run already.
+    public func start(_ type: ProfileType) throws(ProfileError) -> Recording {
         let start = clock.now
+        let wallStart = clock.wallNow
         let maxStacks = limits.maxStacks
         let maxConcurrent = limits.maxConcurrent
         let id = state.withLock { s -> UInt64? in
@@ -107,17 +116,19 @@ public final class ProfileRecorder: ThreadSampleReporter, Sendable {
             throw ProfileError(
                 .tooManyRecordings, "\(maxConcurrent) profiles are being recorded already; try again when one is done")
         }
-        return (id, start)
+        return Recording(id: id, start: start, wallStart: wallStart)
     }
 
-    /// Unregisters a recording and hands over what it collected.
-    func end(_ id: UInt64) -> ProfileAggregate? {
-        state.withLock { s -> ProfileAggregate? in
-            guard let i = s.running.firstIndex(where: { $0.id == id }) else { return nil }
+    /// Unregisters a recording and hands over what it collected; nil if it was stopped already.
+    public func stop(_ recording: Recording) -> RecordedProfile? {
+        let aggregate = state.withLock { s -> ProfileAggregate? in
+            guard let i = s.running.firstIndex(where: { $0.id == recording.id }) else { return nil }
             let r = s.running.remove(at: i)
             updateDemand(s.running)
             return r.aggregate
         }
+        let stop = clock.now
+        return aggregate.map { RecordedProfile(aggregate: $0, startTime: recording.wallStart, duration: stop - recording.start) }
     }
 
     /// Called under the lock, so demand and the running set change together.

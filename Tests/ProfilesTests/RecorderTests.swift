@@ -11,14 +11,14 @@ import Testing
         let clock = ManualClock()
         let recorder = ProfileRecorder(clock: clock)
         #expect(recorder.demand == nil)
-        let cpu = try recorder.begin(.cpu)
+        let cpu = try recorder.start(.cpu)
         #expect(recorder.demand == .kernelStack)
-        let block = try recorder.begin(.block)
+        let block = try recorder.start(.block)
         #expect(recorder.demand == .kernelStack)
-        _ = recorder.end(cpu.id)
+        _ = recorder.stop(cpu)
         // Block samples need no extra reads, but samples must flow: empty, not nil.
         #expect(recorder.demand == [])
-        _ = recorder.end(block.id)
+        _ = recorder.stop(block)
         #expect(recorder.demand == nil)
         #expect(recorder.runningCount == 0)
     }
@@ -74,17 +74,17 @@ import Testing
 
     @Test func refusesRecordingsPastTheLimit() async throws {
         let recorder = ProfileRecorder(clock: ManualClock(), limits: .init(maxStacks: 10, maxConcurrent: 2))
-        _ = try recorder.begin(.cpu)
-        let second = try recorder.begin(.cpu)
-        #expect(throws: ProfileError.self) { try recorder.begin(.cpu) }
+        _ = try recorder.start(.cpu)
+        let second = try recorder.start(.cpu)
+        #expect(throws: ProfileError.self) { try recorder.start(.cpu) }
         do {
-            _ = try recorder.begin(.cpu)
+            _ = try recorder.start(.cpu)
         } catch {
             #expect(error.kind == .tooManyRecordings)
             #expect(error.status == 429)
         }
-        _ = recorder.end(second.id)
-        _ = try recorder.begin(.mutex)
+        _ = recorder.stop(second)
+        _ = try recorder.start(.mutex)
         #expect(recorder.runningCount == 2)
     }
 
