@@ -55,8 +55,7 @@ public struct ProcFS: Sendable, Hashable {
         _ path: String, buffer: ReadBuffer? = nil, emptyMeansGone: Bool = false,
         _ parse: (UnsafeRawBufferPointer) throws(ProcFSError) -> T
     ) throws(ProcFSError) -> T? {
-        let file = ProcFile(path, keepOpen: false, emptyMeansGone: emptyMeansGone)
-        return try file.read(buffer ?? ReadBuffer(capacity: 4096), parse)
+        try ProcFile.readOnce(path, buffer ?? ReadBuffer(capacity: 4096), emptyMeansGone: emptyMeansGone, parse)
     }
 
     /// /proc/stat.
@@ -154,7 +153,11 @@ public struct ProcFS: Sendable, Hashable {
     /// Open file descriptors of a process (entries of /proc/PID/fd); nil when it is gone.
     /// Throws `.permissionDenied` for another user's process unless the agent is privileged.
     public func openFileDescriptorCount(pid: Int32) throws(ProcFSError) -> Int? {
-        let dirPath = path(pid: pid, "fd")
+        try ProcFS.countEntries(path(pid: pid, "fd"))
+    }
+
+    /// Entries of a directory other than `.` and `..`; nil when it does not exist.
+    public static func countEntries(_ dirPath: String) throws(ProcFSError) -> Int? {
         guard let dir = opendir(dirPath) else {
             let e = errno
             if ProcFile.isGone(e) { return nil }
@@ -268,8 +271,8 @@ public struct ProcFS: Sendable, Hashable {
         }
     }
 
-    /// Numeric names in a directory (PIDs, TIDs), or nil when it does not exist.
-    static func numericEntries(_ dirPath: String) throws(ProcFSError) -> [Int32]? {
+    /// Numeric names in a directory (PIDs, TIDs), sorted, or nil when it does not exist.
+    public static func numericEntries(_ dirPath: String) throws(ProcFSError) -> [Int32]? {
         guard let dir = opendir(dirPath) else {
             let e = errno
             if ProcFile.isGone(e) { return nil }

@@ -98,6 +98,40 @@ public final class ProcFile {
         }
     }
 
+    /// Opens, reads and closes `path` (no handle object, for files read once a second or less).
+    /// Returns nil when the file is gone.
+    public static func readOnce<T>(
+        _ path: String, _ buffer: ReadBuffer, emptyMeansGone: Bool = false,
+        _ parse: (UnsafeRawBufferPointer) throws(ProcFSError) -> T
+    ) throws(ProcFSError) -> T? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            let e = errno
+            if isGone(e) { return nil }
+            throw .system(path, e, "cannot open")
+        }
+        defer { Glibc.close(fd) }
+        while true {
+            let n = pread(fd, buffer.storage.baseAddress, buffer.storage.count, 0)
+            if n < 0 {
+                let e = errno
+                if e == EINTR { continue }
+                if isGone(e) { return nil }
+                throw .system(path, e, "cannot read")
+            }
+            if n == buffer.storage.count {
+                buffer.grow()
+                continue
+            }
+            if n == 0 && emptyMeansGone { return nil }
+            do {
+                return try parse(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(buffer.storage)[0..<n]))
+            } catch {
+                throw error.at(path)
+            }
+        }
+    }
+
     /// ENOENT/ENOTDIR: the /proc/PID directory is gone; ESRCH: the task exited while we held the file.
     static func isGone(_ e: Int32) -> Bool { e == ENOENT || e == ESRCH || e == ENOTDIR }
 }

@@ -21,6 +21,8 @@ struct SelectedProcess: Sendable, Hashable {
 struct ProcessSelection {
     let procfs: ProcFS
     let buffer: ReadBuffer
+    /// Processes being watched (alive at the last read), by PID.
+    let tracked: [Int32: SelectedProcess]
     /// Called for unexpected read errors (not for processes that vanished).
     let onError: (ProcFSError) -> Void
 
@@ -85,6 +87,7 @@ struct ProcessSelection {
     }
 
     private func one(_ pid: Int32) -> [SelectedProcess] {
+        if let known = tracked[pid] { return [known] }
         guard let st = stat(pid), !st.isZombie else { return [] }
         return [SelectedProcess(pid: pid, startTime: st.startTime, isKernelThread: st.isKernelThread)]
     }

@@ -10,6 +10,8 @@ import ProcFS
 final class ThreadRuntime {
     let tid: Int32
     let schedstat: ProcFile
+    /// `task/TID/status`, read once a second (kept as a path: an fd per thread is enough).
+    let statusPath: String
     /// `task/TID/stat`, open only while block or mutex sampling is on (they need the state letter every tick).
     var taskStat: ProcFile?
     var lastRunNanoseconds: UInt64?
@@ -21,9 +23,10 @@ final class ThreadRuntime {
     var stackUnreadable = false
     var gone = false
 
-    init(tid: Int32, schedstat: ProcFile) {
+    init(pid: Int32, tid: Int32, procfs: ProcFS) {
         self.tid = tid
-        self.schedstat = schedstat
+        schedstat = procfs.threadFile(pid: pid, tid: tid, "schedstat")
+        statusPath = procfs.path(pid: pid, tid: tid, "status")
     }
 }
 
@@ -34,6 +37,9 @@ final class ProcessRuntime {
     let startTime: UInt64
     let isKernelThread: Bool
     let stat: ProcFile
+    let statm: ProcFile
+    let fdPath: String
+    let taskPath: String
     var threads: [ThreadRuntime] = []
     var lastUtime: UInt64?
     var lastStime: UInt64?
@@ -48,6 +54,9 @@ final class ProcessRuntime {
         startTime = s.startTime
         isKernelThread = s.isKernelThread
         stat = procfs.processFile(pid: s.pid, "stat")
+        statm = procfs.processFile(pid: s.pid, "statm")
+        fdPath = procfs.path(pid: s.pid, "fd")
+        taskPath = procfs.path(pid: s.pid, "task")
     }
 }
 
@@ -405,7 +414,7 @@ final class SamplerEngine {
         }
         p.numThreads = st.numThreads
         do {
-            if let m = try procfs.processStatm(pid: p.pid, buffer: buffer) {
+            if let m = try p.statm.read(buffer, ProcessStatm.parse) {
                 p.residentBytes = m.residentPages &* UInt64(procfs.pageSize)
             }
         } catch {
@@ -413,7 +422,7 @@ final class SamplerEngine {
         }
         if !p.fdsUnreadable {
             do {
-                if let n = try procfs.openFileDescriptorCount(pid: p.pid) { p.openFDs = n }
+                if let n = try ProcFS.countEntries(p.fdPath) { p.openFDs = n }
             } catch {
                 // Another user's process without privileges: its fds stay unknown (0).
                 if error.kind == .permissionDenied { p.fdsUnreadable = true }
@@ -423,7 +432,7 @@ final class SamplerEngine {
         for t in p.threads where !t.gone {
             let status: ProcessStatus
             do {
-                guard let s = try procfs.threadStatus(pid: p.pid, tid: t.tid, buffer: buffer) else {
+                guard let s = try ProcFile.readOnce(t.statusPath, buffer, emptyMeansGone: true, ProcessStatus.parse) else {
                     t.gone = true
                     continue
                 }
@@ -523,7 +532,16 @@ final class SamplerEngine {
     // MARK: selection
 
     private func rescan() {
-        let selection = ProcessSelection(procfs: procfs, buffer: buffer, onError: { [unowned self] in log($0) })
+        // Processes already watched need no fresh `stat` read to be selected again by PID: their
+        // kept-open `stat` fails once they exit, even if the PID is reused, and the next
+        // rescan then reads the new process.
+        var tracked: [Int32: SelectedProcess] = [:]
+        for g in groups {
+            for p in g.processes where !p.gone {
+                tracked[p.pid] = SelectedProcess(pid: p.pid, startTime: p.startTime, isKernelThread: p.isKernelThread)
+            }
+        }
+        let selection = ProcessSelection(procfs: procfs, buffer: buffer, tracked: tracked, onError: { [unowned self] in log($0) })
             .select(groups.map(\.settings.selector))
         for (g, wanted) in zip(groups, selection) {
             var existing: [Int32: ProcessRuntime] = [:]
@@ -546,7 +564,7 @@ final class SamplerEngine {
     private func refreshThreads(_ p: ProcessRuntime) {
         let tids: [Int32]
         do {
-            guard let ids = try procfs.threadIDs(pid: p.pid) else {
+            guard let ids = try ProcFS.numericEntries(p.taskPath) else {
                 p.gone = true
                 return
             }
@@ -559,7 +577,7 @@ final class SamplerEngine {
         var byTID: [Int32: ThreadRuntime] = [:]
         for t in p.threads where !t.gone { byTID[t.tid] = t }
         p.threads = tids.map { tid in
-            byTID[tid] ?? ThreadRuntime(tid: tid, schedstat: procfs.threadFile(pid: p.pid, tid: tid, "schedstat"))
+            byTID[tid] ?? ThreadRuntime(pid: p.pid, tid: tid, procfs: procfs)
         }
         if p.threads.isEmpty { p.gone = true }
     }

@@ -374,9 +374,11 @@ typealias N = SamplerMetricNames
         #expect(m.family(N.processBlockedSamples) == nil && m.family(N.processMutexWaitSamples) == nil)
         #expect(m.value(N.samplerEnabled, ["profile": "block"]) == 0 && m.value(N.samplerEnabled, ["profile": "mutex"]) == 0)
         #expect(m.value(N.samplerEnabled, ["profile": "cpu"]) == 1)
-        // The per-tick files kept open are the schedstats (and /proc/stat); no task stat.
+        // Kept open: the threads' schedstat (every tick), the process' stat and statm (every
+        // second); no task stat (block and mutex sampling read it every tick).
         let kept = openFiles(containing: fake.root + "/800/")
-        #expect(kept.sorted() == [fake.root + "/800/stat", fake.root + "/800/task/800/schedstat", fake.root + "/800/task/801/schedstat"])
+        #expect(
+            kept.sorted() == ["/800/stat", "/800/statm", "/800/task/800/schedstat", "/800/task/801/schedstat"].map { fake.root + $0 })
 
         // The same tree with block sampling on does read them (the check above is not vacuous).
         var on = SamplerSettings()
