@@ -8,6 +8,9 @@ import Synchronization
 /// per sample, no I/O, no allocation except for stacks not seen before. Encoding happens
 /// after a recording ends, on the caller's task.
 ///
+/// Its clock must be the sampler's: a recording counts the ticks whose time is after its
+/// start, and sleeps on that clock for its window.
+///
 /// Wiring (the Agent): make one, pass it to the sampler, and give it to the service:
 /// ```swift
 /// let recorder = ProfileRecorder(clock: clock)
