@@ -201,8 +201,6 @@ final class SamplerEngine {
         if slow {
             rescan()
             rescanRequested = false
-        }
-        if slow {
             for g in groups {
                 for p in g.processes where !p.gone { readSlow(g, p) }
             }

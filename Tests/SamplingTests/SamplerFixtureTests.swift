@@ -175,6 +175,8 @@ typealias N = SamplerMetricNames
             zombie.state = "Z"
             zombie.cmdline = []
             f.addProcess(zombie)
+            // Listed by the scan, gone before its stat is read (exited in between).
+            f.directory.mkdir("proc/999")
             f.setSelf(303)
             var me = FakeProc.Process(pid: 303, comm: "lookout")
             me.utime = 8
