@@ -59,7 +59,7 @@ let package = Package(
             ]
         ),
         /// One type per /proc or /sys file; pure parsers over bytes, an injectable root.
-        .target(name: "ProcFS", dependencies: ["LookoutCore"]),
+        .target(name: "ProcFS", dependencies: ["LookoutCore", "CLookout"]),
         /// Series model and its formats: text 0.0.4, OpenMetrics 1.0, protobuf; the scrape parser.
         .target(name: "Exposition", dependencies: ["LookoutCore", "CProtobuf", "CLookout"]),
         /// The fixed-frequency /proc sampler: deltas, utilization histograms, peaks.
@@ -91,7 +91,7 @@ let package = Package(
             ]
         ),
         /// pprof profiles aggregated per stack from the sampler's thread samples.
-        .target(name: "Profiles", dependencies: ["LookoutCore", "Sampling", "CProtobuf", "CLookout"]),
+        .target(name: "Profiles", dependencies: ["LookoutCore", "ProcFS", "Sampling", "Exposition", "CProtobuf", "CLookout"]),
         /// The HTTP server: NIO, a small router, limits, auth.
         .target(
             name: "Server",
@@ -139,7 +139,9 @@ let package = Package(
         .testTarget(
             name: "RulesTests", dependencies: ["Rules", "PromQL", "Exposition", "TestSupport"], exclude: ["testdata"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "TestSupport"]),
-        .testTarget(name: "ProfilesTests", dependencies: ["Profiles", "Sampling", "CProtobuf", "TestSupport"]),
+        .testTarget(
+            name: "ProfilesTests",
+            dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
         .testTarget(
             name: "AgentTests",

@@ -8,7 +8,7 @@ let allBenchmarks: [Benchmark] = [
         let registry = Registry([SnapshotBox(families)])
         return { _ = registry.gather() }
     },
-]
+] + ProfilesBenchmarks.all
 
 /// A realistic set of families: counters, gauges and histograms with a few labels each.
 enum SyntheticSeries {

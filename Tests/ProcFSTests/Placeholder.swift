@@ -1,6 +1,0 @@
-import Testing
-@testable import ProcFS
-
-@Suite struct ProcFSPlaceholderTests {
-    @Test func moduleLoads() {}
-}

@@ -1,6 +1,0 @@
-import Testing
-@testable import Profiles
-
-@Suite struct ProfilesPlaceholderTests {
-    @Test func moduleLoads() {}
-}

@@ -1,0 +1,188 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Exposition
+import LookoutCore
+import ProcFS
+import Sampling
+import TestSupport
+import Testing
+
+/// The sampler on this machine's /proc with the real clock: the "Done when" checks of the
+/// sampler issue. Serialized: the timing checks must not share the cores with each other.
+@Suite(.serialized) struct LiveSamplerTests {
+    let procfs: ProcFS
+
+    init() throws { procfs = try ProcFS() }
+
+    /// Runs `body` while `sampler.run()` runs on the system clock.
+    func running<T>(_ sampler: Sampler, _ body: () async throws -> T) async throws -> T {
+        let task = Task { try await sampler.run() }
+        defer { task.cancel() }
+        #expect(await waitUntil(timeout: .seconds(10)) { sampler.isReady })
+        return try await body()
+    }
+
+    func kernelCPUSeconds(_ pid: Int32) throws -> Double {
+        let st = try #require(try procfs.processStat(pid: pid))
+        return Double(st.utime + st.stime) / Double(procfs.userHZ)
+    }
+
+    @Test func processCounterMatchesTheKernelWithin2Percent() async throws {
+        let burner = try ChildProcess(["/bin/sh", "-c", "while :; do :; done"])
+        defer { burner.kill() }
+        let sampler = Sampler(groups: [.init(name: "burn", selector: .pid(burner.pid))], procfs: procfs)
+        try await running(sampler) {
+            try await Task.sleep(for: .milliseconds(2500))
+            // While it runs, the counter (read once a second) trails the kernel by at most a second of CPU.
+            let ours = sampler.metrics.collect()
+            let kernel = try kernelCPUSeconds(burner.pid)
+            let running = (ours.value(N.processCPUSeconds, ["group": "burn", "mode": "user"]) ?? 0)
+                + (ours.value(N.processCPUSeconds, ["group": "burn", "mode": "system"]) ?? 0)
+            #expect(running <= kernel + 0.011 && running >= kernel - 1.1, "ours \(running) kernel \(kernel)")
+            let h = try #require(ours.histogram(N.processUtilization, ["group": "burn"]))
+            #expect(h.count >= 30 && h.sum / h.count > 0.3, "mean per-tick utilization \(h.sum / h.count)")
+
+            // Stopped, the figures hold still: after the next once-a-second read they must agree.
+            burner.signal(SIGSTOP)
+            try await Task.sleep(for: .milliseconds(1300))
+            let m = sampler.metrics.collect()
+            let user = try #require(m.value(N.processCPUSeconds, ["group": "burn", "mode": "user"]))
+            let system = try #require(m.value(N.processCPUSeconds, ["group": "burn", "mode": "system"]))
+            let figure = try kernelCPUSeconds(burner.pid)
+            #expect(figure > 1.0, "the child burned \(figure) s")
+            #expect(abs(user + system - figure) <= 0.02 * figure, "ours \(user + system) s, kernel \(figure) s")
+            #expect(m.value(N.processCount, ["group": "burn"]) == 1)
+            #expect(m.value(N.processThreads, ["group": "burn"]) == 1)
+        }
+    }
+
+    @Test func hostCountersMatchNodeExporterWithin1Percent() async throws {
+        let exporter = try #require(Shell.which("prometheus-node-exporter"))
+        let port = Net.freePort()
+        let dir = TemporaryDirectory()
+        let node = try ChildProcess(
+            [exporter, "--web.listen-address=127.0.0.1:\(port)", "--collector.disable-defaults", "--collector.cpu"],
+            stdout: dir.path + "/out", stderr: dir.path + "/out")
+        defer { node.terminate() }
+        #expect(await waitUntil(timeout: .seconds(10)) { Net.isListening(port) })
+        let sampler = Sampler(procfs: procfs)
+        try await running(sampler) {
+            try await Task.sleep(for: .milliseconds(200))
+            // Ours just before and just after node_exporter reads /proc/stat bracket its figures.
+            let before = sampler.metrics.collect()
+            let response = TestHTTP.get("http://127.0.0.1:\(port)/metrics")
+            try await Task.sleep(for: .milliseconds(120))
+            let after = sampler.metrics.collect()
+            #expect(response.status == 200)
+            var compared = 0
+            for line in response.text.split(separator: "\n") where line.hasPrefix("node_cpu_seconds_total{") {
+                let open = line.firstIndex(of: "{")!, close = line.firstIndex(of: "}")!
+                var labels: [(String, String)] = []
+                for pair in line[line.index(after: open)..<close].split(separator: ",") {
+                    let kv = pair.split(separator: "=", maxSplits: 1)
+                    labels.append((String(kv[0]), String(kv[1].dropFirst().dropLast())))
+                }
+                let value = try #require(Double(line[line.index(after: close)...].trimmingPrefix(" ")))
+                let key = Labels(labels)
+                let lo = try #require(before.value(N.hostCPUSeconds, key), "\(key)")
+                let hi = try #require(after.value(N.hostCPUSeconds, key), "\(key)")
+                #expect(value >= lo * 0.99 && value <= hi * 1.01, "\(key): node_exporter \(value), lookout \(lo)...\(hi)")
+                compared += 1
+            }
+            #expect(compared == 8 * Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+            #expect(before.family(N.hostCPUSeconds)?.metrics.count == compared)
+        }
+    }
+
+    @Test func shortSpikesShowInThePeakNotTheAverage() async throws {
+        let script = """
+            import time
+            while True:
+                t = time.monotonic()
+                while time.monotonic() - t < 0.2:
+                    pass
+                time.sleep(1.8)
+            """
+        let spiky = try ChildProcess(["/usr/bin/python3", "-c", script])
+        defer { spiky.kill() }
+        let sampler = Sampler(groups: [.init(name: "spiky", selector: .pid(spiky.pid))], procfs: procfs)
+        try await running(sampler) {
+            try await Task.sleep(for: .seconds(1))
+            let labels: Labels = ["group": "spiky"]
+            func cpu(_ m: [MetricFamily]) -> Double {
+                (m.value(N.processCPUSeconds, labels.setting("mode", "user")) ?? 0)
+                    + (m.value(N.processCPUSeconds, labels.setting("mode", "system")) ?? 0)
+            }
+            let m0 = sampler.metrics.collect()
+            let k0 = try kernelCPUSeconds(spiky.pid)
+            let t0 = SystemClock().now
+            try await Task.sleep(for: .seconds(15))
+            let m1 = sampler.metrics.collect()
+            let k1 = try kernelCPUSeconds(spiky.pid)
+            let elapsed = (SystemClock().now - t0).seconds
+            let h0 = try #require(m0.histogram(N.processUtilization, labels))
+            let h1 = try #require(m1.histogram(N.processUtilization, labels))
+            let tickAverage = (h1.sum - h0.sum) / (h1.count - h0.count)
+            let counterAverage = (cpu(m1) - cpu(m0)) / elapsed
+            let peak = try #require(m1.value(N.processUtilizationPeak, labels))
+            #expect(peak >= 0.8, "peak \(peak)")
+            #expect(tickAverage < 0.2 && counterAverage < 0.2, "average per tick \(tickAverage), from the counter \(counterAverage)")
+            // The per-tick figures add up to what the kernel accounted for the child in that time.
+            let kernelAverage = (k1 - k0) / elapsed
+            #expect(abs(tickAverage - kernelAverage) < 0.02, "average per tick \(tickAverage), kernel \(kernelAverage)")
+        }
+    }
+
+    func ticksOverTenSeconds(frequency: Int, tolerance: Double) async throws {
+        var settings = SamplerSettings()
+        settings.frequency = frequency
+        let sampler = Sampler(settings: settings, procfs: procfs)
+        try await running(sampler) {
+            try await Task.sleep(for: .milliseconds(300))
+            let t0 = SystemClock().now
+            let (n0, missed0) = (sampler.metrics.ticks, sampler.metrics.missedTicks)
+            try await Task.sleep(for: .seconds(10))
+            let t1 = SystemClock().now
+            let (n1, missed1) = (sampler.metrics.ticks, sampler.metrics.missedTicks)
+            let expected = (t1 - t0).seconds * Double(frequency)
+            let ticks = Double(n1 - n0)
+            let missed = Double(missed1 - missed0)
+            // The schedule: every due time in the interval was either ticked or counted as missed.
+            #expect(abs(ticks + missed - expected) <= 1.5, "ticks \(ticks) + missed \(missed) vs \(expected) due")
+            // Delivery: about f ticks a second.
+            #expect(abs(ticks - expected) <= tolerance, "ticks \(ticks) vs \(expected) due (missed \(missed))")
+            #expect(sampler.metrics.collect().value(N.samplerFrequency) == Double(frequency))
+        }
+    }
+
+    @Test func nineteenHertzTicks190In10Seconds() async throws {
+        try await ticksOverTenSeconds(frequency: 19, tolerance: 3)
+    }
+
+    @Test func ninetySevenHertzTicks970In10Seconds() async throws {
+        try await ticksOverTenSeconds(frequency: 97, tolerance: 10)
+    }
+
+    @Test func defaultConfigWatchesTheAgentItselfAndItsCgroup() async throws {
+        let sampler = Sampler(groups: [.init(name: "lookout", selector: .current, threads: true)], procfs: procfs)
+        try await running(sampler) {
+            try await Task.sleep(for: .milliseconds(2200))
+            let m = sampler.metrics.collect()
+            let g: Labels = ["group": "lookout"]
+            #expect(m.value(N.processCount, g) == 1)
+            #expect((m.value(N.processThreads, g) ?? 0) >= 2)
+            #expect((m.value(N.processResidentMemory, g) ?? 0) > 1_048_576)
+            #expect((m.value(N.processOpenFDs, g) ?? 0) >= 3)
+            #expect((m.value(N.processContextSwitches, g.setting("type", "voluntary")) ?? 0) > 0)
+            #expect((m.family(N.threadCPUSeconds)?.metrics.count ?? 0) >= 1)
+            #expect((m.value(N.cgroupUsage) ?? 0) > 0)
+            #expect((m.histogram(N.hostUtilization)?.count ?? 0) >= 30)
+            #expect((m.histogram(N.processUtilization, g)?.count ?? 0) >= 30)
+            let d = try #require(m.histogram(N.samplerTickDuration))
+            #expect(d.count >= 30 && d.sum / d.count < 0.005, "mean tick \(d.sum / d.count) s")
+            let h = sampler.history()
+            #expect(h.host.mean.suffix(2).allSatisfy { $0 != nil } && h.groups.first?.mean.last != nil)
+        }
+    }
+}

@@ -1,6 +1,0 @@
-import Testing
-@testable import Sampling
-
-@Suite struct SamplingPlaceholderTests {
-    @Test func moduleLoads() {}
-}
