@@ -4,8 +4,11 @@ import LookoutCore
 import NIOCore
 import NIOPosix
 import Notify
+import ProcFS
 import Probing
+import Profiles
 import Rules
+import Sampling
 import Server
 import ServiceLifecycle
 import Synchronization
@@ -52,6 +55,8 @@ public final class Agent: Sendable {
     let prober: Prober
     let notifier: Notifier
     let rules: RuleEngine
+    let sampler: Sampler
+    let profiles: ProfileService
     private let group: MultiThreadedEventLoopGroup
     let startedAt: WallTime
 
@@ -72,6 +77,19 @@ public final class Agent: Sendable {
         self.config = Mutex(config)
         self.reloads = ReloadMetrics(clock: clock)
 
+        let procfs: ProcFS
+        do {
+            procfs = try ProcFS(root: options.procfsRoot, sysRoot: options.sysfsRoot)
+        } catch {
+            throw Diagnostics([Diagnostic("--path.procfs: \(error)", at: nil)])
+        }
+        let recorder = ProfileRecorder(clock: clock)
+        sampler = Sampler(
+            settings: config.sampling, groups: config.processes, procfs: procfs, clock: clock,
+            logger: Logger(label: "lookout.sampler"), reporters: [recorder])
+        profiles = ProfileService(recorder: recorder, sampler: sampler)
+        let selfMetrics = SelfMetrics(procfs: procfs, clock: clock)
+
         httpClient = HTTPClient()
         prober = Prober(targets: config.targets, client: httpClient, clock: clock, logger: Logger(label: "lookout.prober"))
         let externalURL = "http://\(Self.hostname()):\(address.port)"
@@ -85,11 +103,13 @@ public final class Agent: Sendable {
         let ruleProblems = rules.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText)
         if !ruleProblems.isEmpty { throw Diagnostics(ruleProblems) }
         components = [
-            ProbingComponent(prober: prober), NotifyComponent(notifier: notifier),
-            RulesComponent(engine: rules, notifier: notifier),
+            SamplingComponent(sampler: sampler), selfMetrics, ProbingComponent(prober: prober),
+            NotifyComponent(notifier: notifier), RulesComponent(engine: rules, notifier: notifier),
         ]
 
         registry.register(SnapshotBox([buildInfo()]))
+        registry.register(selfMetrics.box)
+        registry.register(sampler.metrics)
         registry.register(reloads)
         registry.register(prober.probeMetrics)
         registry.register(notifier)
@@ -111,13 +131,14 @@ public final class Agent: Sendable {
         let agentRef = AgentReference()
         let routes = Routes(
             registry: registry, readiness: readiness, enableLifecycle: options.enableLifecycle, prober: prober,
-            rules: rules
+            rules: rules, profiles: profiles
         ) {
             await agentRef.agent?.reload() ?? .failure(Diagnostics([]))
         }
         server = HTTPServer(settings: settings, router: routes.router(), logger: Logger(label: "lookout.server"), group: group)
         agentRef.set(self)
         readiness.configLoaded()
+        readiness.sampler = sampler
     }
 
     deinit {
@@ -207,11 +228,14 @@ final class AgentReference: Sendable {
 /// `/-/ready`: config loaded and the first sample tick done.
 final class Readiness: Sendable {
     private let config = Atomic<Bool>(false)
-    private let firstTick = Atomic<Bool>(false)
+    private let samplerBox = Mutex<Sampler?>(nil)
 
     func configLoaded() { config.store(true, ordering: .releasing) }
-    func firstTickDone() { firstTick.store(true, ordering: .releasing) }
-    var isReady: Bool { config.load(ordering: .acquiring) && firstTick.load(ordering: .acquiring) }
+    var sampler: Sampler? {
+        get { samplerBox.withLock { $0 } }
+        set { samplerBox.withLock { $0 = newValue } }
+    }
+    var isReady: Bool { config.load(ordering: .acquiring) && (sampler?.isReady ?? false) }
 }
 
 struct ServerService: Service {

@@ -4,6 +4,19 @@ import LookoutCore
 import Notify
 import Probing
 import Rules
+import Sampling
+
+/// The /proc sampler at the configured frequency.
+struct SamplingComponent: AgentComponent {
+    let name = "sampler"
+    let sampler: Sampler
+
+    func run() async throws { try await sampler.run() }
+
+    func apply(_ config: AgentConfig) async {
+        sampler.update(settings: config.sampling, groups: config.processes)
+    }
+}
 
 /// Health probes and scrapes of the configured targets.
 struct ProbingComponent: AgentComponent {

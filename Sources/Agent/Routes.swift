@@ -1,6 +1,7 @@
 import Exposition
 import LookoutCore
 import Probing
+import Profiles
 import Rules
 import Server
 
@@ -11,13 +12,15 @@ struct Routes: Sendable {
     let enableLifecycle: Bool
     let prober: Prober
     let rules: RuleEngine
+    let profiles: ProfileService
     let reload: @Sendable () async -> Result<Void, Diagnostics>
 
     init(
         registry: Registry, readiness: Readiness, enableLifecycle: Bool, prober: Prober, rules: RuleEngine,
-        reload: @escaping @Sendable () async -> Result<Void, Diagnostics>
+        profiles: ProfileService, reload: @escaping @Sendable () async -> Result<Void, Diagnostics>
     ) {
         self.rules = rules
+        self.profiles = profiles
         self.registry = registry
         self.readiness = readiness
         self.enableLifecycle = enableLifecycle
@@ -50,6 +53,12 @@ struct Routes: Sendable {
         let rules = self.rules
         router.add(Route(["GET"], "/api/v1/alerts", handler: .sync { _ in .json(Array(rules.alertsJSON().serialized().utf8)) }))
         router.add(Route(["GET"], "/api/v1/rules", handler: .sync { _ in .json(Array(rules.rulesJSON().serialized().utf8)) }))
+        let profiles = self.profiles
+        router.add(
+            Route(["GET"], "/debug/pprof/profile", handler: .async { request in
+                let r = await profiles.handle(query: request.query)
+                return HTTPResponse(status: r.status, headers: r.allHeaders, body: r.body)
+            }))
         if enableLifecycle {
             let reload = self.reload
             router.add(

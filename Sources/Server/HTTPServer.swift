@@ -152,11 +152,15 @@ public final class HTTPServer: Sendable {
 
 /// Signals from the request handler to `SlowClientGuard`, sent as outbound user events.
 enum RequestProgress {
+    /// The request has been read whole: its read deadline no longer applies.
     case complete
+    /// The response has been written: the connection is idle from now on.
+    case responded
 }
 
 /// Closes connections whose request does not arrive whole within `timeout` of its first
-/// byte (slowloris), and keep-alive connections idle longer than `idleTimeout`.
+/// byte (slowloris), and keep-alive connections idle longer than `idleTimeout`. A request
+/// being answered (a profile can take minutes) is not idle time.
 final class SlowClientGuard: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
@@ -191,14 +195,19 @@ final class SlowClientGuard: ChannelDuplexHandler {
     }
 
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        if case .complete? = event as? RequestProgress {
+        switch event as? RequestProgress {
+        case .complete?:
             requestTimer?.cancel()
             requestTimer = nil
-            armIdle(context: context)
+            idleTimer?.cancel()
+            idleTimer = nil
             promise?.succeed()
-            return
+        case .responded?:
+            if requestTimer == nil { armIdle(context: context) }
+            promise?.succeed()
+        case nil:
+            context.triggerUserOutboundEvent(event, promise: promise)
         }
-        context.triggerUserOutboundEvent(event, promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -320,6 +329,7 @@ final class RequestHandler: ChannelInboundHandler {
         }
         let done = context.writeAndFlushPromise()
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
+        context.triggerUserOutboundEvent(RequestProgress.responded, promise: nil)
         if !keepAlive {
             let channel = context.channel
             done.futureResult.whenComplete { _ in channel.close(promise: nil) }

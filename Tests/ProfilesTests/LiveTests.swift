@@ -11,7 +11,7 @@ import Testing
 
 /// Profiles of real processes from the real /proc, read back by `go tool pprof`.
 /// Serialized: the busy threads of one test would starve the others' samplers.
-@Suite(.serialized) struct LiveTests {
+@Suite(.serialized) struct LiveProfileTimingTests {
     /// A test program: `busy burn PREFIX N` starts N threads that spin; `busy nap PREFIX N`
     /// starts N threads that run 200 µs and sleep 5 ms. Threads are named PREFIX-a, PREFIX-b...
     /// The main thread waits in pause() and never runs again.
@@ -69,7 +69,7 @@ import Testing
         var pid: Int32 { process.pid }
 
         init(_ mode: String, _ prefix: String, threads: Int) async throws {
-            dir.write("busy.c", LiveTests.source)
+            dir.write("busy.c", LiveProfileTimingTests.source)
             let cc = Shell.run(["gcc", "-O1", "-pthread", "-o", dir.path + "/busy", dir.path + "/busy.c"])
             try #require(cc.status == 0, "gcc failed: \(cc.output)")
             process = try ChildProcess([dir.path + "/busy", mode, prefix, String(threads)], stdout: dir.path + "/out")

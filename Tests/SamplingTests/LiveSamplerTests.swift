@@ -10,7 +10,7 @@ import Testing
 
 /// The sampler on this machine's /proc with the real clock: the "Done when" checks of the
 /// sampler issue. Serialized: the timing checks must not share the cores with each other.
-@Suite(.serialized) struct LiveSamplerTests {
+@Suite(.serialized) struct LiveSamplerTimingTests {
     let procfs: ProcFS
 
     init() throws { procfs = try ProcFS() }

@@ -213,3 +213,25 @@ extension String {
         return count
     }
 }
+
+@Suite struct IdleTimeoutTimingTests {
+    /// A response that takes longer than the idle timeout (a long profile) is still delivered;
+    /// the connection is closed only after it has been idle that long.
+    @Test func slowResponsesAreNotIdleTime() async throws {
+        let routes = [
+            Route(["GET"], "/long", handler: .async { _ in
+                try? await Task.sleep(for: .milliseconds(800))
+                return .text("finally\n")
+            })
+        ]
+        try await withServer(routes, configure: { $0.idleTimeout = .milliseconds(300) }) { port, _ in
+            let fd = rawConnect(port)
+            defer { close(fd) }
+            rawWrite(fd, "GET /long HTTP/1.1\r\nHost: x\r\n\r\n")
+            let (text, closed) = rawReadAll(fd, timeout: 3)
+            #expect(text.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(text.hasSuffix("finally\n"))
+            #expect(closed)  // idle for 300 ms after the answer
+        }
+    }
+}
