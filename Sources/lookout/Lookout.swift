@@ -3,6 +3,7 @@ import ArgumentParser
 import Logging
 import LookoutCore
 import Probing
+import Profiles
 import Rules
 
 #if canImport(Glibc)
@@ -21,7 +22,7 @@ struct Lookout: AsyncParsableCommand {
         commandName: "lookout",
         abstract: "A sidecar observability agent: /proc CPU sampling, health probes, scrapes, alerts.",
         version: LookoutVersion.version,
-        subcommands: [Run.self, CheckConfig.self, Probe.self, TestRules.self, Version.self],
+        subcommands: [Run.self, CheckConfig.self, Probe.self, Profile.self, TestRules.self, Version.self],
         defaultSubcommand: Run.self
     )
 }
@@ -136,6 +137,56 @@ struct Probe: AsyncParsableCommand {
     }
 }
 
+struct Profile: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Record a pprof CPU profile of a process or a configured group, without the server.",
+        discussion: "Writes gzipped pprof, or folded stacks when FILE ends in .folded or --format folded.")
+
+    @Option(help: "The process to profile (all its threads).")
+    var pid: Int32?
+
+    @Option(help: "A process group of the config (needs --config).")
+    var group: String?
+
+    @Option(name: .customLong("config"), help: "Configuration file naming the group.")
+    var config: String?
+
+    @Option(help: "How long to record (1..300).")
+    var seconds: Int?
+
+    @Option(help: "pprof or folded.")
+    var format: String?
+
+    @Option(help: "cpu, block or mutex.")
+    var type: String?
+
+    @Option(name: .short, help: "Output file (- for standard output).")
+    var output: String?
+
+    func run() async throws {
+        var agentConfig = AgentConfig()
+        if let config {
+            do {
+                agentConfig = try AgentConfig.load(path: config)
+            } catch {
+                printError(error.description)
+                throw ExitCode(Exit.usage)
+            }
+        } else if group != nil {
+            throw UsageError("--group needs --config FILE, where the group is defined")
+        }
+        do {
+            let summary = try await ProfileCommand.run(
+                pid: pid, group: group, seconds: seconds, output: output, format: format, type: type,
+                groups: agentConfig.processes, sampling: agentConfig.sampling)
+            printError(summary.description)
+        } catch {
+            printError("lookout profile: \(error.message)")
+            throw ExitCode(error.exitCode)
+        }
+    }
+}
+
 struct TestRules: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "test-rules",
@@ -181,6 +232,10 @@ enum Main {
     static func main() async {
         do {
             var command = try Lookout.parseAsRoot()
+            if !(command is Run) {
+                // `run` sets the level from --log.level; the one-shot commands only log problems.
+                LoggingSystem.bootstrap { LogfmtHandler(label: $0, level: .warning) }
+            }
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -91,3 +91,22 @@ import Testing
         #expect(elapsed < .seconds(2))
     }
 }
+
+@Suite struct ProfileCommandLineTimingTests {
+    @Test func profileRecordsAProcessWithoutTheServer() throws {
+        // A shell loop that burns CPU for the duration of the recording.
+        let burner = try ChildProcess(["sh", "-c", "while :; do :; done"])
+        defer { burner.kill() }
+        let dir = TemporaryDirectory()
+        let out = dir.path + "/cpu.folded"
+        let (status, output) = LookoutBinary.run(["profile", "--pid", String(burner.pid), "--seconds", "2", "-o", out])
+        #expect(status == 0, "\(output)")
+        let folded = (try? FileIO.readText(out)) ?? ""
+        let samples = folded.split(separator: "\n").compactMap { Int($0.split(separator: " ").last ?? "") }.reduce(0, +)
+        #expect(samples >= 19, "\(folded)")  // ~38 ticks in 2 s at 19 Hz, most of them on CPU
+        #expect(folded.contains("pid \(burner.pid)"))
+        let usage = LookoutBinary.run(["profile", "--seconds", "1", "-o", out])
+        #expect(usage.status == 2)
+        #expect(usage.output.contains("--pid PID or --group NAME"))
+    }
+}
