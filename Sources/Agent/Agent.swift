@@ -131,7 +131,10 @@ public final class Agent: Sendable {
         let agentRef = AgentReference()
         let routes = Routes(
             registry: registry, readiness: readiness, enableLifecycle: options.enableLifecycle, prober: prober,
-            rules: rules, profiles: profiles
+            rules: rules, profiles: profiles,
+            statusPage: StatusPageSource(
+                clock: clock, startedAt: startedAt, configSource: { agentRef.agent?.currentConfig.source ?? "" },
+                readiness: readiness, sampler: sampler, prober: prober, rules: rules, notifier: notifier)
         ) {
             await agentRef.agent?.reload() ?? .failure(Diagnostics([]))
         }

@@ -13,12 +13,15 @@ struct Routes: Sendable {
     let prober: Prober
     let rules: RuleEngine
     let profiles: ProfileService
+    let statusPage: StatusPageSource
     let reload: @Sendable () async -> Result<Void, Diagnostics>
 
     init(
         registry: Registry, readiness: Readiness, enableLifecycle: Bool, prober: Prober, rules: RuleEngine,
-        profiles: ProfileService, reload: @escaping @Sendable () async -> Result<Void, Diagnostics>
+        profiles: ProfileService, statusPage: StatusPageSource,
+        reload: @escaping @Sendable () async -> Result<Void, Diagnostics>
     ) {
+        self.statusPage = statusPage
         self.rules = rules
         self.profiles = profiles
         self.registry = registry
@@ -53,6 +56,8 @@ struct Routes: Sendable {
         let rules = self.rules
         router.add(Route(["GET"], "/api/v1/alerts", handler: .sync { _ in .json(Array(rules.alertsJSON().serialized().utf8)) }))
         router.add(Route(["GET"], "/api/v1/rules", handler: .sync { _ in .json(Array(rules.rulesJSON().serialized().utf8)) }))
+        let statusPage = self.statusPage
+        router.add(Route(["GET"], "/", handler: .sync { _ in .html(StatusPage.render(statusPage.model())) }))
         let profiles = self.profiles
         router.add(
             Route(["GET"], "/debug/pprof/profile", handler: .async { request in
