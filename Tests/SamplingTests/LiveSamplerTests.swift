@@ -134,6 +134,40 @@ import Testing
         }
     }
 
+    @Test func mutexSamplingSeesThreadsWaitingOnALock() async throws {
+        // Three threads block on a held lock (futex); the main thread sleeps (not a futex wait).
+        let script = """
+            import threading, time
+            lock = threading.Lock()
+            lock.acquire()
+            for _ in range(3):
+                threading.Thread(target=lock.acquire, daemon=True).start()
+            time.sleep(100)
+            """
+        let waiter = try ChildProcess(["/usr/bin/python3", "-c", script])
+        defer { waiter.kill() }
+        #expect(await waitUntil(timeout: .seconds(10)) { (try? procfs.threadIDs(pid: waiter.pid))??.count == 4 })
+        var settings = SamplerSettings()
+        settings.mutex = true
+        let reporter = RecordingReporter(demand: [])
+        let logs = LogCapture()
+        let sampler = Sampler(
+            settings: settings, groups: [.init(name: "locks", selector: .pid(waiter.pid))], procfs: procfs, logger: logs.logger,
+            reporters: [reporter])
+        try await running(sampler) {
+            try await Task.sleep(for: .milliseconds(1300))
+            let m = sampler.metrics.collect()
+            let ticks = try #require(m.value(N.samplerTicks))
+            let samples = try #require(m.value(N.processMutexWaitSamples, ["group": "locks"]))
+            // Three waiting threads in every tick (give or take the ticks around a read).
+            #expect(samples >= 3 * (ticks - 2) && samples <= 3 * (ticks + 1), "\(samples) samples in \(ticks) ticks")
+            let last = try #require(reporter.ticks.last)
+            #expect(last.samples.filter { $0.kind == .mutexWait }.count == 3)
+            #expect(last.samples.allSatisfy { $0.pid == waiter.pid && $0.group == "locks" })
+            #expect(logs.warnings.isEmpty, "\(logs.warnings)")
+        }
+    }
+
     func ticksOverTenSeconds(frequency: Int, tolerance: Double) async throws {
         var settings = SamplerSettings()
         settings.frequency = frequency
