@@ -68,7 +68,12 @@ public struct SystemStat: Sendable, Hashable {
     /// its capacity). With `cpuLinesOnly` it stops after the `cpu` lines, which come first
     /// and are all the sampler needs at 19 Hz.
     public static func parse(_ bytes: UnsafeRawBufferPointer, into s: inout SystemStat, cpuLinesOnly: Bool) throws(ProcFSError) {
-        s.cpus.removeAll(keepingCapacity: true)
+        // CPU lines overwrite the previous reading's entries in place; the array only grows
+        // or shrinks when CPUs come or go (this runs 19 times a second, mostly cold).
+        var cpuCount = 0
+        defer {
+            if cpuCount < s.cpus.count { s.cpus.removeLast(s.cpus.count - cpuCount) }
+        }
         s.contextSwitches = nil
         s.bootTime = nil
         s.forks = nil
@@ -124,8 +129,12 @@ public struct SystemStat: Sendable, Hashable {
                 if times.cpu < 0 {
                     s.total = times
                     sawTotal = true
+                } else if cpuCount < s.cpus.count {
+                    s.cpus[cpuCount] = times
+                    cpuCount += 1
                 } else {
                     s.cpus.append(times)
+                    cpuCount += 1
                 }
                 sc.skipLine()
                 continue

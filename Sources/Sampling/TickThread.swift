@@ -40,19 +40,11 @@ final class TickThread: @unchecked Sendable {
         var ts = timespec(tv_sec: Int(deadline.nanoseconds / 1_000_000_000), tv_nsec: Int(deadline.nanoseconds % 1_000_000_000))
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        // A spurious wake-up loops back to wait for the same deadline.
         while !stopRequested {
-            let rc = pthread_cond_timedwait(condition, mutex, &ts)
-            if rc == ETIMEDOUT { return !stopRequested }
-            // Spurious wake-up or EINTR: wait again for the same deadline.
-            _ = ts
+            if pthread_cond_timedwait(condition, mutex, &ts) == ETIMEDOUT { return !stopRequested }
         }
         return false
-    }
-
-    var isStopRequested: Bool {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return stopRequested
     }
 
     func stop() {
