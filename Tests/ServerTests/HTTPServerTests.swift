@@ -150,16 +150,6 @@ func rawWrite(_ fd: Int32, _ s: String) {
         }
     }
 
-    @Test func slowClientIsCutOff() async throws {
-        try await withServer(Self.routes, configure: { $0.requestReadTimeout = .milliseconds(300) }) { port, _ in
-            let fd = rawConnect(port)
-            defer { close(fd) }
-            rawWrite(fd, "GET /hel")  // and never the rest
-            let (_, closed) = rawReadAll(fd, timeout: 3)
-            #expect(closed)
-        }
-    }
-
     @Test func connectionsBeyondTheLimitAreClosed() async throws {
         try await withServer(Self.routes, configure: { $0.maxConnections = 2 }) { port, server in
             let a = rawConnect(port), b = rawConnect(port)
@@ -214,7 +204,17 @@ extension String {
     }
 }
 
-@Suite struct IdleTimeoutTimingTests {
+@Suite struct ServerTimingTests {
+    @Test func slowClientIsCutOff() async throws {
+        try await withServer(Self.routes, configure: { $0.requestReadTimeout = .milliseconds(300) }) { port, _ in
+            let fd = rawConnect(port)
+            defer { close(fd) }
+            rawWrite(fd, "GET /hel")  // and never the rest
+            let (_, closed) = rawReadAll(fd, timeout: 3)
+            #expect(closed)
+        }
+    }
+
     /// A response that takes longer than the idle timeout (a long profile) is still delivered;
     /// the connection is closed only after it has been idle that long.
     @Test func slowResponsesAreNotIdleTime() async throws {
