@@ -206,7 +206,7 @@ extension String {
 
 @Suite struct ServerTimingTests {
     @Test func slowClientIsCutOff() async throws {
-        try await withServer(Self.routes, configure: { $0.requestReadTimeout = .milliseconds(300) }) { port, _ in
+        try await withServer(HTTPServerTests.routes, configure: { $0.requestReadTimeout = .milliseconds(300) }) { port, _ in
             let fd = rawConnect(port)
             defer { close(fd) }
             rawWrite(fd, "GET /hel")  // and never the rest
