@@ -255,8 +255,8 @@ func formatNumberLiteral(_ v: Double) -> String {
     return GoFloat.formatF(v)
 }
 
-/// `strconv.Quote`-like quoting for label values and strings.
-func quoteGo(_ s: String) -> String {
+/// `strconv.Quote`-like quoting for label values and strings (also the templates' `%q`).
+public func quoteGo(_ s: String) -> String {
     var out = "\""
     for ch in s.unicodeScalars {
         switch ch {

@@ -146,7 +146,7 @@ enum GoPrintf {
             var body: String
             switch verb {
             case "v", "s": body = s
-            case "q": body = quote(s)
+            case "q": body = quoteGo(s)
             case "x": body = s.utf8.map { hex2($0) }.joined()
             case "X": body = s.utf8.map { hex2($0) }.joined().uppercased()
             default: return bad(v, verb)
@@ -167,25 +167,6 @@ enum GoPrintf {
         return h.count == 1 ? "0" + h : h
     }
 
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            case "\r": out += "\\r"
-            default:
-                if ch.value < 0x20 || ch.value == 0x7f {
-                    out += "\\x" + hex2(UInt8(ch.value))
-                } else {
-                    out.unicodeScalars.append(ch)
-                }
-            }
-        }
-        return out + "\""
-    }
 
     static func pad(_ s: String, _ spec: Spec) -> String {
         guard let w = spec.width, s.count < w else { return s }

@@ -1,8 +1,9 @@
 import Synchronization
 
-/// Wakes one waiting task, e.g. the prober's scheduler when the targets change. A signal
-/// sent while nobody waits is kept (once) for the next `wait`.
-final class WakeSignal: Sendable {
+/// Wakes one waiting task (the prober's scheduler when targets change, the notifier's loop
+/// when alerts arrive). A signal sent while nobody waits is kept (once) for the next `wait`,
+/// so no wake-up is lost between a check and a wait.
+public final class WakeSignal: Sendable {
     private struct State {
         var pending = false
         var cancelled = false
@@ -11,7 +12,9 @@ final class WakeSignal: Sendable {
 
     private let state = Mutex(State())
 
-    func signal() {
+    public init() {}
+
+    public func signal() {
         let waiter = state.withLock { s -> CheckedContinuation<Void, Never>? in
             if let w = s.waiter {
                 s.waiter = nil
@@ -24,7 +27,7 @@ final class WakeSignal: Sendable {
     }
 
     /// Returns when signalled or when the task is cancelled.
-    func wait() async {
+    public func wait() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { s -> Bool in
