@@ -54,7 +54,11 @@ public struct ProcessStatus: Sendable, Hashable {
             case 3 where sc.equals(key, "Pid"): s.pid = Int32(truncatingIfNeeded: try number())
             case 4 where sc.equals(key, "PPid"): s.ppid = Int32(truncatingIfNeeded: try number())
             case 3 where sc.equals(key, "Uid"): s.uid = UInt32(truncatingIfNeeded: try number())
-            case 7 where sc.equals(key, "Threads"): s.threads = Int64(try number())
+            case 7 where sc.equals(key, "Threads"):
+                guard let n = Int64(exactly: try number()) else {
+                    throw ProcFSError.malformed("Threads out of range", bytes, at: lineStart)
+                }
+                s.threads = n
             case 5 where sc.equals(key, "VmRSS"):
                 let kb = try number()
                 let unit = sc.word()

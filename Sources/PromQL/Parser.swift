@@ -67,6 +67,11 @@ public enum PromQLParser {
 private struct Parser {
     let tokens: [Token]
     var pos = 0
+    /// How deep the tree being built is: one level per operand, parenthesis, call argument
+    /// and operator folded into a chain. The parser, the printer and the evaluator all
+    /// recurse over the tree, so deeper input is an error instead of a stack overflow.
+    var depth = 0
+    static let maxDepth = 256
 
     init(tokens: [Token]) { self.tokens = tokens }
 
@@ -139,7 +144,18 @@ private struct Parser {
         }
     }
 
+    /// One level deeper, or an error past `maxDepth`.
+    mutating func nest(_ at: PositionRange) throws(ParseError) {
+        depth += 1
+        if depth > Self.maxDepth {
+            throw ParseError("expression nested too deeply: more than \(Self.maxDepth) levels of operators, parentheses or calls", at)
+        }
+    }
+
     mutating func parseExpr(minPrecedence: Int) throws(ParseError) -> Expr {
+        let outer = depth
+        defer { depth = outer }
+        try nest(current.range)
         var lhs = try parseUnary()
         while true {
             if isKeyword("atan2") {
@@ -150,6 +166,8 @@ private struct Parser {
             }
             guard let op = binaryOp(current), op.precedence >= minPrecedence else { return lhs }
             let opToken = advance()
+            // The chain so far becomes the left operand: one level deeper.
+            try nest(opToken.range)
             var opRange = opToken.range
             var returnBool = false
             if isKeyword("bool") {
