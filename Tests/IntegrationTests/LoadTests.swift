@@ -44,7 +44,8 @@ import Glibc
         let metricsBytes = agent.get("/metrics").body.count
 
         let before = agent.samples()
-        let outPath = TemporaryDirectory(prefix: "lookout-wrk").write("wrk.out", "")
+        let outDirectory = TemporaryDirectory(prefix: "lookout-wrk")
+        let outPath = outDirectory.write("wrk.out", "")
         let load = try ChildProcess(
             [wrk, "-t2", "-c64", "-d\(Self.seconds)s", "--latency", agent.baseURL + "/metrics"], stdout: outPath,
             stderr: outPath)
