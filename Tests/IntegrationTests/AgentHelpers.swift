@@ -106,6 +106,12 @@ extension AgentProcess {
         targets()[target]?["endpoints"]?.arrayValue?.first { $0["endpoint"]?.stringValue == endpoint }?["last_result"]
     }
 
+    /// The log written since `offset` bytes: agents started one after another on the same
+    /// working directory share its log file.
+    func log(since offset: Int) -> String {
+        String(decoding: Array(log.utf8).dropFirst(offset), as: UTF8.self)
+    }
+
     /// The agent's resident set size, from /proc.
     var residentKiB: Int {
         let status = (try? FileIO.readText("/proc/\(process.pid)/status")) ?? ""
@@ -142,4 +148,9 @@ func percentile(_ values: [Double], _ p: Double) -> Double {
 /// Seconds on the monotonic clock, for measuring latencies in tests.
 func monotonicSeconds() -> Double {
     Double(SystemClock().now.nanoseconds) / 1e9
+}
+
+/// The size of the agent log in `directory` now (0 before any agent ran there).
+func logSize(_ directory: TemporaryDirectory) -> Int {
+    ((try? FileIO.read(directory.path + "/agent.log", limit: 1 << 30)) ?? []).count
 }

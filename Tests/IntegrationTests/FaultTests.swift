@@ -27,7 +27,7 @@ import Glibc
                 health:
                   live: \(server.url("/reset"))
                 interval: 1s
-                timeout: 2s
+                timeout: 1s
               - name: trickle
                 health:
                   live: \(server.url("/trickle/30"))
@@ -35,19 +35,19 @@ import Glibc
                 timeout: 1500ms
               - name: big
                 metrics: \(server.url("/big/52428800"))
-                interval: 2s
-                timeout: 10s
+                interval: 3s
+                timeout: 3s
                 body_size_limit: 10MiB
               - name: bomb
                 metrics: \(server.url("/gzipbomb/64"))
-                interval: 2s
-                timeout: 10s
+                interval: 3s
+                timeout: 3s
                 body_size_limit: 10MiB
               - name: nodns
                 health:
                   live: http://lookout-test.invalid/
                 interval: 1s
-                timeout: 2s
+                timeout: 1s
               - name: fast
                 health:
                   live: \(server.url("/ok"))
@@ -218,5 +218,62 @@ import Glibc
         // Processes vanishing under the reader are expected, not errors.
         let errors = agent.log.split(separator: "\n").filter { $0.contains("level=error") }
         #expect(errors.isEmpty, "\(errors.prefix(10))")
+    }
+
+    /// A watched process exits and a new one gets its PID at once (the kernel's next PID is
+    /// set through /proc/sys/kernel/ns_last_pid, as checkpoint/restore tools do): the agent
+    /// tells them apart, so the newcomer's CPU time is counted from zero and the group's
+    /// counter neither goes back nor swallows the newcomer's first second.
+    @Test func aReusedPIDIsANewProcess() async throws {
+        let lastPID = "/proc/sys/kernel/ns_last_pid"
+        try #require(access(lastPID, W_OK) == 0, "\(lastPID) is not writable here")
+        let dir = TemporaryDirectory(prefix: "lookout-reuse")
+        dir.symlink("lkreuse", to: "/bin/sh")
+        let agent = try AgentProcess(config: "processes:\n  - name: reuse\n    comm: \"^lkreuse$\"\n")
+        // A few seconds of CPU time each: the last second before a process exits is not read
+        // (it is gone by then), the rest is.
+        let busy = [dir.path + "/lkreuse", "-c", "i=0; while [ $i -lt 4000000 ]; do i=$((i + 1)); done"]
+
+        var series: [Double] = []
+        func cpu() -> Double? {
+            let s = agent.samples()
+            guard !s.isEmpty else { return nil }
+            let v = s.all("lookout_process_cpu_seconds_total", ["group": "reuse"]).map(\.value).reduce(0, +)
+            series.append(v)
+            return v
+        }
+        let first = try ChildProcess(busy)
+        let pid = first.pid
+        #expect(await waitUntil(timeout: .seconds(10)) { agent.samples().value("lookout_process_count", ["group": "reuse"]) == 1 })
+        while first.isRunning { _ = cpu(); try await Task.sleep(for: .milliseconds(50)) }
+        // The first process' whole CPU time, once the agent has read its last second.
+        try await Task.sleep(for: .milliseconds(1500))
+        let afterFirst = try #require(cpu())
+        #expect(afterFirst >= 1, "first process: \(afterFirst) s")
+
+        // The same PID for the second process (another process may take it first: retry).
+        var second: ChildProcess?
+        for _ in 0..<200 {
+            let fd = open(lastPID, O_WRONLY)
+            _ = Array(String(pid - 1).utf8).withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+            let p = try ChildProcess(busy)
+            if p.pid == pid {
+                second = p
+                break
+            }
+            p.kill()
+        }
+        let reused = try #require(second, "could not get PID \(pid) again")
+        while reused.isRunning { _ = cpu(); try await Task.sleep(for: .milliseconds(50)) }
+        try await Task.sleep(for: .milliseconds(1500))
+        let afterSecond = try #require(cpu())
+
+        print("pid reuse: PID \(pid) reused; group CPU \(afterFirst) s after the first process, \(afterSecond) s after the second")
+        #expect(zip(series, series.dropFirst()).allSatisfy { $0 <= $1 }, "\(series)")
+        // Both processes did the same work: the second's CPU time is counted too.
+        // (Taken for the first one, it would count only what the second used beyond the first's total.)
+        #expect(afterSecond - afterFirst >= 0.4 * afterFirst, "first \(afterFirst) s, then \(afterSecond) s")
+        #expect(agent.process.isRunning)
     }
 }
