@@ -87,6 +87,8 @@ import Glibc
         #expect(fast["success"] == true)
         #expect(after.value("lookout_probe_success", ["target": "fast", "endpoint": "live"]) == 1)
         #expect(after.all("lookout_probe_failures_total", ["target": "fast"]).isEmpty)
+        let fastTotal = after.value("lookout_probe_duration_seconds", ["target": "fast", "endpoint": "live", "phase": "total"])
+        #expect(fastTotal.map { $0 < 0.5 } == true, "fast target's last probe took \(fastTotal ?? -1) s")
 
         // The sampler keeps its 19 Hz.
         let ticks = (after.value("lookout_sampler_ticks_total") ?? 0) - (before.value("lookout_sampler_ticks_total") ?? 0)
@@ -95,6 +97,9 @@ import Glibc
         #expect(ticks >= 19 * (window - 1), "\(ticks) ticks in \(window) s")
         #expect(missed <= max(2, ticks / 100), "\(missed) of \(ticks) ticks missed")
 
+        print(
+            "faults: fast target probed \(Int(fastProbes)) times in \(String(format: "%.1f", window)) s; sampler \(Int(ticks)) ticks, \(Int(missed)) missed; /-/healthy p50 \(String(format: "%.1f", percentile(healthy, 50) * 1000)) ms, max \(String(format: "%.1f", percentile(healthy, 100) * 1000)) ms; RSS \(agent.residentKiB) KiB"
+        )
         // /-/healthy answered every time, and quickly.
         #expect(healthyFailures.isEmpty, "\(healthyFailures)")
         #expect(healthy.count >= 40)
