@@ -145,7 +145,7 @@ import Glibc
 
 /// Processes of a watched group start and exit all the time (some exit while their files
 /// are being read): the agent keeps running and every counter it exports only goes up.
-/// Loads the CPU with short-lived busy processes for ~10 s: runs in the serialized pass.
+/// Loads the CPU with short-lived busy processes for ~8 s: runs in the serialized pass.
 @Suite(.serialized) struct ProcessChurnHeavyTests {
     @Test func countersNeverGoBackwardsWhileProcessesComeAndGo() async throws {
         let dir = TemporaryDirectory(prefix: "lookout-churn")
@@ -192,7 +192,7 @@ import Glibc
         var firstCPU: Double?
         var lastCPU = 0.0
         let start = monotonicSeconds()
-        while monotonicSeconds() - start < 10 {
+        while monotonicSeconds() - start < 8 {
             let samples = agent.samples()
             guard !samples.isEmpty else {
                 Issue.record("no exposition: \(agent.log)")
@@ -212,7 +212,7 @@ import Glibc
             try await Task.sleep(for: .milliseconds(50))
         }
         #expect(wentBack.isEmpty, "\(wentBack.prefix(20))")
-        #expect(scrapes >= 50)
+        #expect(scrapes >= 40)
         // Not vacuous: the group had several members at once and its CPU time grew.
         #expect(maxCount >= 2, "largest lookout_process_count{group=\"churn\"}: \(maxCount)")
         #expect(lastCPU - (firstCPU ?? 0) >= 0.5, "churn group CPU \(firstCPU ?? -1) → \(lastCPU)")
