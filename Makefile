@@ -6,7 +6,7 @@ SWIFT ?= swift
 BUILD_PACKAGES := libcurl4-openssl-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev pkg-config
 # Tests: the real servers lookout is tested against, and the tools that read its output.
 TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \
-	python3 python3-prometheus-client openssl curl procps
+	python3 python3-prometheus-client openssl curl procps wrk
 APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) | md5sum | cut -c1-8)
 
 .PHONY: run test build release deps check-rules clean

@@ -149,7 +149,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Agent", "Exposition", "LookoutCore", "TestSupport"]
+            dependencies: ["Agent", "Exposition", "LookoutCore", "Notify", "TestSupport"]
         ),
     ]
 )

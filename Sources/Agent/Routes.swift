@@ -42,7 +42,7 @@ struct Routes: Sendable {
             }))
         let registry = self.registry
         router.add(
-            Route(["GET"], "/metrics", handler: .sync { request in
+            Route(["GET"], "/metrics", handler: .offloaded { request in
                 let families = registry.gather()
                 let (body, contentType, encoding) = MetricsExposition.render(
                     families: families, accept: request.header("Accept"), acceptEncoding: request.header("Accept-Encoding"))
@@ -52,12 +52,16 @@ struct Routes: Sendable {
                 return HTTPResponse(status: 200, headers: headers, body: body)
             }))
         let prober = self.prober
-        router.add(Route(["GET"], "/api/v1/targets", handler: .sync { _ in .json(Array(prober.targetsJSON().serialized().utf8)) }))
+        // The exposition and the JSON APIs grow with the targets: encoded off the event loop.
+        router.add(
+            Route(["GET"], "/api/v1/targets", handler: .offloaded { _ in .json(Array(prober.targetsJSON().serialized().utf8)) }))
         let rules = self.rules
-        router.add(Route(["GET"], "/api/v1/alerts", handler: .sync { _ in .json(Array(rules.alertsJSON().serialized().utf8)) }))
-        router.add(Route(["GET"], "/api/v1/rules", handler: .sync { _ in .json(Array(rules.rulesJSON().serialized().utf8)) }))
+        router.add(
+            Route(["GET"], "/api/v1/alerts", handler: .offloaded { _ in .json(Array(rules.alertsJSON().serialized().utf8)) }))
+        router.add(
+            Route(["GET"], "/api/v1/rules", handler: .offloaded { _ in .json(Array(rules.rulesJSON().serialized().utf8)) }))
         let statusPage = self.statusPage
-        router.add(Route(["GET"], "/", handler: .sync { _ in .html(StatusPage.render(statusPage.model())) }))
+        router.add(Route(["GET"], "/", handler: .offloaded { _ in .html(StatusPage.render(statusPage.model())) }))
         let profiles = self.profiles
         router.add(
             Route(["GET"], "/debug/pprof/profile", handler: .async { request in

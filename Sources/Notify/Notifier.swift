@@ -34,7 +34,8 @@ public final class Notifier: MetricsSource, Sendable {
     ///   - settings: the `notify:` config; secrets already loaded.
     ///   - externalURL: the agent's own URL, the payloads' `externalURL` unless `notify.external_url` is set.
     ///   - jitter: random numbers in [0, 1) for the retry backoff (tests pass a fixed value).
-    ///   - compactionMinBytes: the outbox log is compacted once it is this large and mostly acked.
+    ///   - compactionMinBytes: the outbox log is compacted once it is this large and mostly acked,
+    ///     unless `notify.outbox_compaction_min_bytes` says otherwise.
     public init(
         settings: NotifySettings, clock: any AgentClock, transport: any NotificationTransport,
         logger: Logger = Logger(label: "notify"), externalURL: String = "",
@@ -334,7 +335,7 @@ final class Core {
         do {
             outbox = try Outbox(
                 directory: settings.outbox, maxEntries: settings.outboxMaxEntries, maxBytes: settings.outboxMaxBytes,
-                compactionMinBytes: owner.compactionMinBytes)
+                compactionMinBytes: settings.outboxCompactionMinBytes ?? owner.compactionMinBytes)
             stats.durable = true
         } catch {
             owner.logger.error(
@@ -448,7 +449,10 @@ final class Core {
     /// Writes a notification to the outbox and queues it. False if it could not be kept.
     @discardableResult
     func enqueue(_ ep: Endpoint, body: [UInt8], wallNow: WallTime) -> Bool {
-        let appended = outbox.append(kind: ep.kind, receiver: ep.name, url: ep.url, body: body, createdAt: wallNow)
+        // The stored URL is for the record only (requests go to the receiver's configured URL):
+        // without `user:password@`, so no credential reaches the disk.
+        let appended = outbox.append(
+            kind: ep.kind, receiver: ep.name, url: ep.redactedURL, body: body, createdAt: wallNow)
         for v in appended.evicted {
             logger.warning(
                 "outbox full: dropped the oldest notification",
@@ -601,6 +605,7 @@ final class Core {
         inhibitor = Inhibitor(rules: new.inhibitRules)
         outbox.maxEntries = new.outboxMaxEntries
         outbox.maxBytes = new.outboxMaxBytes
+        outbox.compactionMinBytes = new.outboxCompactionMinBytes ?? owner.compactionMinBytes
         for v in outbox.enforceCap() {
             scheduler.remove(v.id, receiver: v.receiver)
             count(v.receiver, kind: v.kind, url: v.url, .dropped)

@@ -27,6 +27,7 @@ import Exposition
 ///   outbox: data/outbox
 ///   outbox_max_entries: 10000
 ///   outbox_max_bytes: 16MiB
+///   outbox_compaction_min_bytes: 1MiB  # the log is rewritten once this large and mostly acked
 ///   min_backoff: 500ms
 ///   max_backoff: 5m
 ///   external_url: http://lookout.example:9477
@@ -43,6 +44,10 @@ public struct NotifySettings: Sendable, Hashable {
     public var outboxMaxEntries: Int = 10_000
     /// ... and at most this many bytes of them.
     public var outboxMaxBytes: Int = 16 << 20
+    /// The outbox log is rewritten without its acked records once it is at least this large
+    /// (and more than half dead). Smaller means less disk, more rewrites; nil leaves the
+    /// notifier's default (1 MiB).
+    public var outboxCompactionMinBytes: Int?
     /// First retry delay; each failure doubles it (with jitter) up to `maxBackoff`.
     public var minBackoff: Duration = .milliseconds(500)
     public var maxBackoff: Duration = .seconds(300)
@@ -56,6 +61,7 @@ public struct NotifySettings: Sendable, Hashable {
 
     public static let keys = [
         "webhooks", "alertmanagers", "inhibit_rules", "outbox", "outbox_max_entries", "outbox_max_bytes",
+        "outbox_compaction_min_bytes",
         "min_backoff", "max_backoff", "resend_delay", "alertmanager_timeout", "external_url",
     ]
 
@@ -100,6 +106,9 @@ public struct NotifySettings: Sendable, Hashable {
             if v < 4096 { node.error("notify.outbox_max_bytes must be at least 4KiB, found \(v) bytes") } else {
                 s.outboxMaxBytes = v
             }
+        }
+        if let node = m["outbox_compaction_min_bytes"], let v = node.byteSize("notify.outbox_compaction_min_bytes") {
+            s.outboxCompactionMinBytes = v
         }
         if let v = m["min_backoff"]?.duration("notify.min_backoff", positive: true) { s.minBackoff = v }
         if let v = m["max_backoff"]?.duration("notify.max_backoff", positive: true) { s.maxBackoff = v }

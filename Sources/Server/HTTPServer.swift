@@ -32,12 +32,17 @@ public struct ServerSettings: Sendable {
 }
 
 /// The agent's HTTP server: NIO's HTTP/1.1 codec and a small router. Synchronous routes
-/// (`/metrics`, `/-/healthy`) answer on the event loop without hopping threads.
+/// (`/-/healthy`, `/-/ready`) answer on the event loop without hopping threads; offloaded
+/// ones (`/metrics`) run one at a time on a worker thread of their own, so however many
+/// clients ask for the exposition, they cost at most one core and the event loop keeps
+/// answering the cheap routes at once.
 public final class HTTPServer: Sendable {
     public let settings: ServerSettings
     private let router: Router
     private let logger: Logger
     private let group: any EventLoopGroup
+    private let worker = NIOThreadPool(numberOfThreads: 1)
+    private let workerStarted = Atomic<Bool>(false)
     private let state = Mutex<State>(State())
     private let connections = Atomic<Int>(0)
     private let inFlight = Atomic<Int>(0)
@@ -55,10 +60,17 @@ public final class HTTPServer: Sendable {
         self.group = group
     }
 
+    deinit {
+        if workerStarted.load(ordering: .acquiring) { worker.shutdownGracefully { _ in } }
+    }
+
     /// Binds the listening socket; returns the bound port (useful with port 0).
     @discardableResult
     public func bind() async throws -> Int {
         if let ch = state.withLock({ $0.channel }) { return ch.localAddress?.port ?? settings.port }
+        if workerStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            worker.start()
+        }
         let settings = self.settings
         let router = self.router
         let logger = self.logger
@@ -139,7 +151,9 @@ public final class HTTPServer: Sendable {
         try sync.configureHTTPServerPipeline(
             withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
         try sync.addHandler(
-            RequestHandler(router: router, settings: settings, logger: logger, inFlight: InFlightCounter(server: self)))
+            RequestHandler(
+                router: router, settings: settings, logger: logger, inFlight: InFlightCounter(server: self),
+                worker: worker))
     }
 
     /// Lets connection handlers count requests in progress without holding the server strongly.
@@ -233,16 +247,21 @@ final class RequestHandler: ChannelInboundHandler {
     private let settings: ServerSettings
     private let logger: Logger
     private let inFlight: HTTPServer.InFlightCounter
+    private let worker: NIOThreadPool
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
     /// Set when the request must be refused once it has been read (body not allowed or too large).
     private var refusal: HTTPResponse?
 
-    init(router: Router, settings: ServerSettings, logger: Logger, inFlight: HTTPServer.InFlightCounter) {
+    init(
+        router: Router, settings: ServerSettings, logger: Logger, inFlight: HTTPServer.InFlightCounter,
+        worker: NIOThreadPool
+    ) {
         self.router = router
         self.settings = settings
         self.logger = logger
         self.inFlight = inFlight
+        self.worker = worker
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -298,18 +317,28 @@ final class RequestHandler: ChannelInboundHandler {
             case .sync(let handle):
                 write(context: context, response: handle(request), keepAlive: keepAlive, isHead: isHead)
             case .async(let handle):
-                inFlight.enter()
                 let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
                 promise.completeWithTask { await handle(request) }
-                let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
-                let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-                let inFlight = self.inFlight
-                promise.futureResult.whenComplete { result in
-                    inFlight.leave()
-                    let response = (try? result.get()) ?? .text("internal error\n", status: 500)
-                    handler.value.write(context: ctx.value, response: response, keepAlive: keepAlive, isHead: isHead)
-                }
+                respond(context: context, with: promise.futureResult, keepAlive: keepAlive, isHead: isHead)
+            case .offloaded(let handle):
+                let future = worker.runIfActive(eventLoop: context.eventLoop) { handle(request) }
+                respond(context: context, with: future, keepAlive: keepAlive, isHead: isHead)
             }
+        }
+    }
+
+    /// Writes the response once `future` has it, on the event loop; counted as in flight until then.
+    private func respond(
+        context: ChannelHandlerContext, with future: EventLoopFuture<HTTPResponse>, keepAlive: Bool, isHead: Bool
+    ) {
+        inFlight.enter()
+        let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
+        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let inFlight = self.inFlight
+        future.whenComplete { result in
+            inFlight.leave()
+            let response = (try? result.get()) ?? .text("internal error\n", status: 500)
+            handler.value.write(context: ctx.value, response: response, keepAlive: keepAlive, isHead: isHead)
         }
     }
 

@@ -101,10 +101,14 @@ public struct HTTPResponse: Sendable {
 }
 
 /// What a route does. Synchronous handlers run on the event loop and must not block;
-/// asynchronous ones (a profile that records for N seconds, a reload) run as tasks.
+/// asynchronous ones (a profile that records for N seconds, a reload) run as tasks;
+/// offloaded ones are synchronous work that takes real CPU time (encoding the exposition)
+/// and runs on the server's worker thread, so the event loop stays free for everything
+/// else (`/-/healthy` answers in microseconds while `/metrics` is being hammered).
 public enum RouteHandler: Sendable {
     case sync(@Sendable (HTTPRequest) -> HTTPResponse)
     case async(@Sendable (HTTPRequest) async -> HTTPResponse)
+    case offloaded(@Sendable (HTTPRequest) -> HTTPResponse)
 }
 
 public struct Route: Sendable {

@@ -29,7 +29,26 @@ public final class TestServer: @unchecked Sendable {
         throw lastError ?? ChildProcess.SpawnError(command: "testserver.py", errno: 0)
     }
 
+    /// Starts the server on `port` (one chosen earlier, e.g. a receiver's URL that was down
+    /// until now). Throws when the port cannot be bound.
+    public init(port: Int) throws {
+        let p = try ChildProcess(["python3", Repo.path("Tests/TestSupport/testserver.py"), String(port)])
+        let deadline = SystemClock().now + .seconds(10)
+        while !Net.isListening(port) && p.isRunning && SystemClock().now < deadline {
+            usleepMillis(10)
+        }
+        guard Net.isListening(port), p.isRunning else {
+            p.kill()
+            throw ChildProcess.SpawnError(command: "testserver.py on port \(port)", errno: 0)
+        }
+        self.port = port
+        self.process = p
+    }
+
     deinit { process.kill() }
+
+    /// Stops the server now (a receiver going down); the port is free again afterwards.
+    public func stop() { process.kill() }
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 

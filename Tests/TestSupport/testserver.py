@@ -38,6 +38,7 @@ routes = {}  # path -> dict
 received = {}  # path -> list
 counters = {}  # path -> int
 _bomb = {}
+_big = {}
 
 
 def bomb(mib):
@@ -50,6 +51,16 @@ def bomb(mib):
                     f.write(chunk)
             _bomb[mib] = buf.getvalue()
         return _bomb[mib]
+
+
+def big(size):
+    # Built once per size: a target probed every second would otherwise cost the server
+    # a copy of the whole body per request.
+    with lock:
+        if size not in _big:
+            line = b"big_series_total{label=\"some value\"} 12345\n"
+            _big[size] = (line * (size // len(line) + 1))[:size]
+        return _big[size]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -179,10 +190,7 @@ class Handler(BaseHTTPRequestHandler):
                 pass
             return
         if head == "big":
-            size = int(parts[1])
-            line = b"big_series_total{label=\"some value\"} 12345\n"
-            data = (line * (size // len(line) + 1))[:size]
-            return self.send(200, data)
+            return self.send(200, big(int(parts[1])))
         if head == "gzipbomb":
             data = bomb(int(parts[1]))
             return self.send(200, data, {"Content-Encoding": "gzip", "Content-Type": "text/plain; version=0.0.4"})
