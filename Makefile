@@ -7,7 +7,9 @@ BUILD_PACKAGES := libcurl4-openssl-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev
 # Tests: the real servers lookout is tested against, and the tools that read its output.
 TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \
 	python3 python3-prometheus-client openssl curl procps wrk
-APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) | md5sum | cut -c1-8)
+# Benchmarks/compare: the peers lookout is measured against, gcc for its C floor.
+BENCH_PACKAGES := gcc prometheus-blackbox-exporter prometheus-process-exporter
+APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES) | md5sum | cut -c1-8)
 
 .PHONY: run test build release deps check-rules clean
 
@@ -37,7 +39,7 @@ check-rules:
 deps: $(APT_STAMP)
 
 $(APT_STAMP):
-	@missing=$$(for p in $(BUILD_PACKAGES) $(TEST_PACKAGES); do \
+	@missing=$$(for p in $(BUILD_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES); do \
 		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing: $$missing"; \

@@ -158,6 +158,9 @@ public final class Agent: Sendable {
     /// The configuration in effect.
     public var currentConfig: AgentConfig { config.withLock { $0 } }
 
+    /// Every source `GET /metrics` gathers (for benchmarks of the scrape path without HTTP).
+    public var metricsRegistry: Registry { registry }
+
     /// Binds the listening socket now (before `run`); returns the port.
     @discardableResult
     public func bind() async throws -> Int { try await server.bind() }

@@ -15,6 +15,7 @@ enum ProbeMetrics {
     static let circuitOpen = "lookout_probe_circuit_open"
     static let scrapeSamples = "lookout_scrape_samples"
     static let scrapeBodyBytes = "lookout_scrape_body_bytes"
+    static let scrapeDuration = "lookout_scrape_duration_seconds"
 
     /// Prometheus' default latency buckets (0.005 … 10, with 0.1, 0.5, 1, 2, 5 for the
     /// alert thresholds) plus 30 s for long timeouts.
@@ -79,14 +80,14 @@ enum ProbeMetrics {
         var name: String
         var endpoints: [EndpointSeries]
         /// Samples and decoded body bytes of the last scrape, when the target has a metrics endpoint that was scraped.
-        var scrape: (samples: Int, bodyBytes: Int)?
+        var scrape: (samples: Int, bodyBytes: Int, seconds: Double)?
     }
 
     /// The families of all targets; `targets` must be sorted by name.
     static func families(_ targets: [TargetSeries]) -> [MetricFamily] {
         var successM: [Metric] = [], durationM: [Metric] = [], latencyM: [Metric] = [], timedOutM: [Metric] = []
         var timeoutsM: [Metric] = [], failuresM: [Metric] = [], statusM: [Metric] = [], circuitM: [Metric] = []
-        var samplesM: [Metric] = [], bytesM: [Metric] = []
+        var samplesM: [Metric] = [], bytesM: [Metric] = [], scrapeDurationM: [Metric] = []
         let n = targets.reduce(0) { $0 + $1.endpoints.count }
         successM.reserveCapacity(n)
         durationM.reserveCapacity(n * 6)
@@ -119,6 +120,7 @@ enum ProbeMetrics {
                 let labels = Labels([("target", t.name)])
                 samplesM.append(Metric(labels: labels, Double(s.samples)))
                 bytesM.append(Metric(labels: labels, Double(s.bodyBytes)))
+                scrapeDurationM.append(Metric(labels: labels, s.seconds))
             }
         }
         // In name order, as the registry sorts them anyway.
@@ -145,6 +147,10 @@ enum ProbeMetrics {
             MetricFamily(
                 name: scrapeBodyBytes, help: "Decoded size of the last scraped exposition body.", type: .gauge,
                 unit: "bytes", metrics: bytesM),
+            MetricFamily(
+                name: scrapeDuration,
+                help: "Duration of the last scrape: the request and the parsing of its body, as Prometheus' scrape_duration_seconds.",
+                type: .gauge, unit: "seconds", metrics: scrapeDurationM),
             MetricFamily(
                 name: scrapeSamples, help: "Samples in the last scrape (0 when it failed).", type: .gauge, metrics: samplesM),
         ].filter { !$0.metrics.isEmpty }

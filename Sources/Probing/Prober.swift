@@ -85,6 +85,7 @@ public final class Prober: Sendable {
     }
 
     private func probe(_ job: ProbeJob) async {
+        let began = clock.now
         let result = await client.execute(job.request)
         if result.error?.kind == .cancelled {
             // Shutting down: not a result of the target.
@@ -105,7 +106,8 @@ public final class Prober: Sendable {
                     outcome.fail(failure.reason, failure.message)
                 }
             }
-            scrape = ScrapeResult(families: families, samples: samples, bodyBytes: result.body.count)
+            scrape = ScrapeResult(
+                families: families, samples: samples, bodyBytes: result.body.count, duration: clock.now - began)
         }
         let detailed = job.kind == .detailed ? DetailedBody(result.body) : nil
         let transition = shared.state.withLock {
@@ -226,6 +228,8 @@ struct ScrapeResult: Sendable {
     var families: [MetricFamily]
     var samples: Int
     var bodyBytes: Int
+    /// The request and the parsing of its body.
+    var duration: Duration
 }
 
 /// A `detailed` health body as shown by /api/v1/targets: parsed JSON when it parses,
@@ -275,7 +279,7 @@ extension Prober {
         var nextDue: MonotonicInstant?
         var endpoints: [EndpointState]
         var scraped: [MetricFamily] = []
-        var scrape: (samples: Int, bodyBytes: Int)?
+        var scrape: (samples: Int, bodyBytes: Int, seconds: Double)?
     }
 
     struct State: Sendable {
@@ -413,7 +417,7 @@ extension Prober {
             if let scrape {
                 // A failed scrape drops the target's series: they go stale at once.
                 targets.values[ti].scraped = scrape.families
-                targets.values[ti].scrape = (scrape.samples, scrape.bodyBytes)
+                targets.values[ti].scrape = (scrape.samples, scrape.bodyBytes, scrape.duration.seconds)
                 scrapedVersion += 1
             }
             version += 1

@@ -18,6 +18,14 @@ public struct TargetStatus: Sendable {
     public struct ScrapeStatus: Sendable, Hashable {
         public var samples: Int
         public var bodyBytes: Int
+        /// The request and the parsing of its body, in seconds.
+        public var durationSeconds: Double
+
+        public init(samples: Int, bodyBytes: Int, durationSeconds: Double = 0) {
+            self.samples = samples
+            self.bodyBytes = bodyBytes
+            self.durationSeconds = durationSeconds
+        }
     }
 
     public var json: JSON {
@@ -29,7 +37,14 @@ public struct TargetStatus: Sendable {
             ("endpoints", .array(endpoints.map(\.json))),
         ]
         if let scrape {
-            fields.append(("scrape", ["samples": .number(Double(scrape.samples)), "body_bytes": .number(Double(scrape.bodyBytes))]))
+            fields.append(
+                (
+                    "scrape",
+                    [
+                        "samples": .number(Double(scrape.samples)), "body_bytes": .number(Double(scrape.bodyBytes)),
+                        "duration_seconds": .number(scrape.durationSeconds),
+                    ]
+                ))
         }
         return .object(fields)
     }
@@ -119,6 +134,6 @@ extension Prober.TargetState {
         return TargetStatus(
             name: settings.name, interval: settings.interval, timeout: settings.timeout, health: health,
             endpoints: endpointStatuses,
-            scrape: scrape.map { TargetStatus.ScrapeStatus(samples: $0.samples, bodyBytes: $0.bodyBytes) })
+            scrape: scrape.map { TargetStatus.ScrapeStatus(samples: $0.samples, bodyBytes: $0.bodyBytes, durationSeconds: $0.seconds) })
     }
 }

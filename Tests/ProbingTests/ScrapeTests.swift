@@ -57,6 +57,24 @@ import TestSupport
         await Probes.stop(task)
     }
 
+    /// `lookout_scrape_duration_seconds` spans the request and the parsing, like Prometheus'
+    /// `scrape_duration_seconds`: at least the endpoint's delay (no upper bound asserted).
+    @Test func scrapeDurationCoversTheRequest() async throws {
+        let server = try TestServer()
+        server.set("/metrics", body: Self.text, headers: Self.textType, delay: 0.3)
+        let client = HTTPClient()
+        defer { client.shutdown() }
+        let prober = Prober(targets: [Probes.target("api", metrics: server.url("/metrics"))], client: client, clock: SystemClock())
+        let task = Task { try await prober.run() }
+        defer { task.cancel() }
+        #expect(await waitUntil { prober.hasCompletedFirstRound })
+        let seconds = try #require(Probes.value(prober.probeMetrics, "lookout_scrape_duration_seconds", ["target": "api"]))
+        #expect(seconds >= 0.3)
+        let status = try #require(prober.targetsStatus().first?.scrape)
+        #expect(status.durationSeconds == seconds)
+        #expect(status.samples == 7)
+    }
+
     @Test func textAndOpenMetricsAreReexposedWithTheTargetLabel() async throws {
         let server = try TestServer()
         server.set("/metrics", body: Self.text, headers: Self.textType)

@@ -11,7 +11,7 @@ import Sampling
 enum ProfilesBenchmarks {
     static var all: [Benchmark] {
         [
-            Benchmark(name: "profiles.report.40threads", unit: "tick of 40 samples, known stacks", bytesPerOperation: 0) {
+            Benchmark(name: "profiles.report.40threads", unit: "tick of 40 samples, known stacks", bytesPerOperation: 0, sync: {
                 let clock = SystemClock()
                 let recorder = ProfileRecorder(clock: clock)
                 _ = try recorder.start(.cpu)
@@ -27,8 +27,8 @@ enum ProfilesBenchmarks {
                     recorder.report(
                         ThreadSampleTick(wallTime: clock.wallNow, monotonicTime: t, interval: .milliseconds(52), frequency: 19, samples: samples))
                 }
-            },
-            Benchmark(name: "profiles.encode.1000stacks", unit: "pprof encode + gzip of 1000 stacks", bytesPerOperation: 0) {
+            }),
+            Benchmark(name: "profiles.encode.1000stacks", unit: "pprof encode + gzip of 1000 stacks", bytesPerOperation: 0, sync: {
                 var a = ProfileAggregate(type: .cpu)
                 let samples = (Int32(1)...1000).map { tid in
                     ThreadSample(
@@ -43,7 +43,7 @@ enum ProfilesBenchmarks {
                 }
                 let p = RecordedProfile(aggregate: a, startTime: WallTime(nanosecondsSinceEpoch: 0), duration: .seconds(5))
                 return { _ = try? p.pprofGzip() }
-            },
+            }),
             tick(recording: false),
             tick(recording: true),
         ]
@@ -57,32 +57,7 @@ enum ProfilesBenchmarks {
                 groups: [ProcessGroupSettings(name: "self", selector: .current, threads: true)], procfs: try ProcFS(),
                 reporters: [recorder])
             if recording { _ = try recorder.start(.cpu) }
-            let box = SendableBox(sampler)
-            return { blockingTick(box) }
+            return .async { await sampler.tick() }
         }
     }
-}
-
-final class SendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
-}
-
-/// Runs one `Sampler.tick()` to completion from synchronous code.
-func blockingTick(_ box: SendableBox<Sampler>) {
-    let done = SendableBox(DispatchSemaphoreLite())
-    Task {
-        await box.value.tick()
-        done.value.signal()
-    }
-    done.value.wait()
-}
-
-/// A semaphore without Foundation.
-final class DispatchSemaphoreLite: @unchecked Sendable {
-    private var sem = sem_t()
-    init() { sem_init(&sem, 0, 0) }
-    deinit { sem_destroy(&sem) }
-    func signal() { sem_post(&sem) }
-    func wait() { while sem_wait(&sem) != 0 {} }
 }
