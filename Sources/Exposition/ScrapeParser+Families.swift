@@ -115,7 +115,9 @@ extension ScrapeParser {
         lastFamily = -1
     }
 
-    /// The sample names an OpenMetrics family owns; no two families may share one.
+    /// The sample names an OpenMetrics family owns; no two families may share one. A gauge
+    /// histogram also owns `_sum` and `_count`: text 0.0.4 has no gauge histograms, so its
+    /// text form (and Prometheus' protobuf) is a histogram with those names.
     private static func sampleNames(_ f: FamilyBuilder) -> [String] {
         let n = f.name
         switch f.type {
@@ -123,7 +125,7 @@ extension ScrapeParser {
         case .gauge, .untyped, .stateset: return [n]
         case .info: return [n + "_info"]
         case .histogram: return [n + "_bucket", n + "_count", n + "_sum", n + "_created"]
-        case .gaugeHistogram: return [n + "_bucket", n + "_gcount", n + "_gsum"]
+        case .gaugeHistogram: return [n + "_bucket", n + "_gcount", n + "_gsum", n + "_count", n + "_sum"]
         case .summary: return [n, n + "_count", n + "_sum", n + "_created"]
         }
     }

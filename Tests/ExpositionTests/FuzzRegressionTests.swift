@@ -19,4 +19,23 @@ import Testing
         let om = try ScrapeParser.parse(OpenMetricsEncoder.encode(families), format: .openMetrics)
         #expect(om == families)
     }
+
+    /// A family named like a gauge histogram's text-form sum would clash with it in text
+    /// 0.0.4 (`a_sum` twice), so OpenMetrics input that has both is refused, in either order.
+    /// crashes/exposition/crash-2099591667ef266edf1a8a7511df162d5b3ecf23 (OpenMetrics)
+    @Test func gaugeHistogramClashesWithAFamilyNamedLikeItsTextSum() throws {
+        let input = "# TYPE a gaugehistogram\n# HELP a help\na_bucket{le=\"1.0\"} 0\na_bucket{le=\"+Inf\"} 3\na_sum 2\n# EOF\n"
+        #expect(throws: ScrapeError.self) { try ScrapeParser.parse(Array(input.utf8), format: .openMetrics) }
+        let reversed = "# TYPE a_count gauge\na_count 1\n# TYPE a gaugehistogram\na_bucket{le=\"+Inf\"} 3\na_gcount 3\n# EOF\n"
+        do {
+            _ = try ScrapeParser.parse(Array(reversed.utf8), format: .openMetrics)
+            Issue.record("a_count and gauge histogram a were both accepted")
+        } catch {
+            #expect(error.description.contains("clashes"), "\(error)")
+        }
+        let alone = "# TYPE a gaugehistogram\na_bucket{le=\"+Inf\"} 3\na_gcount 3\na_gsum 2\n# EOF\n"
+        let families = try ScrapeParser.parse(Array(alone.utf8), format: .openMetrics)
+        let text = try ScrapeParser.parse(TextEncoder.encode(families), format: .text)
+        #expect(text.map(\.name) == ["a"])
+    }
 }
