@@ -96,7 +96,7 @@ extension TestServer.Received {
     var groupTarget: String? { json?["groupLabels"]?["target"]?.stringValue }
 }
 
-@Suite struct NotificationFaultTests {
+@Suite struct NotificationFaultHeavyTests {
     /// The receiver is down, then slower than the webhook timeout, then answers 500, then
     /// recovers: every notification arrives, byte for byte what was first sent, once.
     @Test func receiverDownSlowFailingThenRecoveredGetsEverything() async throws {
@@ -219,7 +219,7 @@ extension TestServer.Received {
 /// kill -9 at random moments while the outbox is compacted after almost every delivery:
 /// every record on disk stays readable, what was waiting at each kill is delivered later,
 /// and a torn last record (as a kill during a write leaves it) is skipped with a log line.
-@Suite struct OutboxCrashTests {
+@Suite struct OutboxCrashHeavyTests {
     @Test func sigkillDuringCompactionCorruptsNothingAndLosesNothing() async throws {
         let server = try TestServer()
         // Two receivers that fail every other request (retries, acks, compactions) and one

@@ -69,7 +69,7 @@ let quietLogger: Logger = {
 
     /// Waits (real time) until the loop has caught up and waits, and `condition` holds.
     func idle(_ n: Notifier, _ condition: @escaping () -> Bool = { true }) async -> Bool {
-        await waitUntil(timeout: .seconds(10), every: .milliseconds(2)) {
+        await waitUntil(timeout: .seconds(30), every: .milliseconds(2)) {
             n.isQuiet { clock.sleeperCount } && condition()
         }
     }
