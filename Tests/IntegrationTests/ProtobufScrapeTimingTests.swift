@@ -25,7 +25,8 @@ import Testing
                 """, flags: ["--enable-feature=native-histograms"])
         #expect(await waitUntil(timeout: .seconds(20)) { (prometheus.query("up{job=\"lookout\"} == 1")?.count ?? 0) == 1 })
 
-        // What Prometheus asked for: protobuf first.
+        // What Prometheus asked for: protobuf first (its two jobs are scraped at different offsets).
+        #expect(await waitUntil(timeout: .seconds(10)) { !recorder.received("/metrics").isEmpty })
         let accept = recorder.received("/metrics").first?.headers["Accept"] ?? ""
         #expect(accept.hasPrefix("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"), "\(accept)")
         // And what the agent answers to that header.
