@@ -178,7 +178,9 @@ enum Probes {
         #expect(last.verdict == .critical)
         #expect(last.reason == .timeout)
 
-        // Next tick: probed again.
+        // Next tick, once `fine`'s hanging ready probe has timed out too: both probed again.
+        #expect(await waitUntil { Probes.value(m, "lookout_probe_timed_out", ["target": "fine", "endpoint": "ready"]) == 1 })
+        #expect(await waitUntil { Probes.endpoint(prober, "fine", .ready)?.last?.reason == .timeout })
         await Probes.tick(clock, .seconds(1))
         #expect(await waitUntil { server.received("/hang").count == 4 })
         await Probes.stop(task)
