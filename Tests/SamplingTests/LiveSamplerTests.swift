@@ -193,6 +193,60 @@ import Testing
         }
     }
 
+    @Test func blockSamplingSeesAThreadInUninterruptibleSleepByItsWaitChannel() async throws {
+        // A vfork parent waits uninterruptibly (state D) until its child execs or exits; the
+        // child sleeps (interruptibly) meanwhile. Only the parent is in the group.
+        let dir = TemporaryDirectory(prefix: "lookout-block-live")
+        dir.write(
+            "vfork.c",
+            """
+            #include <stdio.h>
+            #include <sys/wait.h>
+            #include <unistd.h>
+            int main(void) {
+                pid_t child = vfork();
+                if (child == 0) { dprintf(1, "%d\\n", getpid()); sleep(60); _exit(0); }
+                waitpid(child, 0, 0);
+                return 0;
+            }
+            """)
+        let cc = Shell.run(["gcc", "-O1", "-o", dir.path + "/vfork", dir.path + "/vfork.c"])
+        try #require(cc.status == 0, "gcc failed: \(cc.output)")
+        let parent = try ChildProcess([dir.path + "/vfork"], stdout: dir.path + "/child.pid")
+        // The child goes first: the parent then reaps it and exits, leaving no zombie behind.
+        defer {
+            if let child = Int32(String(((try? FileIO.readText(dir.path + "/child.pid")) ?? "").prefix { !$0.isWhitespace })) {
+                Glibc.kill(child, SIGKILL)
+            }
+            #expect(parent.wait(timeout: .seconds(5)) == 0)
+            parent.kill()
+        }
+        #expect(await waitUntil(timeout: .seconds(10)) { (try? procfs.processStat(pid: parent.pid))??.state == UInt8(ascii: "D") })
+        let wchan = String(try FileIO.readText("/proc/\(parent.pid)/wchan").prefix { !$0.isWhitespace })
+        #expect(!wchan.isEmpty && wchan != "0")
+
+        var settings = SamplerSettings()
+        settings.block = true
+        let reporter = RecordingReporter(demand: .waitChannel)
+        let logs = LogCapture()
+        let sampler = Sampler(
+            settings: settings, groups: [.init(name: "vfork", selector: .pid(parent.pid))], procfs: procfs, logger: logs.logger,
+            reporters: [reporter])
+        try await running(sampler) {
+            try await Task.sleep(for: .milliseconds(1300))
+            let m = sampler.metrics.collect()
+            let ticks = try #require(m.value(N.samplerTicks))
+            let samples = try #require(m.value(N.processBlockedSamples, ["group": "vfork", "wchan": wchan]))
+            // The one blocked thread in every tick (give or take the ticks around a read).
+            #expect(samples >= ticks - 2 && samples <= ticks + 1, "\(samples) samples in \(ticks) ticks")
+            let last = try #require(reporter.ticks.last)
+            let blocked = last.samples.filter { $0.kind == .blocked }
+            #expect(blocked.count == 1)
+            #expect(blocked.first?.pid == parent.pid && blocked.first?.tid == parent.pid && blocked.first?.waitChannel == wchan)
+            #expect(logs.warnings.isEmpty, "\(logs.warnings)")
+        }
+    }
+
     func ticksOverTenSeconds(frequency: Int, tolerance: Double) async throws {
         var settings = SamplerSettings()
         settings.frequency = frequency
