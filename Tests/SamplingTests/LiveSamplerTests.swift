@@ -221,7 +221,10 @@ import Testing
             #expect(parent.wait(timeout: .seconds(5)) == 0)
             parent.kill()
         }
-        #expect(await waitUntil(timeout: .seconds(10)) { (try? procfs.processStat(pid: parent.pid))??.state == UInt8(ascii: "D") })
+        // Once the child has written its pid, the parent is in the vfork wait (a moment earlier
+        // it may be in state D for another reason, e.g. paging its binary in).
+        #expect(await waitUntil(timeout: .seconds(10)) { ((try? FileIO.readText(dir.path + "/child.pid")) ?? "").hasSuffix("\n") })
+        #expect((try procfs.processStat(pid: parent.pid))?.state == UInt8(ascii: "D"))
         let wchan = String(try FileIO.readText("/proc/\(parent.pid)/wchan").prefix { !$0.isWhitespace })
         #expect(!wchan.isEmpty && wchan != "0")
 
