@@ -167,10 +167,13 @@ public final class Agent: Sendable {
 
     /// Runs until SIGTERM or SIGINT (or cancellation), then stops every service within ~2 s.
     public func run() async throws {
+        // SIGHUP is trapped before the socket is bound: a reload asked for as soon as the agent
+        // answers must reload it, not kill it (the default action); earlier ones wait in the sequence.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
         try await server.bind()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         services.append(.init(service: ServerService(server: server), serviceName: "server"))
-        services.append(.init(service: ReloadOnHangup(agent: self), serviceName: "sighup"))
+        services.append(.init(service: ReloadOnHangup(agent: self, signals: hangups), serviceName: "sighup"))
         for c in components {
             services.append(.init(service: ComponentService(component: c), serviceName: c.name))
         }
@@ -273,9 +276,9 @@ struct ComponentService: Service {
 /// SIGHUP reloads the configuration, as in Prometheus.
 struct ReloadOnHangup: Service {
     let agent: Agent
+    let signals: UnixSignalsSequence
 
     func run() async throws {
-        let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
                 await agent.reload()

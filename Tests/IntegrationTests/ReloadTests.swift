@@ -94,7 +94,7 @@ import Glibc
             try await Task.sleep(for: .milliseconds(10))
         }
         try await Task.sleep(for: .milliseconds(500))
-        #expect(agent.process.isRunning)
+        #expect(agent.process.isRunning, "exit \(agent.process.exitStatus.map(String.init) ?? "-"): \(agent.log)")
         #expect(agent.get("/-/healthy").status == 200)
         let after = rssKiB(agent.process.pid)
         // Growth from 100 reloads stays within allocator noise (a leak per reload would show as MBs).

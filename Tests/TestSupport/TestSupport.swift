@@ -112,7 +112,7 @@ public enum Shell {
 public final class ChildProcess: @unchecked Sendable {
     public let pid: pid_t
     public let arguments: [String]
-    private var exitStatus: Int32?
+    public private(set) var exitStatus: Int32?
 
     public struct SpawnError: Error, CustomStringConvertible {
         public let command: String
