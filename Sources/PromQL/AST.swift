@@ -50,7 +50,7 @@ public struct LabelMatcher: Hashable, Sendable, CustomStringConvertible {
     /// Whether this matcher accepts the empty string, i.e. series without the label.
     public var matchesEmpty: Bool { matches("") }
 
-    public var description: String { "\(name)\(op.rawValue)\(quoteGo(value))" }
+    public var description: String { "\(name)\(op.rawValue)\(goQuoted(value))" }
 }
 
 /// True when every matcher accepts the label set.
@@ -208,7 +208,7 @@ extension Expr: CustomStringConvertible {
     public var description: String {
         switch self {
         case .number(let v, _): return formatNumberLiteral(v)
-        case .string(let s, _): return quoteGo(s)
+        case .string(let s, _): return goQuoted(s)
         case .vectorSelector(let v): return v.description
         case .matrixSelector(let m):
             return "\(m.selector)[\(PromDuration.format(milliseconds: m.rangeMilliseconds))]"
@@ -255,24 +255,3 @@ func formatNumberLiteral(_ v: Double) -> String {
     return GoFloat.formatF(v)
 }
 
-/// `strconv.Quote`-like quoting for label values and strings (also the templates' `%q`).
-public func quoteGo(_ s: String) -> String {
-    var out = "\""
-    for ch in s.unicodeScalars {
-        switch ch {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\r": out += "\\r"
-        case "\t": out += "\\t"
-        default:
-            if ch.value < 0x20 || ch.value == 0x7f {
-                let hex = String(ch.value, radix: 16)
-                out += "\\x" + (hex.count < 2 ? "0" + hex : hex)
-            } else {
-                out.unicodeScalars.append(ch)
-            }
-        }
-    }
-    return out + "\""
-}

@@ -1,4 +1,5 @@
 import Exposition
+import LookoutCore
 
 /// One element of an instant vector.
 public struct Sample: Sendable, Hashable {
@@ -71,6 +72,6 @@ extension Labels {
 
     /// Prometheus' `String()` of a label set, `{__name__="up", job="x"}`, as promtool prints it.
     public var promString: String {
-        "{" + pairs.map { "\($0.name)=\(quoteGo($0.value))" }.joined(separator: ", ") + "}"
+        "{" + pairs.map { "\($0.name)=\(goQuoted($0.value))" }.joined(separator: ", ") + "}"
     }
 }

@@ -1,3 +1,4 @@
+import LookoutCore
 import PromQL
 
 /// Go's `fmt.Sprintf` for the values templates handle (float64, int, string, bool, maps),
@@ -146,7 +147,7 @@ enum GoPrintf {
             var body: String
             switch verb {
             case "v", "s": body = s
-            case "q": body = quoteGo(s)
+            case "q": body = goQuoted(s)
             case "x": body = s.utf8.map { hex2($0) }.joined()
             case "X": body = s.utf8.map { hex2($0) }.joined().uppercased()
             default: return bad(v, verb)

@@ -267,10 +267,10 @@ public enum RuleTestRunner {
                 let expr = try PromQLParser.parse(test.expr)
                 got = try engine.query(expr, at: time)
             } catch let e as ParseError {
-                errors.append("    expr: \(goQuote(test.expr)), time: \(test.evalTimeText), err: \(e.unsupported ? "unsupported by lookout: " : "parse error: ")\(e.message) at offset \(e.range.start)")
+                errors.append("    expr: \(goQuoted(test.expr)), time: \(test.evalTimeText), err: \(e.unsupported ? "unsupported by lookout: " : "parse error: ")\(e.message) at offset \(e.range.start)")
                 continue
             } catch {
-                errors.append("    expr: \(goQuote(test.expr)), time: \(test.evalTimeText), err: \(error)")
+                errors.append("    expr: \(goQuoted(test.expr)), time: \(test.evalTimeText), err: \(error)")
                 continue
             }
             var expected: [(Labels, Double)] = []
@@ -279,7 +279,7 @@ public enum RuleTestRunner {
                 do {
                     expected.append((try SeriesNotation.parseMetric(s.labels), s.value))
                 } catch {
-                    errors.append("    expr: \(goQuote(test.expr)), time: \(test.evalTimeText), err: labels \(goQuote(s.labels)): \(error)")
+                    errors.append("    expr: \(goQuoted(test.expr)), time: \(test.evalTimeText), err: labels \(goQuoted(s.labels)): \(error)")
                     bad = true
                     break
                 }
@@ -291,7 +291,7 @@ public enum RuleTestRunner {
             let same = exp.count == gotSorted.count && zip(exp, gotSorted).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
             if !same {
                 errors.append(
-                    "    expr: \(goQuote(test.expr)), time: \(test.evalTimeText),\n        exp: \(samplesString(exp))\n        got: \(samplesString(gotSorted))")
+                    "    expr: \(goQuoted(test.expr)), time: \(test.evalTimeText),\n        exp: \(samplesString(exp))\n        got: \(samplesString(gotSorted))")
             }
         }
         return errors
@@ -315,20 +315,6 @@ public enum RuleTestRunner {
     static func indentLines(_ text: String, _ indent: String) -> String {
         text.split(separator: "\n", omittingEmptySubsequences: false).enumerated().map { $0.offset > 0 ? indent + $0.element : String($0.element) }
             .joined(separator: "\n")
-    }
-
-    static func goQuote(_ s: String) -> String {
-        var out = "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out + "\""
     }
 
     /// Go's `time.Duration.String()` for whole milliseconds: `0s`, `1m30s`, `1h0m0s`, `1.5s`.

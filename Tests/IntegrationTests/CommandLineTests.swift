@@ -111,45 +111,18 @@ import Testing
     }
 
     @Test func blockProfileShowsAThreadInUninterruptibleSleepUnderItsWaitChannel() async throws {
-        // A vfork parent waits in state D until its child exits; the child exits after 4 s.
+        let parent = try await UninterruptibleSleeper()
+        defer { #expect(parent.stop() == 0) }
+        #expect(parent.state == "D")
         let dir = TemporaryDirectory()
-        dir.write(
-            "vfork.c",
-            """
-            #include <stdio.h>
-            #include <sys/wait.h>
-            #include <unistd.h>
-            int main(void) {
-                pid_t child = vfork();
-                if (child == 0) { dprintf(1, "%d\\n", getpid()); sleep(4); _exit(0); }
-                waitpid(child, 0, 0);
-                return 0;
-            }
-            """)
-        let cc = Shell.run(["gcc", "-O1", "-o", dir.path + "/vfork", dir.path + "/vfork.c"])
-        try #require(cc.status == 0, "gcc failed: \(cc.output)")
-        let parent = try ChildProcess([dir.path + "/vfork"], stdout: dir.path + "/child.pid")
-        defer {
-            #expect(parent.wait(timeout: .seconds(10)) == 0)
-            parent.kill()
-        }
-        // In state D (the third field of stat, after the parenthesized name).
-        func state() -> Character? {
-            let stat = (try? FileIO.readText("/proc/\(parent.pid)/stat")) ?? ""
-            return stat.lastIndex(of: ")").flatMap { stat[stat.index($0, offsetBy: 2)...].first }
-        }
-        // Once the child has written its pid, the parent is in the vfork wait (a moment earlier
-        // it may be in state D for another reason, e.g. paging its binary in).
-        #expect(await waitUntil(timeout: .seconds(5)) { ((try? FileIO.readText(dir.path + "/child.pid")) ?? "").hasSuffix("\n") })
-        #expect(state() == "D")
         let out = dir.path + "/block.folded"
         let (status, output) = LookoutBinary.run([
             "profile", "--pid", String(parent.pid), "--seconds", "2", "--type", "block", "--format", "folded", "-o", out,
         ])
         #expect(status == 0, "\(output)")
         // Still waiting for the child: the wait channel the profile must show.
-        #expect(state() == "D")
-        let wchan = String(((try? FileIO.readText("/proc/\(parent.pid)/wchan")) ?? "").prefix { !$0.isWhitespace })
+        #expect(parent.state == "D")
+        let wchan = parent.waitChannel
         let folded = (try? FileIO.readText(out)) ?? ""
         // One stack, root first: group (the process name), pid, thread, wait channel; one sample a tick.
         let lines = folded.split(separator: "\n")

@@ -42,12 +42,12 @@ import Testing
     }
 
     @Test func labelValuesAreQuotedLikeGo() {
-        #expect(WebhookPayload.goQuote("plain") == "\"plain\"")
-        #expect(WebhookPayload.goQuote("a\"b\\c") == "\"a\\\"b\\\\c\"")
-        #expect(WebhookPayload.goQuote("line\nnext\ttab") == "\"line\\nnext\\ttab\"")
-        #expect(WebhookPayload.goQuote("\u{01}\u{7f}") == "\"\\x01\\x7f\"")
-        #expect(WebhookPayload.goQuote("héllo ✓") == "\"héllo ✓\"")
-        #expect(WebhookPayload.goQuote("nb\u{a0}sp") == "\"nb\\u00a0sp\"")
+        #expect(goQuoted("plain") == "\"plain\"")
+        #expect(goQuoted("a\"b\\c") == "\"a\\\"b\\\\c\"")
+        #expect(goQuoted("line\nnext\ttab") == "\"line\\nnext\\ttab\"")
+        #expect(goQuoted("\u{01}\u{7f}") == "\"\\x01\\x7f\"")
+        #expect(goQuoted("héllo ✓") == "\"héllo ✓\"")
+        #expect(goQuoted("nb\u{a0}sp") == "\"nb\\u00a0sp\"")
     }
 
     @Test func payloadHasEveryFieldOfVersion4() throws {

@@ -194,38 +194,11 @@ import Testing
     }
 
     @Test func blockSamplingSeesAThreadInUninterruptibleSleepByItsWaitChannel() async throws {
-        // A vfork parent waits uninterruptibly (state D) until its child execs or exits; the
-        // child sleeps (interruptibly) meanwhile. Only the parent is in the group.
-        let dir = TemporaryDirectory(prefix: "lookout-block-live")
-        dir.write(
-            "vfork.c",
-            """
-            #include <stdio.h>
-            #include <sys/wait.h>
-            #include <unistd.h>
-            int main(void) {
-                pid_t child = vfork();
-                if (child == 0) { dprintf(1, "%d\\n", getpid()); sleep(60); _exit(0); }
-                waitpid(child, 0, 0);
-                return 0;
-            }
-            """)
-        let cc = Shell.run(["gcc", "-O1", "-o", dir.path + "/vfork", dir.path + "/vfork.c"])
-        try #require(cc.status == 0, "gcc failed: \(cc.output)")
-        let parent = try ChildProcess([dir.path + "/vfork"], stdout: dir.path + "/child.pid")
-        // The child goes first: the parent then reaps it and exits, leaving no zombie behind.
-        defer {
-            if let child = Int32(String(((try? FileIO.readText(dir.path + "/child.pid")) ?? "").prefix { !$0.isWhitespace })) {
-                Glibc.kill(child, SIGKILL)
-            }
-            #expect(parent.wait(timeout: .seconds(5)) == 0)
-            parent.kill()
-        }
-        // Once the child has written its pid, the parent is in the vfork wait (a moment earlier
-        // it may be in state D for another reason, e.g. paging its binary in).
-        #expect(await waitUntil(timeout: .seconds(10)) { ((try? FileIO.readText(dir.path + "/child.pid")) ?? "").hasSuffix("\n") })
-        #expect((try procfs.processStat(pid: parent.pid))?.state == UInt8(ascii: "D"))
-        let wchan = String(try FileIO.readText("/proc/\(parent.pid)/wchan").prefix { !$0.isWhitespace })
+        // Only the vfork parent (in state D) is in the group, not its sleeping child.
+        let parent = try await UninterruptibleSleeper()
+        defer { #expect(parent.stop() == 0) }
+        #expect(parent.state == "D")
+        let wchan = parent.waitChannel
         #expect(!wchan.isEmpty && wchan != "0")
 
         var settings = SamplerSettings()
