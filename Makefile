@@ -24,11 +24,13 @@ build: deps
 
 # Suites named *TimingTests assert wall-clock bounds and *HeavyTests load the CPU for a while;
 # both run after the rest, one at a time, so on a 2-core machine neither starves the other tests.
+# Tests/run-pass keeps each pass' log in .build/ and ends a failed pass with what failed; a
+# wall-clock test that fails is run once more, alone, after its failure is printed.
 SERIAL := 'TimingTests|HeavyTests'
 test: deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip $(SERIAL)
-	$(SWIFT) test --skip-build --filter $(SERIAL) --no-parallel
+	SWIFT=$(SWIFT) Tests/run-pass parallel -- --skip $(SERIAL)
+	SWIFT=$(SWIFT) Tests/run-pass serial --rerun-failed -- --filter $(SERIAL) --no-parallel
 	$(MAKE) --no-print-directory check-rules
 
 # The rule files load in a real Prometheus and pass their promtool unit tests.
