@@ -6,7 +6,7 @@ SWIFT ?= swift
 BUILD_PACKAGES := libcurl4-openssl-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev pkg-config
 # Tests: the real servers lookout is tested against, and the tools that read its output.
 TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \
-	python3 python3-prometheus-client openssl curl procps wrk
+	python3 python3-prometheus-client python3-yaml openssl curl procps wrk
 # Benchmarks/compare: the peers lookout is measured against, gcc for its C floor.
 BENCH_PACKAGES := gcc prometheus-blackbox-exporter prometheus-process-exporter
 APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES) | md5sum | cut -c1-8)

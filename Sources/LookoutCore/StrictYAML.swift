@@ -1,5 +1,3 @@
-import Yams
-
 /// Reads YAML the way Prometheus reads its configuration: strictly. Unknown keys,
 /// duplicate keys and wrong types are errors that name the file, line and column.
 /// Problems are collected in the document so a loader can report all of them at once.
@@ -8,7 +6,7 @@ public final class YAMLDocument {
     public private(set) var diagnostics: [Diagnostic] = []
     /// The root node. Values are made on access: a value refers to its document, so the
     /// document must not hold values, or the two would keep each other alive.
-    private var rootNode: Node?
+    private var rootNode: YAMLNode?
 
     /// The root value, or nil for an empty document.
     public var root: YAMLValue? { rootNode.map { YAMLValue(node: $0, document: self) } }
@@ -17,11 +15,12 @@ public final class YAMLDocument {
     public init(text: String, file: String) {
         self.file = file
         do {
-            rootNode = try Yams.compose(yaml: text)
-        } catch let error as YamlError {
-            diagnostics.append(Self.diagnostic(for: error, file: file))
+            rootNode = try YAML.parse(text)
         } catch {
-            diagnostics.append(Diagnostic("cannot parse YAML: \(error)", file: file))
+            diagnostics.append(
+                Diagnostic(
+                    "YAML syntax error: \(error.message)",
+                    at: SourceLocation(file: file, line: error.mark.line, column: error.mark.column)))
         }
     }
 
@@ -33,49 +32,22 @@ public final class YAMLDocument {
     public func check() throws(Diagnostics) {
         if !diagnostics.isEmpty { throw Diagnostics(diagnostics) }
     }
-
-    static func diagnostic(for error: YamlError, file: String) -> Diagnostic {
-        switch error {
-        case let .scanner(context, problem, mark, _), let .parser(context, problem, mark, _),
-            let .composer(context, problem, mark, _):
-            let ctx = context.map { " \($0.text)" } ?? ""
-            return Diagnostic(
-                "YAML syntax error: \(problem)\(ctx)",
-                at: SourceLocation(file: file, line: mark.line, column: mark.column))
-        case let .reader(problem, offset, _, yaml):
-            var line = 1, column = 1
-            if let offset {
-                for (i, ch) in yaml.unicodeScalars.enumerated() {
-                    if i >= offset { break }
-                    if ch == "\n" { line += 1; column = 1 } else { column += 1 }
-                }
-            }
-            return Diagnostic("YAML reading error: \(problem)", at: SourceLocation(file: file, line: line, column: column))
-        case let .duplicatedKeysInMapping(duplicates, context):
-            let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
-            return Diagnostic(
-                "duplicate key \(keys) in this mapping",
-                at: SourceLocation(file: file, line: context.mark.line, column: context.mark.column))
-        default:
-            return Diagnostic("YAML error: \(error)", file: file)
-        }
-    }
 }
 
 /// A node of a `YAMLDocument` with typed, error-reporting accessors. Each accessor returns
 /// nil after recording a diagnostic when the value does not have the expected shape.
 public struct YAMLValue {
-    public let node: Node
+    public let node: YAMLNode
     public let document: YAMLDocument
 
-    init(node: Node, document: YAMLDocument) {
+    init(node: YAMLNode, document: YAMLDocument) {
         self.node = node
         self.document = document
     }
 
     public var location: SourceLocation {
         let mark = node.mark
-        return SourceLocation(file: document.file, line: mark?.line ?? 1, column: mark?.column ?? 1)
+        return SourceLocation(file: document.file, line: mark.line, column: mark.column)
     }
 
     public func error(_ message: String) {
@@ -93,14 +65,14 @@ public struct YAMLValue {
         case .doubleQuoted: return .doubleQuoted
         case .literal: return .literal
         case .folded: return .folded
-        default: return .plain
+        case .plain: return .plain
         }
     }
 
     /// The value for `key` when this is a mapping, without checking anything: lets a loader
     /// name a thing (a rule by its `alert:`) in the errors it then finds while validating it.
     public func peek(_ key: String) -> YAMLValue? {
-        guard case let .mapping(m) = node else { return nil }
+        guard case let .mapping(m, _) = node else { return nil }
         for (k, v) in m {
             if case let .scalar(ks) = k, ks.string == key { return YAMLValue(node: v, document: document) }
         }
@@ -124,13 +96,12 @@ public struct YAMLValue {
         case .scalar: return "a scalar"
         case .mapping: return "a mapping"
         case .sequence: return "a list"
-        case .alias: return "an alias"
         }
     }
 
     /// The value as a mapping whose keys must all be in `allowedKeys`.
     public func mapping(_ what: String, allowedKeys: [String]) -> YAMLMapping? {
-        guard case let .mapping(m) = node else {
+        guard case let .mapping(m, _) = node else {
             error("\(what) must be a mapping, found \(kind)")
             return nil
         }
@@ -159,7 +130,7 @@ public struct YAMLValue {
 
     /// The value as a mapping from string keys to string values (labels, headers).
     public func stringMap(_ what: String) -> [(key: String, value: String, location: SourceLocation)]? {
-        guard case let .mapping(m) = node else {
+        guard case let .mapping(m, _) = node else {
             error("\(what) must be a mapping, found \(kind)")
             return nil
         }
@@ -184,7 +155,7 @@ public struct YAMLValue {
 
     public func sequence(_ what: String) -> [YAMLValue]? {
         if isNull { return [] }
-        guard case let .sequence(s) = node else {
+        guard case let .sequence(s, _) = node else {
             error("\(what) must be a list, found \(kind)")
             return nil
         }

@@ -111,7 +111,7 @@ public struct EndpointStatus: Sendable {
 /// `scheme://user:password@host/path` → `scheme://host/path`: credentials in a URL are
 /// never shown.
 public func redactingCredentials(_ url: String) -> String {
-    guard let schemeEnd = url.range(of: "://") else { return url }
+    guard let schemeEnd = url.firstRange(of: "://") else { return url }
     let rest = url[schemeEnd.upperBound...]
     let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
     guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }

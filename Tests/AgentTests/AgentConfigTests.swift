@@ -112,7 +112,7 @@ import Testing
         ("listen: [1, 2]\n", "1:9", "listen must be a string, found a list"),
         ("sampling: [1]\n", "1:11", "sampling must be a mapping, found a list"),
         ("sampling:\n  cpu: maybe\n", "2:8", "sampling.cpu must be true or false, found \"maybe\""),
-        ("sampling:\n  cpu: true\n  cpu: false\n", "2:3", "duplicate key \"cpu\""),
+        ("sampling:\n  cpu: true\n  cpu: false\n", "3:3", "duplicate key \"cpu\""),
         ("targets:\n  - name: t\n    metrics: http://a/m\n    timeout: 20s\n    interval: 10s\n", "2:5", "timeout 20s is longer than interval 10s"),
         ("key: [unclosed\n", "2:1", "YAML syntax error"),
     ])

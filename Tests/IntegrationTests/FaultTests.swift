@@ -98,7 +98,7 @@ import Glibc
         #expect(missed <= max(2, ticks / 100), "\(missed) of \(ticks) ticks missed")
 
         print(
-            "faults: fast target probed \(Int(fastProbes)) times in \(String(format: "%.1f", window)) s; sampler \(Int(ticks)) ticks, \(Int(missed)) missed; /-/healthy p50 \(String(format: "%.1f", percentile(healthy, 50) * 1000)) ms, max \(String(format: "%.1f", percentile(healthy, 100) * 1000)) ms; RSS \(agent.residentKiB) KiB"
+            "faults: fast target probed \(Int(fastProbes)) times in \(fixed(window, 1)) s; sampler \(Int(ticks)) ticks, \(Int(missed)) missed; /-/healthy p50 \(fixed(percentile(healthy, 50) * 1000, 1)) ms, max \(fixed(percentile(healthy, 100) * 1000, 1)) ms; RSS \(agent.residentKiB) KiB"
         )
         // /-/healthy answered every time, and quickly.
         #expect(healthyFailures.isEmpty, "\(healthyFailures)")

@@ -76,8 +76,8 @@ import Glibc
         print(
             """
             load: /metrics (\(metricsBytes) bytes) under wrk -t2 -c64 -d\(Self.seconds)s: \(requests ?? "?") requests/s
-            load: sampler ticks \(Int(ticks)), missed \(Int(missed)) (\(String(format: "%.3f", missedRatio * 100))%)
-            load: /-/healthy \(latencies.count) answers, \(failures.count) failures, p50 \(String(format: "%.1f", p50 * 1000)) ms, p99 \(String(format: "%.1f", p99 * 1000)) ms, max \(String(format: "%.1f", worst * 1000)) ms
+            load: sampler ticks \(Int(ticks)), missed \(Int(missed)) (\(fixed(missedRatio * 100, 3))%)
+            load: /-/healthy \(latencies.count) answers, \(failures.count) failures, p50 \(fixed(p50 * 1000, 1)) ms, p99 \(fixed(p99 * 1000, 1)) ms, max \(fixed(worst * 1000, 1)) ms
             \(report)
             """)
         // The load was real: wrk got answers, many of them.

@@ -143,7 +143,7 @@ extension String {
     func components(_ s: String) -> Int {
         var n = 0
         var rest = self[...]
-        while let r = rest.range(of: s) {
+        while let r = rest.firstRange(of: s) {
             n += 1
             rest = rest[r.upperBound...]
         }

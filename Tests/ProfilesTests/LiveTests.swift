@@ -120,7 +120,7 @@ import Testing
         var cum: [String: Int64] = [:]
         var inTable = false
         for line in text.split(separator: "\n") {
-            if line.hasPrefix("Showing nodes accounting for"), let of = line.range(of: " of ") {
+            if line.hasPrefix("Showing nodes accounting for"), let of = line.firstRange(of: " of ") {
                 total = Int64(line[of.upperBound...].split(separator: " ").first ?? "") ?? 0
             }
             if line.contains("flat%") && line.contains("cum%") {

@@ -325,7 +325,7 @@ extension String {
     func replacingOccurrences(_ a: String, _ b: String) -> String {
         var out = ""
         var rest = Substring(self)
-        while let r = rest.range(of: a) {
+        while let r = rest.firstRange(of: a) {
             out += rest[..<r.lowerBound] + b
             rest = rest[r.upperBound...]
         }

@@ -196,7 +196,7 @@ extension String {
     func components(_ separator: String) -> Int {
         var count = 0
         var rest = self[...]
-        while let r = rest.range(of: separator) {
+        while let r = rest.firstRange(of: separator) {
             count += 1
             rest = rest[r.upperBound...]
         }

@@ -272,3 +272,14 @@ public func waitUntil(
         try? await Task.sleep(for: interval)
     }
 }
+
+/// `value` with `digits` decimals (like `%.Nf`), for the figures tests print.
+public func fixed(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return String(value) }
+    var scale = 1
+    for _ in 0..<digits { scale *= 10 }
+    let n = Int((abs(value) * Double(scale)).rounded())
+    let fraction = String(n % scale)
+    let padded = String(repeating: "0", count: digits - fraction.count) + fraction
+    return (value < 0 && n != 0 ? "-" : "") + String(n / scale) + (digits > 0 ? "." + padded : "")
+}
