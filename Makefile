@@ -16,8 +16,10 @@ APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) $(BENCH
 run: release
 	.build/release/lookout run
 
+# The release binary carries the Swift runtime (--static-swift-stdlib): it runs on a host
+# without a Swift toolchain, and maps fewer pages than the shared libraries would.
 release: deps
-	$(SWIFT) build -c release --product lookout
+	$(SWIFT) build -c release --static-swift-stdlib --product lookout
 
 build: deps
 	$(SWIFT) build
