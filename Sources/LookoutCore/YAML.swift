@@ -420,9 +420,7 @@ struct YAMLReader {
             if anchor != nil { throw error("an alias may not have an anchor") }
             let start = pos
             pos += 1
-            let nameStart = pos
-            while !atEnd && !isSeparator(pos) && !(inFlow && isFlowIndicator(cur)) { pos += 1 }
-            let name = String(decoding: b[nameStart..<pos], as: UTF8.self)
+            let name = try propertyName(start, what: "an alias")
             guard let target = anchors[name] else { throw error("unknown alias \"*\(name)\"", at: start) }
             try count(target.size - 1)
             node = target.node
@@ -457,9 +455,23 @@ struct YAMLReader {
     mutating func anchorName() throws(YAMLSyntaxError) -> String {
         let start = pos
         pos += 1
-        while !atEnd && !isSeparator(pos) && !isFlowIndicator(cur) { pos += 1 }
-        if pos == start + 1 { throw error("an anchor needs a name", at: start) }
+        return try propertyName(start, what: "an anchor")
+    }
+
+    /// The name of an anchor or alias (after `&` or `*` at `start`): letters, digits, `-` and
+    /// `_` (as libyaml reads them), then a space, a line break or a flow indicator.
+    mutating func propertyName(_ start: Int, what: String) throws(YAMLSyntaxError) -> String {
+        while Self.isNameCharacter(cur) { pos += 1 }
+        if pos == start + 1 { throw error("\(what) needs a name", at: start) }
+        if !isSeparator(pos) && !isFlowIndicator(cur) {
+            throw error("\(what) name may contain only letters, digits, \"-\" and \"_\"", at: pos)
+        }
         return String(decoding: b[(start + 1)..<pos], as: UTF8.self)
+    }
+
+    static func isNameCharacter(_ c: UInt8) -> Bool {
+        (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+            || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9")) || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
     }
 
     mutating func skipTag() {
@@ -526,6 +538,9 @@ struct YAMLReader {
             }
             if cur == UInt8(ascii: "?") && isSeparator(pos + 1) {
                 throw error("complex mapping keys (\"? \") are not supported")
+            }
+            if cur == UInt8(ascii: ",") {
+                throw error("an empty entry in this flow \(isMapping ? "mapping" : "list") (two commas in a row?)")
             }
             let entryStart = pos
             let first = try inlineNode(parentIndent: -1, inFlow: true)
@@ -685,9 +700,15 @@ struct YAMLReader {
             if double && c == UInt8(ascii: "\\") {
                 pos += 1
                 if Self.isBreak(cur) {
-                    // An escaped line break: the lines join without a space.
+                    // An escaped line break: the lines join without a space; empty lines
+                    // after it are line breaks.
                     skipBreak()
                     skipBlanks()
+                    while Self.isBreak(cur) {
+                        skipBreak()
+                        skipBlanks()
+                        out.append(10)
+                    }
                     continue
                 }
                 try escape(into: &out)

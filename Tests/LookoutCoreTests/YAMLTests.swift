@@ -106,6 +106,8 @@ import Glibc
         #expect(got["folded"] == "one two\nthree")
         #expect(got["keep"] == "kept\n\n")
         #expect(got["last"] == "end")
+        // An escaped line break joins the lines; an empty line after it is a line break.
+        #expect(Self.parse("a: \"x\\\n  \n  y\"\n")?["a"] == "x\ny")
     }
 
     @Test func stylesAndMarks() throws {
@@ -162,6 +164,8 @@ import Glibc
         ("a: 1\n---\nb: 2\n", 2, 1, "expected a single document"),
         ("a: @x\n", 1, 4, "a value may not start with \"@\""),
         ("a: [x] y\n", 1, 8, "unexpected text after the value"),
+        ("a: [x, , y]\n", 1, 8, "an empty entry in this flow list"),
+        ("a: &x: 1\n", 1, 6, "an anchor name may contain only letters"),
     ])
     func errorsNameThePlace(_ text: String, _ line: Int, _ column: Int, _ message: String) {
         let e = Self.failure(text)
