@@ -158,7 +158,7 @@ struct YAMLReader {
 
     /// True at `---` or `...` at the start of a line, followed by a separator.
     func atDocumentMarker(_ i: Int) -> Bool {
-        guard i + 2 < b.count || i + 3 == b.count, indentColumn(i) == 0 else { return false }
+        guard i + 2 < b.count, indentColumn(i) == 0 else { return false }
         let c = at(i)
         guard (c == UInt8(ascii: "-") || c == UInt8(ascii: ".")), at(i + 1) == c, at(i + 2) == c else { return false }
         return isSeparator(i + 3)
