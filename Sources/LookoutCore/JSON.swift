@@ -298,9 +298,10 @@ private struct JSONParser {
                         bytes[i + 2] == UInt8(ascii: "u")
                     {
                         i += 2
-                        let low = try hex4()
-                        guard (0xDC00..<0xE000).contains(low) else { throw fail("invalid surrogate pair") }
-                        code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
+                        guard let pair = combinedSurrogates(high: code, low: try hex4()) else {
+                            throw fail("invalid surrogate pair")
+                        }
+                        code = pair
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw fail("invalid \\u escape") }
                     out.append(contentsOf: Array(String(Character(scalar)).utf8))
@@ -319,15 +320,8 @@ private struct JSONParser {
         guard i + 4 < bytes.count else { throw fail("short \\u escape") }
         var v: UInt32 = 0
         for k in 1...4 {
-            let c = bytes[i + k]
-            let d: UInt32
-            switch c {
-            case 48...57: d = UInt32(c - 48)
-            case 97...102: d = UInt32(c - 87)
-            case 65...70: d = UInt32(c - 55)
-            default: throw fail("invalid hex digit")
-            }
-            v = v << 4 | d
+            guard let d = hexDigitValue(bytes[i + k]) else { throw fail("invalid hex digit") }
+            v = v << 4 | UInt32(d)
         }
         i += 4
         return v

@@ -106,7 +106,7 @@ public struct YAMLValue {
             return nil
         }
         var entries: [(key: String, keyLocation: SourceLocation, value: YAMLValue)] = []
-        var seen = Set<String>()
+        // (Duplicate keys never get here: the YAML reader rejects them.)
         for (k, v) in m {
             let keyValue = YAMLValue(node: k, document: document)
             guard case let .scalar(ks) = k else {
@@ -117,10 +117,6 @@ public struct YAMLValue {
             if !allowedKeys.contains(key) {
                 let suggestion = Self.closest(to: key, in: allowedKeys).map { " (did you mean \"\($0)\"?)" } ?? ""
                 keyValue.error("unknown key \"\(key)\" in \(what)\(suggestion)")
-                continue
-            }
-            if !seen.insert(key).inserted {
-                keyValue.error("duplicate key \"\(key)\" in \(what)")
                 continue
             }
             entries.append((key, keyValue.location, YAMLValue(node: v, document: document)))
@@ -135,15 +131,10 @@ public struct YAMLValue {
             return nil
         }
         var out: [(String, String, SourceLocation)] = []
-        var seen = Set<String>()
         for (k, v) in m {
             let keyValue = YAMLValue(node: k, document: document)
             guard case let .scalar(ks) = k else {
                 keyValue.error("\(what): keys must be strings")
-                continue
-            }
-            guard seen.insert(ks.string).inserted else {
-                keyValue.error("duplicate key \"\(ks.string)\" in \(what)")
                 continue
             }
             let value = YAMLValue(node: v, document: document)

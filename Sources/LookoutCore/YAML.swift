@@ -212,7 +212,7 @@ struct YAMLReader {
         if cur == UInt8(ascii: "?") && isSeparator(pos + 1) {
             throw error("complex mapping keys (\"? \") are not supported")
         }
-        if try looksLikeKey() {
+        if looksLikeKey() {
             return try blockMapping(indent: indent)
         }
         return try inlineNode(parentIndent: parentIndent, inFlow: false)
@@ -268,7 +268,7 @@ struct YAMLReader {
             if cur == UInt8(ascii: "?") && isSeparator(pos + 1) {
                 throw error("complex mapping keys (\"? \") are not supported")
             }
-            guard try looksLikeKey() else {
+            guard looksLikeKey() else {
                 throw error("expected a key (\"name: value\") at this indentation")
             }
             let keyStart = pos
@@ -312,7 +312,7 @@ struct YAMLReader {
 
     /// True when the line from `pos` is `key: ...` (a plain or quoted single-line key
     /// followed by a colon and a separator).
-    func looksLikeKey() throws(YAMLSyntaxError) -> Bool {
+    func looksLikeKey() -> Bool {
         var i = pos
         let c = at(i)
         if c == UInt8(ascii: "'") || c == UInt8(ascii: "\"") {
@@ -349,9 +349,9 @@ struct YAMLReader {
 
     /// A mapping key on one line: plain or quoted, optionally anchored; leaves `pos` at the colon.
     mutating func keyScalar() throws(YAMLSyntaxError) -> YAMLNode {
-        var anchor: (name: String, nodes: Int)?
+        var anchor: String?
         if cur == UInt8(ascii: "&") {
-            anchor = (try anchorName(), nodes)
+            anchor = try anchorName()
             skipBlanks()
         }
         if cur == UInt8(ascii: "!") {
@@ -372,7 +372,7 @@ struct YAMLReader {
         }
         skipBlanks()
         if cur != UInt8(ascii: ":") { throw error("expected \":\" after the key") }
-        if let anchor { anchors[anchor.name] = (node, 1) }
+        if let anchor { anchors[anchor] = (node, 1) }
         return node
     }
 
@@ -525,13 +525,16 @@ struct YAMLReader {
         let start = pos
         let isMapping = cur == UInt8(ascii: "{")
         let close = isMapping ? UInt8(ascii: "}") : UInt8(ascii: "]")
+        var unclosed: YAMLSyntaxError {
+            error("the text ended inside a flow \(isMapping ? "mapping" : "list") (a missing \"\(isMapping ? "}" : "]")\"?)")
+        }
         pos += 1
         var items: [YAMLNode] = []
         var entries: [(key: YAMLNode, value: YAMLNode)] = []
         var seen = Set<String>()
         while true {
             try skipFlowSpace()
-            if atEnd { throw error("the text ended inside a flow \(isMapping ? "mapping" : "list") (a missing \"\(isMapping ? "}" : "]")\"?)") }
+            if atEnd { throw unclosed }
             if cur == close {
                 pos += 1
                 break
@@ -587,7 +590,7 @@ struct YAMLReader {
                 pos += 1
                 break
             }
-            if atEnd { throw error("the text ended inside a flow \(isMapping ? "mapping" : "list") (a missing \"\(isMapping ? "}" : "]")\"?)") }
+            if atEnd { throw unclosed }
             throw error("expected \",\" or \"\(String(decoding: [close], as: UTF8.self))\" in this flow \(isMapping ? "mapping" : "list")")
         }
         return isMapping ? .mapping(entries, mark(start)) : .sequence(items, mark(start))
@@ -754,13 +757,8 @@ struct YAMLReader {
         func hex(_ n: Int) throws(YAMLSyntaxError) -> UInt32 {
             var v: UInt32 = 0
             for _ in 0..<n {
-                let h = cur
-                let d: UInt8
-                switch h {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): d = h - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): d = h - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): d = h - UInt8(ascii: "A") + 10
-                default: throw error("\\\(String(decoding: [c], as: UTF8.self)) needs \(n) hexadecimal digits", at: at0)
+                guard let d = hexDigitValue(cur) else {
+                    throw error("\\\(String(decoding: [c], as: UTF8.self)) needs \(n) hexadecimal digits", at: at0)
                 }
                 v = v << 4 | UInt32(d)
                 pos += 1
@@ -793,9 +791,8 @@ struct YAMLReader {
             if (0xD800..<0xDC00).contains(scalar), cur == UInt8(ascii: "\\"), at(pos + 1) == UInt8(ascii: "u") {
                 let save = pos
                 pos += 2
-                let low = try hex(4)
-                if (0xDC00..<0xE000).contains(low) {
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                if let pair = combinedSurrogates(high: scalar, low: try hex(4)) {
+                    scalar = pair
                 } else {
                     pos = save
                 }
@@ -861,10 +858,6 @@ struct YAMLReader {
                 pos = lineBreakAt
                 break
             }
-            if spaces <= parentIndent {
-                pos = lineBreakAt
-                break
-            }
             lines.append(b[(lineStart + indent)..<lineEnd])
             pos = lineEnd
         }
@@ -905,7 +898,6 @@ struct YAMLReader {
                 previousWasContent = true
                 previousMoreIndented = moreIndented
             }
-            if !previousWasContent && emptyRun > 0 { trailing += emptyRun }
         }
         let hasContent = !lines.isEmpty
         switch chomp {

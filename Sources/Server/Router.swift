@@ -1,3 +1,5 @@
+import LookoutCore
+
 /// A request as route handlers see it: decoded target, headers, and the (small) body.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -54,8 +56,8 @@ public struct HTTPRequest: Sendable {
         while let b = bytes.popFirst() {
             if b == 43 {  // '+'
                 out.append(32)
-            } else if b == 37, bytes.count >= 2, let h = hexValue(bytes[bytes.startIndex]),
-                let l = hexValue(bytes[bytes.startIndex + 1])
+            } else if b == 37, bytes.count >= 2, let h = hexDigitValue(bytes[bytes.startIndex]),
+                let l = hexDigitValue(bytes[bytes.startIndex + 1])
             {
                 out.append(h << 4 | l)
                 bytes.removeFirst(2)
@@ -64,15 +66,6 @@ public struct HTTPRequest: Sendable {
             }
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func hexValue(_ b: UInt8) -> UInt8? {
-        switch b {
-        case 48...57: return b - 48
-        case 97...102: return b - 87
-        case 65...70: return b - 55
-        default: return nil
-        }
     }
 }
 
