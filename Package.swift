@@ -41,6 +41,11 @@ let package = Package(
             exclude: ["regenerate.sh", "proto"],
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
+        /// Google RE2 (C++) behind a C surface: linear-time regexes in Go's syntax.
+        .target(
+            name: "CRE2",
+            linkerSettings: [.linkedLibrary("re2"), .linkedLibrary("stdc++")]
+        ),
         /// Small C helpers: zlib streams, crypt(3) for bcrypt, HMAC-SHA256, syscalls.
         .target(
             name: "CLookout",
@@ -49,10 +54,11 @@ let package = Package(
 
         // MARK: Swift libraries
 
-        /// Shared primitives: clocks, durations, diagnostics with file:line:col, strict YAML, locks, JSON.
+        /// Shared primitives: clocks, durations, diagnostics with file:line:col, strict YAML, locks, JSON, RE2 regexes.
         .target(
             name: "LookoutCore",
             dependencies: [
+                "CRE2",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -47,23 +47,19 @@ public enum BodyCheck: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A regular expression searched for anywhere in a body (not anchored, unlike the config's
-/// label regexes), compiled once when the config loads.
-public final class BodyPattern: @unchecked Sendable, Hashable {
-    // @unchecked: `Regex` is an immutable value; `AnyRegexOutput` only lacks the annotation.
-    public let pattern: String
-    private let regex: Regex<AnyRegexOutput>
+/// label regexes), compiled once when the config loads. RE2: linear in the body's length.
+public final class BodyPattern: Sendable, Hashable {
+    public let regex: RE2Regex
+    public var pattern: String { regex.pattern }
 
-    public init(_ pattern: String) throws {
-        self.pattern = pattern
-        regex = try Regex(pattern)
+    public init(_ pattern: String) throws(RE2Regex.SyntaxError) {
+        regex = try RE2Regex(pattern)
     }
 
-    public func matches(_ text: String) -> Bool {
-        (try? regex.firstMatch(in: text)) != nil
-    }
+    public func matches(_ text: String) -> Bool { regex.search(text) }
 
-    public static func == (a: BodyPattern, b: BodyPattern) -> Bool { a.pattern == b.pattern }
-    public func hash(into h: inout Hasher) { h.combine(pattern) }
+    public static func == (a: BodyPattern, b: BodyPattern) -> Bool { a.regex == b.regex }
+    public func hash(into h: inout Hasher) { h.combine(regex) }
 }
 
 /// How requests to a target authenticate. Secrets come from the config or from files read
@@ -226,7 +222,7 @@ public struct TargetSettings: Sendable, Hashable {
             do {
                 e.bodyCheck = .regex(try BodyPattern(pattern))
             } catch {
-                regexValue.error("\(what).body_regex: invalid regex \"\(pattern)\": \(error)")
+                regexValue.error("\(what).body_regex: \(error)")
             }
         }
         if let fieldValue, let field = fieldValue.string("\(what).json_field") {

@@ -205,3 +205,23 @@ struct Missing: Error, CustomStringConvertible {
         #expect(authHeader == ["c.yml:3:10: targets[0]: header \"Authorization\" conflicts with bearer_token/basic_auth; set one of them"])
     }
 }
+
+/// `body_regex` runs RE2: promtool's refusals are config errors with RE2's reason, and a
+/// backtracking pattern over a large body answers.
+@Suite struct BodyRegexTests {
+    @Test func refusedPatternsAreConfigErrors() {
+        let doc = YAMLDocument(text: "name: a\nhealth:\n  ready:\n    url: http://h/ready\n    body_regex: '(?=ok)'\n", file: "cfg.yml")
+        _ = doc.root.flatMap { TargetSettings.parse($0, index: 0) { _ in "" } }
+        #expect(
+            doc.diagnostics.map(\.description)
+                == [#"cfg.yml:5:17: targets[0].health.ready.body_regex: invalid regex "(?=ok)": invalid perl operator: (?="#])
+    }
+
+    @Test func searchesTheBodyInLinearTime() throws {
+        let p = try BodyPattern("(a+)+$")
+        #expect(!p.matches(String(repeating: "a", count: 100_000) + "b"))
+        #expect(p.matches("xyz" + String(repeating: "a", count: 100_000)))
+        let status = try BodyPattern(#""status"\s*:\s*"(UP|OK)""#)
+        #expect(status.matches(String(repeating: " ", count: 50_000) + #"{"status": "UP"}"#))
+    }
+}
