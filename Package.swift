@@ -15,8 +15,8 @@ let package = Package(
         .library(
             name: "LookoutKit",
             targets: [
-                "LookoutCore", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify", "Profiles",
-                "Server", "Agent",
+                "LookoutCore", "GoFormat", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify",
+                "Profiles", "Server", "Agent",
             ]),
     ],
     dependencies: [
@@ -56,10 +56,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// What Go prints and reads, for texts that must match Prometheus': quoting and string
+        /// literals, float formatting, printf, humanize, text/template.
+        .target(name: "GoFormat", dependencies: ["LookoutCore"]),
         /// One type per /proc or /sys file; pure parsers over bytes, an injectable root.
         .target(name: "ProcFS", dependencies: ["LookoutCore", "CLookout"]),
         /// Series model and its formats: text 0.0.4, OpenMetrics 1.0, protobuf; the scrape parser.
-        .target(name: "Exposition", dependencies: ["LookoutCore", "CProtobuf", "CLookout"]),
+        .target(name: "Exposition", dependencies: ["LookoutCore", "GoFormat", "CProtobuf", "CLookout"]),
         /// The fixed-frequency /proc sampler: deltas, utilization histograms, peaks.
         .target(
             name: "Sampling",
@@ -74,17 +77,19 @@ let package = Package(
             ]
         ),
         /// The PromQL subset: lexer, parser, evaluator, bounded history.
-        .target(name: "PromQL", dependencies: ["LookoutCore", "Exposition"]),
+        .target(name: "PromQL", dependencies: ["LookoutCore", "GoFormat", "Exposition"]),
         /// Prometheus rule files, alert state, rule unit tests.
         .target(
             name: "Rules",
-            dependencies: ["LookoutCore", "PromQL", "Exposition", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "LookoutCore", "GoFormat", "PromQL", "Exposition", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         /// Webhooks (Alertmanager payload v4), Alertmanager push, grouping, inhibition, durable outbox.
         .target(
             name: "Notify",
             dependencies: [
-                "LookoutCore", "Exposition", "CLookout",
+                "LookoutCore", "GoFormat", "Exposition", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -129,6 +134,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["LookoutCore", "CCurl"], path: "Tests/TestSupport", exclude: ["testserver.py"]),
         .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore", "TestSupport"]),
+        .testTarget(name: "GoFormatTests", dependencies: ["GoFormat"]),
         .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "CProtobuf", "TestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Exposition", "TestSupport"]),

@@ -1,4 +1,5 @@
 import Exposition
+import GoFormat
 import LookoutCore
 
 /// One notification of an aggregation group, ready to be written as Alertmanager's

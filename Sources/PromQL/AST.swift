@@ -1,4 +1,5 @@
 import Exposition
+import GoFormat
 import LookoutCore
 
 /// The types an expression can have, as PromQL names them.

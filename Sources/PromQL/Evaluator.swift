@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Exposition
+import GoFormat
 
 /// Evaluates expressions of the subset at one instant over a `History`, with Prometheus'
 /// semantics (those of Prometheus 2.x, which `promtool` on this platform implements:

@@ -1,4 +1,5 @@
 import Exposition
+import GoFormat
 import LookoutCore
 
 /// What the loaded rules read from the history: the series their selectors can match and

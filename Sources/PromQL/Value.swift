@@ -1,4 +1,5 @@
 import Exposition
+import GoFormat
 import LookoutCore
 
 /// One element of an instant vector.

@@ -1,4 +1,5 @@
 import Exposition
+import GoFormat
 import LookoutCore
 import PromQL
 import Synchronization

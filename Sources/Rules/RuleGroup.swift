@@ -1,4 +1,5 @@
 import Exposition
+import GoFormat
 import LookoutCore
 import PromQL
 
@@ -130,7 +131,7 @@ final class GroupRuntime {
             var elements: [AlertStateMachine.Element] = []
             elements.reserveCapacity(result.count)
             for s in result {
-                let data = AlertTemplate.Data(
+                let data = GoTemplate.Data(
                     labels: s.labels, externalLabels: ctx.externalLabels, externalURL: ctx.externalURL, value: s.value)
                 var labels = s.labels.droppingMetricName
                 for l in def.labels { labels.set(l.name, l.template.expand(data)) }

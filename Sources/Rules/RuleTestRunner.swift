@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Exposition
+import GoFormat
 import LookoutCore
 import PromQL
 

@@ -41,15 +41,6 @@ import Testing
         #expect(WebhookPayload.groupKey(.empty) == "{}:{}")
     }
 
-    @Test func labelValuesAreQuotedLikeGo() {
-        #expect(goQuoted("plain") == "\"plain\"")
-        #expect(goQuoted("a\"b\\c") == "\"a\\\"b\\\\c\"")
-        #expect(goQuoted("line\nnext\ttab") == "\"line\\nnext\\ttab\"")
-        #expect(goQuoted("\u{01}\u{7f}") == "\"\\x01\\x7f\"")
-        #expect(goQuoted("héllo ✓") == "\"héllo ✓\"")
-        #expect(goQuoted("nb\u{a0}sp") == "\"nb\\u00a0sp\"")
-    }
-
     @Test func payloadHasEveryFieldOfVersion4() throws {
         let firing = Self.alert("TargetSlow", target: "api")
         var other = Self.alert("TargetSlow", target: "api")
