@@ -1,4 +1,3 @@
-import Exposition
 import Logging
 import LookoutCore
 import NIOCore
@@ -9,6 +8,7 @@ import Probing
 import Profiles
 import Rules
 import Sampling
+import Series
 import Server
 import ServiceLifecycle
 import Synchronization

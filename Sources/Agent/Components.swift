@@ -1,10 +1,10 @@
-import Exposition
 import Logging
 import LookoutCore
 import Notify
 import Probing
 import Rules
 import Sampling
+import Series
 
 /// The /proc sampler at the configured frequency.
 struct SamplingComponent: AgentComponent {

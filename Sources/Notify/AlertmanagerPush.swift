@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 
 /// What the agent pushes to Alertmanager's `POST /api/v2/alerts`, the way Prometheus'
 /// notifier does: every alert firing now and every alert resolved in the last 15 minutes,

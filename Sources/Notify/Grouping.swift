@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 
 /// The timing and shape of one receiver's notifications (from `WebhookSettings`).
 public struct GroupingSettings: Sendable, Hashable {

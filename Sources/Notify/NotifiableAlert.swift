@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 
 /// An alert as the notifier sees it. The agent maps each rule alert to one of these and
 /// hands the notifier, after every rule evaluation, all alerts firing now plus the ones

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import Logging
+import Series
 import Synchronization
 
 /// Tells people about alerts: Alertmanager-style webhooks (grouped, inhibited, repeated),
@@ -27,7 +27,7 @@ public final class Notifier: MetricsSource, Sendable {
     let defaultExternalURL: String
     let jitter: @Sendable () -> Double
     let compactionMinBytes: Int
-    let shared: Mutex<Shared>
+    let shared: Mutex<NotifierSharedState>
     let wake = WakeSignal()
 
     /// - Parameters:
@@ -48,7 +48,7 @@ public final class Notifier: MetricsSource, Sendable {
         self.defaultExternalURL = externalURL
         self.jitter = jitter
         self.compactionMinBytes = compactionMinBytes
-        self.shared = Mutex(Shared(settings: settings))
+        self.shared = Mutex(NotifierSharedState(settings: settings))
     }
 
     // MARK: Input
@@ -93,7 +93,7 @@ public final class Notifier: MetricsSource, Sendable {
     /// directory cannot be used the notifier keeps running with an in-memory outbox and says
     /// so in the log and the status.
     public func run() async throws {
-        let core = Core(owner: self)
+        let core = NotifierLoop(owner: self)
         defer { core.close() }
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
@@ -259,7 +259,7 @@ struct LoopState: Sendable {
     var waitingOnClock = false
 }
 
-struct Shared: Sendable {
+struct NotifierSharedState: Sendable {
     var loop = LoopState()
     var settings: NotifySettings
     var pendingSettings: NotifySettings?
@@ -297,7 +297,7 @@ struct Send: Sendable {
 /// Everything only the loop touches: the outbox, the state machines, the alerts firing now.
 /// `step` drains what `submit`, `update` and finished requests left in the shared state,
 /// advances the state machines and returns the requests to start.
-final class Core {
+final class NotifierLoop {
     let owner: Notifier
     var clock: any AgentClock { owner.clock }
     var logger: Logger { owner.logger }

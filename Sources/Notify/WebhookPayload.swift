@@ -1,6 +1,6 @@
-import Exposition
 import GoFormat
 import LookoutCore
+import Series
 
 /// One notification of an aggregation group, ready to be written as Alertmanager's
 /// webhook payload.

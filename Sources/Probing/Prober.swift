@@ -1,6 +1,7 @@
 import Exposition
 import LookoutCore
 import Logging
+import Series
 import Synchronization
 
 /// Probes every endpoint of every target on its interval and scrapes the `metrics`

@@ -1,6 +1,6 @@
-import Exposition
 import GoFormat
 import LookoutCore
+import Series
 
 /// A problem in a PromQL expression: a syntax error, a type error, or a construct outside
 /// lookout's subset. `range` is where in the expression text it is.

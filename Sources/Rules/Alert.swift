@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import PromQL
+import Series
 
 public enum AlertState: String, Sendable, Comparable {
     case inactive, pending, firing

@@ -1,7 +1,7 @@
-import Exposition
 import GoFormat
 import LookoutCore
 import PromQL
+import Series
 import Synchronization
 
 /// A rule as the rules API shows it.
@@ -74,7 +74,7 @@ public final class RuleEngine: MetricsSource, Sendable {
     final class State {
         var options: Options
         let history: History
-        var groups: [GroupRuntime] = []
+        var groups: [RuleGroupRuntime] = []
         var durations = HistogramAccumulator(upperBounds: RuleEngine.durationBounds)
         var failures: [String: Int] = [:]
         let cache = EvaluationCache()
@@ -158,11 +158,11 @@ public final class RuleEngine: MetricsSource, Sendable {
     public func load(groups: [RuleGroupDefinition]) {
         let now = clock.wallNow
         state.withLock { s in
-            var old: [String: GroupRuntime] = [:]
+            var old: [String: RuleGroupRuntime] = [:]
             for g in s.groups { old[g.key] = g }
-            var fresh: [GroupRuntime] = []
+            var fresh: [RuleGroupRuntime] = []
             for def in groups {
-                let g = GroupRuntime(def, defaultInterval: s.options.defaultInterval)
+                let g = RuleGroupRuntime(def, defaultInterval: s.options.defaultInterval)
                 if let previous = old.removeValue(forKey: g.key) {
                     g.lastEvaluation = previous.lastEvaluation
                     g.evaluationDuration = previous.evaluationDuration
@@ -245,7 +245,7 @@ public final class RuleEngine: MetricsSource, Sendable {
     }
 
     private static func evaluate(
-        _ g: GroupRuntime, at time: WallTime, _ ctx: EvaluationContext, _ durations: inout HistogramAccumulator,
+        _ g: RuleGroupRuntime, at time: WallTime, _ ctx: EvaluationContext, _ durations: inout HistogramAccumulator,
         _ failures: inout [String: Int]
     ) -> [AlertNotification] {
         let before = g.failures

@@ -1,7 +1,7 @@
-import Exposition
 import GoFormat
 import LookoutCore
 import PromQL
+import Series
 
 /// One rule of a Prometheus rule file, validated and with its expression parsed.
 public struct RuleDefinition: Sendable {

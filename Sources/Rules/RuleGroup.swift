@@ -1,7 +1,7 @@
-import Exposition
 import GoFormat
 import LookoutCore
 import PromQL
+import Series
 
 public enum RuleHealth: String, Sendable {
     case unknown, ok, err
@@ -45,7 +45,7 @@ final class RuleRuntime {
     }
 }
 
-final class GroupRuntime {
+final class RuleGroupRuntime {
     let definition: RuleGroupDefinition
     let interval: Duration
     var rules: [RuleRuntime]

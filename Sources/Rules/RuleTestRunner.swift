@@ -1,10 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
 import GoFormat
 import LookoutCore
 import PromQL
+import Series
 
 /// Runs rule unit tests in promtool's format (`promtool test rules`) on lookout's own
 /// engine, and reports like promtool: `Unit Testing:  FILE`, then `SUCCESS` or `FAILED:`

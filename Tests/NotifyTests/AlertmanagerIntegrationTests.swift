@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 import TestSupport
 import Testing
 

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import Logging
+import Series
 import TestSupport
 import Testing
 

@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 import Testing
 
 @testable import Notify

@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 import TestSupport
 import Testing
 
@@ -153,33 +153,6 @@ import Testing
         let (s, errors) = Self.parse("inhibit_rules: []\n")
         #expect(errors.isEmpty)
         #expect(s.inhibitRules.isEmpty)
-    }
-}
-
-@Suite struct MatcherTests {
-    @Test func parsesAlertmanagerSyntax() throws {
-        let eq = try LabelMatcher(parsing: "severity=\"critical\"")
-        #expect(eq.name == "severity" && eq.op == .equal && eq.value == "critical")
-        let re = try LabelMatcher(parsing: " severity =~ \"warning|info\" ")
-        #expect(re.op == .regex && re.value == "warning|info")
-        let ne = try LabelMatcher(parsing: "target!=db")
-        #expect(ne.op == .notEqual && ne.value == "db")
-        let nre = try LabelMatcher(parsing: "instance!~\"10\\\\.0\\\\..*\"")
-        #expect(nre.op == .notRegex && nre.value == "10\\.0\\..*")
-        #expect(try LabelMatcher(parsing: "a=\"say \\\"hi\\\"\"").value == "say \"hi\"")
-        for bad in ["", "=x", "sev", "sev==\"x\"", "sev=\"open", "sev=~\"(\"", "1x=\"y\"", "a=\"b\" c"] {
-            #expect(throws: LabelMatcher.ParseError.self, "\(bad)") { try LabelMatcher(parsing: bad) }
-        }
-    }
-
-    @Test func matchesWholeValuesAndMissingAsEmpty() throws {
-        let labels: Labels = ["severity": "warning", "target": "api"]
-        #expect(try LabelMatcher(parsing: "severity=~\"warn\"").matches(labels) == false)
-        #expect(try LabelMatcher(parsing: "severity=~\"warn.*\"").matches(labels))
-        #expect(try LabelMatcher(parsing: "severity!~\"crit.*\"").matches(labels))
-        #expect(try LabelMatcher(parsing: "missing=\"\"").matches(labels))
-        #expect(try LabelMatcher(parsing: "missing!=\"\"").matches(labels) == false)
-        #expect(try LabelMatcher(parsing: "target!=\"db\"").matches(labels))
     }
 }
 

@@ -1,8 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
 import LookoutCore
+import Series
 import TestSupport
 import Testing
 

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import PromQL
+import Series
 import Synchronization
 import TestSupport
 import Testing
