@@ -63,7 +63,10 @@ let package = Package(
         .target(name: "GoFormat", dependencies: ["LookoutCore"]),
         /// The series model: labels, families, the registry that merges every source (and counts
         /// what it drops), label matchers, the alert value rules hand the notifier.
-        .target(name: "Series", dependencies: ["LookoutCore", "GoFormat"]),
+        .target(
+            name: "Series",
+            dependencies: ["LookoutCore", "GoFormat", .product(name: "Logging", package: "swift-log")]
+        ),
         /// One type per /proc or /sys file; pure parsers over bytes, an injectable root.
         .target(name: "ProcFS", dependencies: ["LookoutCore", "CLookout"]),
         /// The exposition formats: text 0.0.4, OpenMetrics 1.0, protobuf, content negotiation; the scrape parser.
@@ -140,7 +143,11 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["LookoutCore", "CCurl"], path: "Tests/TestSupport", exclude: ["testserver.py"]),
         .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore", "TestSupport"]),
         .testTarget(name: "GoFormatTests", dependencies: ["GoFormat"]),
-        .testTarget(name: "SeriesTests", dependencies: ["Series", "Exposition", "TestSupport"]),
+        .testTarget(
+            name: "SeriesTests",
+            dependencies: [
+                "Series", "Exposition", "LookoutCore", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Series", "CProtobuf", "TestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Series", "TestSupport"]),
