@@ -86,7 +86,7 @@ let package = Package(
         ),
         /// The PromQL subset: lexer, parser, evaluator, bounded history.
         .target(name: "PromQL", dependencies: ["LookoutCore", "GoFormat", "Series"]),
-        /// Prometheus rule files, alert state, rule unit tests.
+        /// Prometheus rule files, alert state; one round of alerts (firing, resolved) per evaluation.
         .target(
             name: "Rules",
             dependencies: [
@@ -129,10 +129,11 @@ let package = Package(
             ],
             resources: [.embedInCode("Resources/lookout.rules.yml")]
         ),
+        /// The command line, and the rule unit test runner behind `lookout test-rules`.
         .executableTarget(
             name: "lookout",
             dependencies: [
-                "Agent", "LookoutCore", "Probing", "Profiles", "Rules",
+                "Agent", "LookoutCore", "GoFormat", "Series", "Probing", "Profiles", "PromQL", "Rules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -160,6 +161,7 @@ let package = Package(
             name: "ProfilesTests",
             dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
+        .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "AgentTests",
             dependencies: ["Agent", "Exposition", "LookoutCore", "TestSupport"]

@@ -11,7 +11,7 @@ public struct Inhibitor: Sendable {
 
     public init(rules: [InhibitRule]) { self.rules = rules }
 
-    public func isMuted(_ labels: Labels, firing: some Sequence<NotifiableAlert>) -> Bool {
+    public func isMuted(_ labels: Labels, firing: some Sequence<Alert>) -> Bool {
         for rule in rules where rule.targetMatchers.allMatch(labels) {
             let twoSided = rule.sourceMatchers.allMatch(labels)
             for source in firing where !source.isResolved && rule.sourceMatchers.allMatch(source.labels) {

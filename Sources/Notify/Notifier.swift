@@ -53,25 +53,12 @@ public final class Notifier: MetricsSource, Sendable {
 
     // MARK: Input
 
-    /// Hands over the result of one rule evaluation: every alert firing now (`endsAt` nil)
-    /// plus the alerts that resolved in it (`endsAt` set). An alert this `source` submitted as
-    /// firing last time and does not mention now is taken as resolved at `time` (its rule
-    /// was removed, or the evaluator forgot it). Sources let several evaluators share one
-    /// notifier; one evaluator uses the default.
-    public func submit(_ alerts: [NotifiableAlert], at time: WallTime, source: String = "") {
+    /// Hands over the result of one round of rule evaluation: every alert firing now and the
+    /// alerts that resolved in it, taken as they are.
+    public func submit(_ round: AlertRound) {
         shared.withLock { s in
-            var firing: [Fingerprint: NotifiableAlert] = [:]
-            var mentioned = Set<Fingerprint>()
-            for a in alerts {
-                let fp = a.fingerprint
-                mentioned.insert(fp)
-                if !a.isResolved { firing[fp] = a }
-                s.addUpdate(a, fp)
-            }
-            for (fp, old) in s.firingBySource[source] ?? [:] where !mentioned.contains(fp) {
-                s.addUpdate(old.resolved(at: time), fp)
-            }
-            s.firingBySource[source] = firing
+            for a in round.firing { s.addUpdate(a, a.fingerprint) }
+            for a in round.resolved { s.addUpdate(a, a.fingerprint) }
             s.loop.produced += 1
         }
         wake.signal()
@@ -265,15 +252,14 @@ struct NotifierSharedState: Sendable {
     var pendingSettings: NotifySettings?
     /// Alert changes the loop has not taken yet, the latest state of each alert only: the
     /// backlog stays as small as the set of alerts however long the loop is away.
-    var updates: [NotifiableAlert] = []
+    var updates: [Alert] = []
     var updateIndex: [Fingerprint: Int] = [:]
-    var firingBySource: [String: [Fingerprint: NotifiableAlert]] = [:]
     var completions: [Completion] = []
     var stats = NotifierStats()
 
     init(settings: NotifySettings) { self.settings = settings }
 
-    mutating func addUpdate(_ alert: NotifiableAlert, _ fp: Fingerprint) {
+    mutating func addUpdate(_ alert: Alert, _ fp: Fingerprint) {
         if let i = updateIndex[fp] {
             updates[i] = alert
         } else {
@@ -311,7 +297,7 @@ final class NotifierLoop {
     var scheduler: DeliveryScheduler
     var inhibitor: Inhibitor
     /// Alerts firing now, by fingerprint: the inhibitor's sources.
-    var active: [Fingerprint: NotifiableAlert] = [:]
+    var active: [Fingerprint: Alert] = [:]
     /// Counter changes made in a step, published with the rest in `publish`.
     var stats: NotifierStats
     /// The last compaction failure, logged once rather than at every step.
@@ -421,7 +407,7 @@ final class NotifierLoop {
     func flushGroups(now: MonotonicInstant, wallNow: WallTime) {
         let firing = Array(active.values)
         let inhibitor = self.inhibitor
-        let isMuted: (NotifiableAlert) -> Bool = { inhibitor.isMuted($0.labels, firing: firing) }
+        let isMuted: (Alert) -> Bool = { inhibitor.isMuted($0.labels, firing: firing) }
         for name in groupers.keys.sorted() {
             let notifications = groupers[name]!.flush(now: now, isMuted: isMuted)
             guard let ep = endpoints[name] else { continue }

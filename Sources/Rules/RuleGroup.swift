@@ -7,14 +7,13 @@ public enum RuleHealth: String, Sendable {
     case unknown, ok, err
 }
 
-/// What rule evaluation needs besides the rules: where to read and write series, the
-/// alert templates' external data, and Prometheus' notification timing.
+/// What rule evaluation needs besides the rules: where to read and write series and the
+/// alert templates' external data.
 struct EvaluationContext {
     let history: History
     let evaluator: Evaluator
     let externalLabels: Labels
     let externalURL: String
-    let resendDelay: Duration
     let clock: any AgentClock
 }
 
@@ -65,10 +64,9 @@ final class RuleGroupRuntime {
     /// Evaluates every rule in order at `ts`, as Prometheus' `Group.Eval` does: a rule's
     /// results are written before the next rule runs; a failing rule keeps its previous
     /// alerts and writes nothing.
-    func evaluate(at ts: WallTime, _ ctx: EvaluationContext) -> [AlertNotification] {
+    func evaluate(at ts: WallTime, _ ctx: EvaluationContext) {
         let groupStart = ctx.clock.now
         let t = ts.millisecondsSinceEpoch
-        var notifications: [AlertNotification] = []
         for rule in rules {
             let start = ctx.clock.now
             defer {
@@ -86,11 +84,6 @@ final class RuleGroupRuntime {
             }
             rule.health = .ok
             rule.lastError = ""
-            if rule.definition.kind == .alerting {
-                notifications += rule.machine.notifications(
-                    at: ts, resendDelay: ctx.resendDelay, interval: interval,
-                    generatorURL: ctx.externalURL + rule.generatorURLPath)
-            }
             var written = Set<Labels>(minimumCapacity: output.count)
             for s in output {
                 if ctx.history.append(s.labels, t, s.value) { written.insert(s.labels) }
@@ -102,7 +95,6 @@ final class RuleGroupRuntime {
         }
         lastEvaluation = ts
         evaluationDuration = ctx.clock.now - groupStart
-        return notifications
     }
 
     /// The samples the rule writes: a recording rule's result under its name and labels, or

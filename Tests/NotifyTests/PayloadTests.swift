@@ -28,9 +28,9 @@ import Testing
     static let start = WallTime(millisecondsSinceEpoch: 1_790_000_000_250)
 
     static func alert(_ name: String, target: String, severity: String = "warning", resolvedAt: WallTime? = nil)
-        -> NotifiableAlert
+        -> Alert
     {
-        NotifiableAlert(
+        Alert(
             labels: ["alertname": name, "target": target, "severity": severity, "endpoint": "ready"],
             annotations: ["summary": "\(target) is slow", "runbook": "https://runbooks/slow"],
             startsAt: start, endsAt: resolvedAt, generatorURL: "http://lookout:9477/graph?x=1")

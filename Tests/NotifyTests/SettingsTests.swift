@@ -157,10 +157,10 @@ import Testing
 }
 
 @Suite struct InhibitorTests {
-    static func alert(_ name: String, _ severity: String, target: String?, endpoint: String = "live") -> NotifiableAlert {
+    static func alert(_ name: String, _ severity: String, target: String?, endpoint: String = "live") -> Alert {
         var labels: Labels = ["alertname": name, "severity": severity, "endpoint": endpoint]
         if let target { labels.set("target", target) }
-        return NotifiableAlert(labels: labels, startsAt: WallTime(secondsSinceEpoch: 1_790_000_000))
+        return Alert(labels: labels, startsAt: WallTime(secondsSinceEpoch: 1_790_000_000))
     }
 
     @Test func defaultRuleMutesTheWarningsOfTheSameTargetOnly() {
