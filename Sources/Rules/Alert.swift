@@ -136,7 +136,7 @@ public struct AlertStateMachine: Sendable {
 
     /// Pending and firing alerts (not the resolved ones kept), by labels.
     public var active: [RuleAlert] {
-        alerts.values.filter { $0.state != .inactive }.sorted { Self.order($0.labels, $1.labels) }
+        alerts.values.filter { $0.state != .inactive }.sorted { Registry.compare($0.labels, $1.labels) < 0 }
     }
 
     /// Alerts that are firing.
@@ -148,14 +148,5 @@ public struct AlertStateMachine: Sendable {
     /// Carries alerts over from the same rule before a reload.
     public mutating func adopt(_ other: AlertStateMachine) {
         alerts = other.alerts
-    }
-
-    static func order(_ a: Labels, _ b: Labels) -> Bool {
-        let n = min(a.count, b.count)
-        for i in 0..<n {
-            if a[i].name != b[i].name { return a[i].name < b[i].name }
-            if a[i].value != b[i].value { return a[i].value < b[i].value }
-        }
-        return a.count < b.count
     }
 }

@@ -255,7 +255,7 @@ public final class RuleEngine: MetricsSource, Sendable {
             }
         }
         let resolved = s.lastFiring.values.filter { now[$0.labels] == nil }.map { $0.resolved(at: time) }
-            .sorted { AlertStateMachine.order($0.labels, $1.labels) }
+            .sorted { Registry.compare($0.labels, $1.labels) < 0 }
         s.lastFiring = now
         return AlertRound(firing: firing, resolved: resolved)
     }
@@ -372,7 +372,7 @@ public final class RuleEngine: MetricsSource, Sendable {
                 }
             }
         }
-        let alerts = counts.sorted { AlertStateMachine.order($0.key, $1.key) }.map { ($0.key, $0.value) }
+        let alerts = counts.sorted { Registry.compare($0.key, $1.key) < 0 }.map { ($0.key, $0.value) }
         let failures = s.failures.sorted { $0.key < $1.key }.map { (Labels(["group": $0.key]), Double($0.value)) }
         let st = s.history.stats
         return [
