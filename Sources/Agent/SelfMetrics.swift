@@ -1,9 +1,9 @@
-import Exposition
 import LookoutCore
 import ProcFS
 
 #if canImport(Glibc)
 import Glibc
+import Series
 #endif
 
 /// The agent's own process metrics under their standard names (`process_cpu_seconds_total`,

@@ -1,7 +1,7 @@
-import Exposition
 import LookoutCore
 import Logging
 import ProcFS
+import Series
 import Synchronization
 
 /// The /proc CPU sampler service: ticks at `sampling.frequency` on the injected clock

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
 import LookoutCore
 import Logging
 import ProcFS
+import Series
 
 /// One thread of a watched process. Its `schedstat` stays open: it is read every tick.
 final class ThreadRuntime {

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import ProcFS
+import Series
 import Synchronization
 
 /// The series the sampler exports (DESIGN.md, "Metric names"). Names are a contract.

@@ -1,11 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
 import LookoutCore
 import Logging
 import ProcFS
 import Sampling
+import Series
 import Synchronization
 import TestSupport
 
