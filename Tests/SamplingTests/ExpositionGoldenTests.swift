@@ -40,14 +40,9 @@ import Testing
         ]
         fake.addProcess(api)
         var db = FakeProc.Process(pid: 30, comm: "db")
-        #if arch(x86_64)
-        let futex = "202 0x7f1c2c000b68 0x80 0x0 0x0 0x0 0x0 0x7f1c33ffec10 0x7f1c3d26a0b6"
-        #else
-        let futex = "98 0x7f1c2c000b68 0x80 0x0 0x0 0x0 0x0 0x7f1c33ffec10 0x7f1c3d26a0b6"
-        #endif
         db.threads = [
             .init(tid: 30, comm: "db", state: "D", wchan: "io_schedule"),
-            .init(tid: 31, comm: "locker", state: "S", wchan: "futex_wait_queue", syscall: futex),
+            .init(tid: 31, comm: "locker", state: "S", wchan: "futex_wait_queue", syscall: futexWaitSyscall),
         ]
         fake.addProcess(db)
 
