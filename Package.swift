@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Exposition", "LookoutCore", "TestSupport"]
+            dependencies: ["Agent", "Exposition", "LookoutCore", "ProcFS", "TestSupport"]
         ),
         .testTarget(
             name: "IntegrationTests",
