@@ -151,7 +151,7 @@ let package = Package(
             ]),
         .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Series", "CProtobuf", "TestSupport"]),
-        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Series", "TestSupport"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Series", "Exposition", "TestSupport"]),
         .testTarget(name: "ProbingTests", dependencies: ["Probing", "Series", "Exposition", "TestSupport"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Series", "TestSupport"]),
         .testTarget(
@@ -164,7 +164,7 @@ let package = Package(
         .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Exposition", "LookoutCore", "TestSupport"]
+            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport"]
         ),
         .testTarget(
             name: "IntegrationTests",
