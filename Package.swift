@@ -37,6 +37,11 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
+        /// libyaml's event parser, under the YAML reader in LookoutCore.
+        .target(
+            name: "CYAML",
+            linkerSettings: [.linkedLibrary("yaml")]
+        ),
         /// protoc-c output for metrics.proto and profile.proto (see Sources/CProtobuf/regenerate.sh).
         .target(
             name: "CProtobuf",
@@ -51,10 +56,11 @@ let package = Package(
 
         // MARK: Swift libraries
 
-        /// Shared primitives: clocks, durations, diagnostics with file:line:col, strict YAML, locks, JSON.
+        /// Shared primitives: clocks, durations, diagnostics with file:line:col, strict YAML (over libyaml), locks, JSON.
         .target(
             name: "LookoutCore",
             dependencies: [
+                "CYAML",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
