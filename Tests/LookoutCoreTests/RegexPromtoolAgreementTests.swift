@@ -1,3 +1,4 @@
+import GoFormat
 import LookoutCore
 import TestSupport
 import Testing

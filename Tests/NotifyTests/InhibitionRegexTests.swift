@@ -1,4 +1,4 @@
-import Exposition
+import Series
 import LookoutCore
 import Testing
 
@@ -17,8 +17,8 @@ import Testing
             """, file: "cfg.yml")
         #expect(
             errors == [
-                #"cfg.yml:3:23: notify.inhibit_rules[0].target_matchers[0]: invalid matcher "severity=~(a)\1": invalid regex "(a)\1": invalid escape sequence: \1"#,
-                #"cfg.yml:3:45: notify.inhibit_rules[0].target_matchers[1]: invalid matcher "target!~a++": invalid regex "a++": bad repetition operator: ++"#,
+                #"cfg.yml:3:23: notify.inhibit_rules[0].target_matchers[0]: invalid matcher "severity=~"(a)\\1"": invalid regex "(a)\1": invalid escape sequence: \1"#,
+                #"cfg.yml:3:45: notify.inhibit_rules[0].target_matchers[1]: invalid matcher "target!~"a++"": invalid regex "a++": bad repetition operator: ++"#,
             ])
     }
 
@@ -31,7 +31,7 @@ import Testing
             sourceMatchers: [try LabelMatcher(parsing: #"severity="critical""#)],
             targetMatchers: [try LabelMatcher(parsing: #"target=~"(a+)+$""#)], equal: [])
         let inhibitor = Inhibitor(rules: [rule])
-        let critical = NotifiableAlert(labels: ["severity": "critical"], startsAt: WallTime(secondsSinceEpoch: 1_790_000_000))
+        let critical = Alert(labels: ["severity": "critical"], startsAt: WallTime(secondsSinceEpoch: 1_790_000_000))
         #expect(inhibitor.isMuted(["target": a], firing: [critical]))
         #expect(!inhibitor.isMuted(["target": a + "b"], firing: [critical]))
     }
