@@ -412,3 +412,34 @@ public struct SequentialChecks: Sendable, Hashable {
         return "\(whole).\(fraction) s"
     }
 }
+
+/// What the last answer of an endpoint said per component, as the prober keeps it.
+public struct HealthBodyReading: Sendable, Hashable {
+    /// nil when the body is not a component report (or could not be read: see `error`).
+    public var report: HealthReport?
+    /// Why the body could not be read; the probe's own verdict does not depend on it.
+    public var error: String?
+    /// Set when two or more components report a time of their own.
+    public var sequential: SequentialChecks?
+
+    public init(report: HealthReport?, error: String?, sequential: SequentialChecks?) {
+        self.report = report
+        self.error = error
+        self.sequential = sequential
+    }
+
+    /// Reads `body` as `format`; `probeSeconds` is the whole probe's time.
+    public init(
+        body: [UInt8], contentType: String?, format: HealthBodyFormat, probeSeconds: Double,
+        componentLimit: Int = HealthBodyParser.defaultComponentLimit
+    ) {
+        do {
+            report = try HealthBodyParser.parse(body, contentType: contentType, format: format, componentLimit: componentLimit)
+            error = nil
+        } catch {
+            report = nil
+            self.error = error.message
+        }
+        sequential = report.flatMap { SequentialChecks($0, probeSeconds: probeSeconds) }
+    }
+}
