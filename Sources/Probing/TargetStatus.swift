@@ -20,12 +20,18 @@ public struct TargetStatus: Sendable {
         public var bodyBytes: Int
         /// The request and the parsing of its body, in seconds.
         public var durationSeconds: Double
+        /// Why the last body could not be parsed (its reason and line); nil when it was.
+        public var error: String?
 
-        public init(samples: Int, bodyBytes: Int, durationSeconds: Double = 0) {
+        public init(samples: Int, bodyBytes: Int, durationSeconds: Double = 0, error: String? = nil) {
             self.samples = samples
             self.bodyBytes = bodyBytes
             self.durationSeconds = durationSeconds
+            self.error = error
         }
+
+        /// The body parsed (`lookout_scrape_valid`).
+        public var valid: Bool { error == nil }
     }
 
     public var json: JSON {
@@ -42,7 +48,8 @@ public struct TargetStatus: Sendable {
                     "scrape",
                     [
                         "samples": .number(Double(scrape.samples)), "body_bytes": .number(Double(scrape.bodyBytes)),
-                        "duration_seconds": .number(scrape.durationSeconds),
+                        "duration_seconds": .number(scrape.durationSeconds), "valid": .bool(scrape.valid),
+                        "error": scrape.error.map { .string($0) } ?? .null,
                     ]
                 ))
         }
@@ -163,6 +170,6 @@ extension Prober.TargetState {
         return TargetStatus(
             name: settings.name, interval: settings.interval, timeout: settings.timeout, health: health,
             endpoints: endpointStatuses,
-            scrape: scrape.map { TargetStatus.ScrapeStatus(samples: $0.samples, bodyBytes: $0.bodyBytes, durationSeconds: $0.seconds) })
+            scrape: scrape)
     }
 }
