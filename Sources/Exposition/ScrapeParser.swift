@@ -10,11 +10,14 @@ import Series
 /// unfinished line, and gives the families at the end (`finish`). Any error rejects the
 /// whole scrape, with a reason and the line; after one, every call throws it again.
 ///
-/// Text 0.0.4 follows Prometheus' parsers: blanks around tokens and a trailing comma in
-/// label sets are allowed, HELP may follow samples, TYPE may not; a sample with no TYPE
-/// line is its own untyped family; `_sum`/`_count`/`_bucket` join the histogram or summary
-/// declared for their base name; label-value escapes are `\\`, `\"`, `\n`, HELP's `\\` and
-/// `\n`; the last line may lack its newline. OpenMetrics follows the specification and its
+/// Text 0.0.4 accepts what Prometheus 2.42 scrapes: blanks around tokens and a trailing
+/// comma in label sets are allowed; a second HELP or TYPE line is ignored, and so is a TYPE
+/// line after the samples it would retype (samples of the family's own name take a late
+/// counter or gauge type); a sample with no TYPE line is its own untyped family;
+/// `_sum`/`_count`/`_bucket` join the histogram or summary declared for their base name;
+/// label-value escapes are `\\`, `\"`, `\n` and HELP's `\\` and `\n`, others stay as written;
+/// a series given again is skipped (the first sample stays) and counted in
+/// `duplicateSamples`; the last line may lack its newline. OpenMetrics follows the specification and its
 /// test suite: single spaces, metadata before samples, families and metric points not
 /// interleaved, `# EOF` last, value rules per type (counters not negative, buckets
 /// cumulative, ...). Exemplars are checked and dropped; `_created` samples are dropped.
@@ -58,6 +61,8 @@ public struct ScrapeParser: Sendable {
     var current = -1
     var claimed: Set<String> = []
     var sampleCount = 0
+    /// Text 0.0.4: samples of a series already given, skipped (Prometheus keeps the first).
+    public internal(set) var duplicateSamples = 0
 
     // The last sample name and where it went: consecutive lines nearly always share it.
     var lastName: [UInt8] = []
