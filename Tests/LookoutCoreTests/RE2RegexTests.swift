@@ -247,3 +247,36 @@ import Testing
         #expect(ms < 10, "\(ms) ms")
     }
 }
+
+/// Arbitrary patterns, built from the syntax's own characters and stray bytes: each compiles
+/// or is refused with a reason, and a compiled one matches without trouble.
+@Suite struct RE2ArbitraryPatternTests {
+    static let pieces: [[UInt8]] = [
+        "a", "b", ".", "*", "+", "?", "|", "(", ")", "[", "]", "^", "$", "\\", "{", "}", "1", ",", "-", ":", "P", "<",
+        ">", "=", "!", "Q", "E", "C", "p", "x", "é", "\n", "(?", "(?P<", "[:", "\\Q", "\\p{", "{1000}",
+    ].map { Array($0.utf8) } + [[0x00], [0xFF], [0xC3], [0x80]]
+
+    @Test func everyPatternCompilesOrIsRefusedWithAReason() {
+        var rng = SystemRandomNumberGenerator()
+        let texts = ["", "a", "ab\nab", String(repeating: "a", count: 300) + "b", "é(x)"]
+        var (compiled, refused) = (0, 0)
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...14, using: &rng)).flatMap { _ in Self.pieces.randomElement(using: &rng)! }
+            do {
+                let r = try AnchoredRegex(utf8: bytes)
+                compiled += 1
+                for t in texts {
+                    // Both ways of matching the whole text agree; a search finds at least as much.
+                    let whole = r.matches(t)
+                    #expect(whole == r.regex.wholeMatch(t), "\(r.pattern.debugDescription) on \(t.debugDescription)")
+                    if whole { #expect(r.search(t), "\(r.pattern.debugDescription) on \(t.debugDescription)") }
+                    if let m = r.firstMatch(in: t) { #expect(m.range.upperBound <= t.utf8.count) }
+                }
+            } catch {
+                refused += 1
+                #expect(!error.reason.isEmpty, "\(bytes)")
+            }
+        }
+        #expect(compiled > 1000 && refused > 1000, "compiled \(compiled), refused \(refused)")
+    }
+}
