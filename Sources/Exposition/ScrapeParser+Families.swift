@@ -502,12 +502,16 @@ extension ScrapeParser {
                     guard let v = g.value else { continue }
                     metrics.append(Metric(labels: g.labels, value: .single(v), timestampMilliseconds: g.timestamp))
                 case .histogram, .gaugeHistogram:
-                    let h = try om ? openMetricsHistogram(f, g) : textHistogram(g)
+                    var h = try om ? openMetricsHistogram(f, g) : textHistogram(g)
+                    h.sumMissing = g.sum == nil
+                    h.countMissing = g.count == nil
                     metrics.append(Metric(labels: g.labels, value: .histogram(h), timestampMilliseconds: g.timestamp))
                 case .summary:
                     var qs = g.quantiles
                     if !zip(qs, qs.dropFirst()).allSatisfy({ $0.quantile < $1.quantile }) { qs.sort { $0.quantile < $1.quantile } }
-                    let s = SummaryValue(quantiles: qs, sum: g.sum ?? 0, count: g.count ?? 0)
+                    var s = SummaryValue(quantiles: qs, sum: g.sum ?? 0, count: g.count ?? 0)
+                    s.sumMissing = g.sum == nil
+                    s.countMissing = g.count == nil
                     metrics.append(Metric(labels: g.labels, value: .summary(s), timestampMilliseconds: g.timestamp))
                 }
             }

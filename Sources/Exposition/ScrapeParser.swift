@@ -24,9 +24,10 @@ import Series
 /// Metric and label names are the classic ones (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
 ///
 /// Into the model: OpenMetrics counters are named with `_total` and info families with
-/// `_info` (the names their samples carry); a histogram without `_sum`/`_count` gets sum 0
-/// and the `+Inf` bucket's count (text: a missing `+Inf` bucket is added from `_count`), a
-/// summary without them 0 and 0; of an OpenMetrics series given several times with rising
+/// `_info` (the names their samples carry); a histogram or summary without `_sum` or
+/// `_count` is marked so (`sumMissing`, `countMissing`) and re-exposed as it came (its sum
+/// reads 0 and its count the `+Inf` bucket's; text: a missing `+Inf` bucket is added from
+/// `_count`); of an OpenMetrics series given several times with rising
 /// timestamps the last point is kept. Families are in the order they first appear; a
 /// family with no samples is left out.
 ///

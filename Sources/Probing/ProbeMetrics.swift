@@ -17,6 +17,7 @@ enum ProbeMetrics {
     static let scrapeBodyBytes = "lookout_scrape_body_bytes"
     static let scrapeDuration = "lookout_scrape_duration_seconds"
     static let scrapeValid = "lookout_scrape_valid"
+    static let scrapeDuplicates = "lookout_scrape_duplicate_samples_total"
     static let componentUp = "lookout_health_component_up"
     static let componentDuration = "lookout_health_component_duration_seconds"
     static let checksSequential = "lookout_health_checks_sequential"
@@ -109,6 +110,7 @@ enum ProbeMetrics {
         var successM: [Metric] = [], durationM: [Metric] = [], latencyM: [Metric] = [], timedOutM: [Metric] = []
         var timeoutsM: [Metric] = [], failuresM: [Metric] = [], statusM: [Metric] = [], circuitM: [Metric] = []
         var samplesM: [Metric] = [], bytesM: [Metric] = [], scrapeDurationM: [Metric] = [], validM: [Metric] = []
+        var duplicatesM: [Metric] = []
         var componentUpM: [Metric] = [], componentDurationM: [Metric] = [], sequentialM: [Metric] = []
         var droppedM: [Metric] = []
         let n = targets.reduce(0) { $0 + $1.endpoints.count }
@@ -149,6 +151,7 @@ enum ProbeMetrics {
                 bytesM.append(Metric(labels: labels, Double(s.bodyBytes)))
                 scrapeDurationM.append(Metric(labels: labels, s.durationSeconds))
                 validM.append(Metric(labels: labels, s.valid ? 1 : 0))
+                duplicatesM.append(Metric(labels: labels, Double(s.duplicateSamplesTotal)))
             }
         }
         // In name order, as the registry sorts them anyway.
@@ -189,6 +192,10 @@ enum ProbeMetrics {
             MetricFamily(
                 name: scrapeBodyBytes, help: "Decoded size of the last scraped exposition body.", type: .gauge,
                 unit: "bytes", metrics: bytesM),
+            MetricFamily(
+                name: scrapeDuplicates,
+                help: "Scraped samples skipped because their series was already in the body (the first is kept, as Prometheus keeps it).",
+                type: .counter, metrics: duplicatesM),
             MetricFamily(
                 name: scrapeDuration,
                 help: "Duration of the last scrape: the request and the parsing of its body, as Prometheus' scrape_duration_seconds.",

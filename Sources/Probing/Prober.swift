@@ -100,11 +100,13 @@ public final class Prober: Sendable {
             var families: [MetricFamily] = []
             var samples = 0
             var invalid: ScrapeFailure?
+            var duplicates = 0
             if outcome.success {
                 switch decode(ScrapeInput(body: result.body, contentType: result.contentType, target: job.target, limits: job.scrapeLimits)) {
                 case .success(let parsed):
-                    families = parsed
-                    samples = Scraper.sampleCount(parsed)
+                    families = parsed.families
+                    samples = Scraper.sampleCount(parsed.families)
+                    duplicates = parsed.duplicateSamples
                 case .failure(let failure) where failure.reason == .limit:
                     // Over a limit the target is failing, as Prometheus' `up` says.
                     outcome.fail(failure.reason, failure.message)
@@ -116,7 +118,7 @@ public final class Prober: Sendable {
             }
             scrape = ScrapeResult(
                 families: families, samples: samples, bodyBytes: result.body.count, duration: clock.now - began,
-                error: invalid)
+                error: invalid, duplicateSamples: duplicates)
             if let invalid, let logger {
                 logger.warning(
                     "scrape invalid: nothing ingested",
@@ -252,6 +254,8 @@ struct ScrapeResult: Sendable {
     var duration: Duration
     /// Why the body could not be parsed (nothing ingested); nil when it was.
     var error: ScrapeFailure?
+    /// Samples of a series given again in the body, skipped.
+    var duplicateSamples = 0
 }
 
 /// A `detailed` health body as shown by /api/v1/targets: parsed JSON when it parses,
@@ -448,9 +452,10 @@ extension Prober {
             if let scrape {
                 // A failed scrape drops the target's series: they go stale at once.
                 targets.values[ti].scraped = scrape.families
+                let duplicates = (targets.values[ti].scrape?.duplicateSamplesTotal ?? 0) + scrape.duplicateSamples
                 targets.values[ti].scrape = TargetStatus.ScrapeStatus(
                     samples: scrape.samples, bodyBytes: scrape.bodyBytes, durationSeconds: scrape.duration.seconds,
-                    error: scrape.error?.message)
+                    error: scrape.error?.message, duplicateSamplesTotal: duplicates)
                 scrapedVersion += 1
                 targets.values[ti].scrapeGeneration = scrapedVersion
             }

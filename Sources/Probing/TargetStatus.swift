@@ -22,12 +22,17 @@ public struct TargetStatus: Sendable {
         public var durationSeconds: Double
         /// Why the last body could not be parsed (its reason and line); nil when it was.
         public var error: String?
+        /// Samples skipped since the start because their series was already in the body.
+        public var duplicateSamplesTotal: Int
 
-        public init(samples: Int, bodyBytes: Int, durationSeconds: Double = 0, error: String? = nil) {
+        public init(
+            samples: Int, bodyBytes: Int, durationSeconds: Double = 0, error: String? = nil, duplicateSamplesTotal: Int = 0
+        ) {
             self.samples = samples
             self.bodyBytes = bodyBytes
             self.durationSeconds = durationSeconds
             self.error = error
+            self.duplicateSamplesTotal = duplicateSamplesTotal
         }
 
         /// The body parsed (`lookout_scrape_valid`).

@@ -360,3 +360,41 @@ import Testing
         #expect(try describe(exact.finish()) == "a untyped\n  {} 1")
     }
 }
+
+/// Histograms and summaries scraped without `_sum` or `_count` go out as they came.
+@Suite struct MissingSumAndCountTests {
+    @Test func reExposedAsTheyCame() throws {
+        let body = """
+            # TYPE h histogram
+            h_bucket{le="1"} 1
+            h_bucket{le="+Inf"} 2
+            # TYPE s summary
+            s{quantile="0.5"} 3
+            s_count 4
+            # TYPE full histogram
+            full_bucket{le="+Inf"} 1
+            full_sum 0.5
+            full_count 1
+
+            """
+        let families = try ScrapeParser.parse(Array(body.utf8), format: .text)
+        #expect(
+            TextEncoder.encode(families).string == """
+                # TYPE h histogram
+                h_bucket{le="1"} 1
+                h_bucket{le="+Inf"} 2
+                # TYPE s summary
+                s{quantile="0.5"} 3
+                s_count 4
+                # TYPE full histogram
+                full_bucket{le="+Inf"} 1
+                full_sum 0.5
+                full_count 1
+
+                """)
+        // OpenMetrics has the two together or neither.
+        let om = OpenMetricsEncoder.encode(families).string
+        #expect(!om.contains("h_sum") && !om.contains("h_count") && !om.contains("s_count") && !om.contains("s_sum"))
+        #expect(om.contains("full_count 1\nfull_sum 0.5\n"), "\(om)")
+    }
+}

@@ -74,6 +74,10 @@ import TestSupport
         // What the quirky bodies hold arrives as Prometheus stores it.
         #expect(samples.value("m", ["target": "duplicate_series", "a": "1"]) == 1)
         #expect(samples.value("n", ["target": "duplicate_series"]) == 3)
+        // Skipped duplicates are counted, not dropped in silence.
+        #expect((samples.value("lookout_scrape_duplicate_samples_total", ["target": "duplicate_series"]) ?? 0) >= 1)
+        #expect((samples.value("lookout_scrape_duplicate_samples_total", ["target": "duplicate_bucket"]) ?? 0) >= 1)
+        #expect(samples.value("lookout_scrape_duplicate_samples_total", ["target": "tab_escape"]) == 0)
         #expect(samples.value("m", ["target": "tab_escape", "path": "C:\\temp"]) == 1)
         // (Families are named apart: one name with two types across targets is a type conflict.)
         #expect(samples.value("late", ["target": "type_after_samples"]) == 1)

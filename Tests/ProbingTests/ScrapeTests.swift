@@ -249,6 +249,10 @@ import TestSupport
         }
         #expect(g.reason == .body)
         let ok = Scraper.decode(ScrapeInput(body: Array("a 1\n".utf8), contentType: nil, target: "t", limits: .none))
-        #expect((try? ok.get()) == [MetricFamily(name: "a", help: "", type: .untyped, metrics: [Metric(labels: ["target": "t"], 1)])])
+        #expect((try? ok.get())?.families == [MetricFamily(name: "a", help: "", type: .untyped, metrics: [Metric(labels: ["target": "t"], 1)])])
+        #expect((try? ok.get())?.duplicateSamples == 0)
+        let twice = Scraper.decode(ScrapeInput(body: Array("a 1\na 2\nb 1\nb 2\n".utf8), contentType: nil, target: "t", limits: .none))
+        #expect((try? twice.get())?.duplicateSamples == 2)
+        #expect((try? twice.get())?.families.map { $0.metrics[0].value.singleValue } == [1, 1])
     }
 }
