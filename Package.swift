@@ -3,10 +3,10 @@ import PackageDescription
 
 /// lookout: a sidecar observability agent for Linux.
 ///
-/// The targets follow the data: /proc → ProcFS → Sampling; HTTP targets →
-/// Probing; both → Exposition (series model and encoders) → Server; series →
-/// PromQL → Rules → Notify. Agent wires them into one ServiceGroup; `lookout`
-/// is the command line. C lives in C-named targets behind typed wrappers.
+/// The targets follow the data: Config reads every settings file; /proc → ProcFS →
+/// Sampling; HTTP targets → Probing; both → Exposition (series model and encoders) →
+/// Server; series → PromQL → Rules → Notify. Agent wires them into one ServiceGroup;
+/// `lookout` is the command line. C lives in C-named targets behind typed wrappers.
 let package = Package(
     name: "lookout",
     products: [
@@ -15,8 +15,8 @@ let package = Package(
         .library(
             name: "LookoutKit",
             targets: [
-                "LookoutCore", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify", "Profiles",
-                "Server", "Agent",
+                "LookoutCore", "Config", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify",
+                "Profiles", "Server", "Agent",
             ]),
     ],
     dependencies: [
@@ -49,13 +49,16 @@ let package = Package(
 
         // MARK: Swift libraries
 
-        /// Shared primitives: clocks, durations, diagnostics with file:line:col, strict YAML, locks, JSON.
+        /// Shared primitives: clocks, durations, diagnostics with file:line:col, file I/O, wake signals,
+        /// logfmt, the regex wrapper, JSON.
         .target(
             name: "LookoutCore",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Settings files: strict YAML with typed accessors that report FILE:LINE:COL.
+        .target(name: "Config", dependencies: ["LookoutCore"]),
         /// One type per /proc or /sys file; pure parsers over bytes, an injectable root.
         .target(name: "ProcFS", dependencies: ["LookoutCore", "CLookout"]),
         /// Series model and its formats: text 0.0.4, OpenMetrics 1.0, protobuf; the scrape parser.
@@ -63,13 +66,13 @@ let package = Package(
         /// The fixed-frequency /proc sampler: deltas, utilization histograms, peaks.
         .target(
             name: "Sampling",
-            dependencies: ["LookoutCore", "ProcFS", "Exposition", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LookoutCore", "Config", "ProcFS", "Exposition", .product(name: "Logging", package: "swift-log")]
         ),
         /// HTTP on the curl multi interface; health probes, scrapes, circuit breakers.
         .target(
             name: "Probing",
             dependencies: [
-                "LookoutCore", "CCurl", "CLookout", "Exposition",
+                "LookoutCore", "Config", "CCurl", "CLookout", "Exposition",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -78,13 +81,13 @@ let package = Package(
         /// Prometheus rule files, alert state, rule unit tests.
         .target(
             name: "Rules",
-            dependencies: ["LookoutCore", "PromQL", "Exposition", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LookoutCore", "Config", "PromQL", "Exposition", .product(name: "Logging", package: "swift-log")]
         ),
         /// Webhooks (Alertmanager payload v4), Alertmanager push, grouping, inhibition, durable outbox.
         .target(
             name: "Notify",
             dependencies: [
-                "LookoutCore", "Exposition", "CLookout",
+                "LookoutCore", "Config", "Exposition", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -94,7 +97,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "LookoutCore", "Exposition", "CLookout",
+                "LookoutCore", "Config", "Exposition", "CLookout",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -106,7 +109,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "LookoutCore", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify",
+                "LookoutCore", "Config", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify",
                 "Profiles", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -132,11 +135,11 @@ let package = Package(
         .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "CProtobuf", "TestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Exposition", "TestSupport"]),
-        .testTarget(name: "ProbingTests", dependencies: ["Probing", "Exposition", "TestSupport"]),
+        .testTarget(name: "ProbingTests", dependencies: ["Probing", "Config", "Exposition", "TestSupport"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Exposition", "TestSupport"]),
         .testTarget(
             name: "RulesTests", dependencies: ["Rules", "PromQL", "Exposition", "TestSupport"], exclude: ["testdata"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "TestSupport"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Config", "TestSupport"]),
         .testTarget(
             name: "ProfilesTests",
             dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),

@@ -1,4 +1,5 @@
 import CLookout
+import Config
 import LookoutCore
 import NIOSSL
 import Synchronization

@@ -1,3 +1,4 @@
+import Config
 import Exposition
 import LookoutCore
 import TestSupport
