@@ -57,7 +57,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        /// Settings files: strict YAML with typed accessors that report FILE:LINE:COL.
+        /// Settings files: strict YAML with typed accessors that report FILE:LINE:COL; secrets and
+        /// the one HTTP client config (auth, TLS, headers, timeouts, redirects) every client takes.
         .target(name: "Config", dependencies: ["LookoutCore"]),
         /// One type per /proc or /sys file; pure parsers over bytes, an injectable root.
         .target(name: "ProcFS", dependencies: ["LookoutCore", "CLookout"]),
@@ -132,6 +133,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["LookoutCore", "CCurl"], path: "Tests/TestSupport", exclude: ["testserver.py"]),
         .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore", "TestSupport"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "LookoutCore", "TestSupport"]),
         .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "CProtobuf", "TestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Exposition", "TestSupport"]),

@@ -1,3 +1,4 @@
+import Config
 import Exposition
 import LookoutCore
 import Logging
@@ -319,18 +320,18 @@ extension Prober {
         }
 
         static func request(for t: TargetSettings, kind: EndpointKind, endpoint: EndpointSettings) -> HTTPRequest {
-            var headers = t.headers
-            var basic: BasicCredentials?
-            switch t.auth {
-            case .bearer(let token)?: headers.append(HTTPHeader("Authorization", "Bearer \(token.value)"))
+            var headers = t.http.headers
+            var basic: BasicAuth?
+            switch t.http.auth {
+            case .bearer(let token)?: headers.append(HTTPHeader("Authorization", "Bearer \(token.text)"))
             case .basic(let credentials)?: basic = credentials
             case nil: break
             }
             if kind == .metrics { headers.append(HTTPHeader("Accept", Scraper.accept)) }
             return HTTPRequest(
-                method: .get, url: endpoint.url, headers: headers, timeout: t.timeout, connectTimeout: t.connectTimeout,
-                followRedirects: t.followRedirects, bodyLimit: t.bodySizeLimit, acceptCompressed: true, basicAuth: basic,
-                tls: t.tls)
+                method: .get, url: endpoint.url, headers: headers, timeout: t.http.timeout,
+                connectTimeout: t.http.connectTimeout, followRedirects: t.http.followRedirects, bodyLimit: t.bodySizeLimit,
+                acceptCompressed: true, basicAuth: basic, tls: t.http.tls)
         }
 
         mutating func update(_ list: [TargetSettings], policy: CircuitBreaker.Policy) {

@@ -1,3 +1,4 @@
+import Config
 import Exposition
 import LookoutCore
 import Logging
@@ -191,7 +192,7 @@ let quietLogger: Logger = {
         let t = RecordingTransport(fallback: .failed(.connect, "refused"))
         let s = settings {
             $0.webhooks = []
-            $0.alertmanagers = ["http://127.0.0.1:9093"]
+            $0.alertmanagers = [AlertmanagerSettings(url: "http://127.0.0.1:9093")]
             $0.resendDelay = .seconds(10)
             $0.minBackoff = .seconds(100)
             $0.maxBackoff = .seconds(100)
