@@ -1,6 +1,6 @@
 import Config
 import LookoutCore
-import Exposition
+import Series
 
 /// `notify:` in the config.
 ///

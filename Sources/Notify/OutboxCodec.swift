@@ -1,17 +1,11 @@
+import CLookout
 import LookoutCore
 
-/// CRC-32 (IEEE 802.3, the polynomial of zlib, gzip and PNG).
+/// CRC-32 (IEEE 802.3, the polynomial of zlib, gzip and PNG), computed by zlib.
 public enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
-        var c = UInt32(i)
-        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
     public static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
+        bytes.withContiguousStorageIfAvailable { lookout_crc32($0.baseAddress, $0.count) }
+            ?? Array(bytes).withUnsafeBufferPointer { lookout_crc32($0.baseAddress, $0.count) }
     }
 }
 

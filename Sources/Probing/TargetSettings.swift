@@ -1,6 +1,7 @@
 import Config
 import Exposition
 import LookoutCore
+import Series
 
 /// The endpoints a target can have; the `endpoint` label value.
 public enum EndpointKind: String, Sendable, Hashable, CaseIterable, Comparable {

@@ -59,7 +59,7 @@ enum PprofEncoder {
             offsets.append(locationIDs.count)
         }
 
-        let arena = Arena()
+        let arena = PprofAllocations()
         var profile = Perftools__Profiles__Profile()
         perftools__profiles__profile__init(&profile)
 
@@ -179,7 +179,7 @@ enum PprofEncoder {
 }
 
 /// C memory for one encode, freed together when the arena goes.
-private final class Arena {
+private final class PprofAllocations {
     private var blocks: [UnsafeMutableRawPointer] = []
 
     func make<T>(_: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
