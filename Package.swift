@@ -178,7 +178,9 @@ let package = Package(
         .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport"]
+            dependencies: [
+                "Agent", "Config", "Notify", "Probing", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",
