@@ -93,9 +93,10 @@ extension HTTPClientConfig {
     /// place checks them against its other settings.
     /// - Parameters:
     ///   - what: how errors name the mapping, e.g. `targets[0]`.
+    ///   - setHeaders: further headers the place sets itself, which `headers` may not name.
     ///   - readSecret: reads secret files; relative paths are resolved against the config file first.
     public static func parse(
-        _ m: YAMLMapping, _ what: String, defaults: HTTPClientConfig = HTTPClientConfig(),
+        _ m: YAMLMapping, _ what: String, defaults: HTTPClientConfig = HTTPClientConfig(), setHeaders: [String] = [],
         readSecret: SecretFile.Reader = SecretFile.readBytes
     ) -> HTTPClientConfig {
         var c = defaults
@@ -108,7 +109,9 @@ extension HTTPClientConfig {
                     v.document.error("\(what).headers: \"\(key)\" is not a valid header name", at: location)
                 } else if value.contains(where: { $0 == "\r" || $0 == "\n" }) {
                     v.document.error("\(what).headers.\(key): the value must not contain a line break", at: location)
-                } else if reservedHeaders.contains(key.lowercased()) {
+                } else if reservedHeaders.contains(key.lowercased())
+                    || setHeaders.contains(where: { $0.lowercased() == key.lowercased() })
+                {
                     v.document.error("\(what).headers: \"\(key)\" is set by lookout and cannot be configured", at: location)
                 } else {
                     c.headers.append(HTTPHeader(key, value))

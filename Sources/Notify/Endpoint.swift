@@ -31,6 +31,10 @@ struct Endpoint: Sendable, Hashable {
         NotificationRequest(url: url, headers: headers(for: body), body: body, client: http)
     }
 
+    /// Headers the notifier sets on every request besides those every client sets.
+    static let setHeaders = ["Content-Type", signatureHeader]
+    static let signatureHeader = "X-Lookout-Signature"
+
     func headers(for body: [UInt8]) -> [(String, String)] {
         var h: [(String, String)] = [("Content-Type", "application/json"), ("User-Agent", LookoutVersion.userAgent)]
         h += http.headers.map { ($0.name, $0.value) }
@@ -40,7 +44,7 @@ struct Endpoint: Sendable, Hashable {
             h.append(("Authorization", "Basic " + Base64.encode(Array((b.username + ":").utf8) + b.password.bytes)))
         case nil: break
         }
-        if let key = hmacSecret { h.append(("X-Lookout-Signature", "sha256=" + Signature.hmacSHA256Hex(key: key.bytes, body))) }
+        if let key = hmacSecret { h.append((Self.signatureHeader, "sha256=" + Signature.hmacSHA256Hex(key: key.bytes, body))) }
         return h
     }
 

@@ -160,7 +160,8 @@ public struct AlertmanagerSettings: Sendable, Hashable {
         guard let m = value.mapping(what, allowedKeys: keys),
             let url = m.required("url").flatMap({ NotifySettings.parseURL($0, "\(what).url") })
         else { return nil }
-        return AlertmanagerSettings(url: url, http: HTTPClientConfig.parse(m, what, defaults: defaults))
+        return AlertmanagerSettings(
+            url: url, http: HTTPClientConfig.parse(m, what, defaults: defaults, setHeaders: Endpoint.setHeaders))
     }
 }
 
@@ -222,7 +223,7 @@ public struct WebhookSettings: Sendable, Hashable {
         if let v = m["group_interval"]?.duration("\(what).group_interval", positive: true) { w.groupInterval = v }
         if let v = m["repeat_interval"]?.duration("\(what).repeat_interval", positive: true) { w.repeatInterval = v }
         if let v = m["max_alerts"]?.int("\(what).max_alerts", range: 0...1_000_000) { w.maxAlerts = v }
-        w.http = HTTPClientConfig.parse(m, what, defaults: w.http)
+        w.http = HTTPClientConfig.parse(m, what, defaults: w.http, setHeaders: Endpoint.setHeaders)
         if m["hmac_secret"] != nil && m["hmac_secret_file"] != nil {
             m.error("\(what): set at most one of hmac_secret and hmac_secret_file")
         } else if let node = m["hmac_secret"], let v = node.string("\(what).hmac_secret") {

@@ -195,6 +195,15 @@ import Testing
         #expect(bad.count == 2)
         #expect(bad.first == "c.yml:2:11: notify.alertmanagers[0].url must be an http:// or https:// URL with a host, found \"ftp://am/\"")
         #expect(bad.last?.hasPrefix("c.yml:3:23: unknown key \"hmac_secret\" in notify.alertmanagers[1]") == true)
+
+        let (_, own) = Self.parse(
+            "webhooks:\n  - url: http://h/\n    headers: {content-type: text/plain, X-Lookout-Signature: x, X-Ok: y}\n",
+            file: "c.yml")
+        #expect(
+            own == [
+                "c.yml:3:15: notify.webhooks[0].headers: \"content-type\" is set by lookout and cannot be configured",
+                "c.yml:3:41: notify.webhooks[0].headers: \"X-Lookout-Signature\" is set by lookout and cannot be configured",
+            ])
     }
 
     @Test func emptyInhibitRulesDisableTheDefault() {
