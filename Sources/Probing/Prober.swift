@@ -113,8 +113,16 @@ public final class Prober: Sendable {
                 families: families, samples: samples, bodyBytes: result.body.count, duration: clock.now - began)
         }
         let detailed = job.kind == .detailed ? DetailedBody(result.body) : nil
+        // Components are read from any answer (a Spring service answers 503 with its report),
+        // and a body that cannot be read never fails the probe.
+        let format = job.endpoint.bodyFormat(for: job.kind)
+        let health =
+            format == .none || result.status == 0
+            ? nil
+            : HealthBodyReading(
+                body: result.body, contentType: result.contentType, format: format, probeSeconds: outcome.timings.total)
         let transition = shared.state.withLock {
-            $0.record(job, outcome: outcome, scrape: scrape, detailed: detailed)
+            $0.record(job, outcome: outcome, scrape: scrape, detailed: detailed, health: health)
         }
         if let transition, let logger {
             switch transition {
@@ -270,6 +278,9 @@ extension Prober {
         var skippedCircuitOpen = 0
         var latency = HistogramAccumulator(upperBounds: ProbeMetrics.latencyBounds)
         var detailed: DetailedBody?
+        /// The last answer read per component (endpoints with `parse:` other than none).
+        var health: HealthBodyReading?
+        var droppedComponents = 0
         var series: ProbeMetrics.EndpointSeries?
     }
 
@@ -399,7 +410,8 @@ extension Prober {
         }
 
         mutating func record(
-            _ job: ProbeJob, outcome: ProbeOutcome, scrape: ScrapeResult?, detailed: DetailedBody?
+            _ job: ProbeJob, outcome: ProbeOutcome, scrape: ScrapeResult?, detailed: DetailedBody?,
+            health: HealthBodyReading? = nil
         ) -> CircuitBreaker.Transition? {
             // The target or endpoint may have been removed or replaced while the probe ran.
             guard let ti = targets.index(forKey: job.target),
@@ -414,9 +426,11 @@ extension Prober {
             e.latency.observe(outcome.timings.total)
             let transition = e.breaker.record(success: outcome.success, startedAt: job.start)
             if let detailed { e.detailed = detailed }
+            e.health = health
+            if let dropped = health?.report?.droppedComponents { e.droppedComponents += dropped }
             e.series = ProbeMetrics.EndpointSeries(
                 labels: e.labels, last: outcome, latency: e.latency, timeouts: e.timeouts, failures: e.failures,
-                circuitOpen: e.breaker.isOpen)
+                circuitOpen: e.breaker.isOpen, health: health, droppedComponents: e.droppedComponents)
             targets.values[ti].endpoints[ei] = e
             if let scrape {
                 // A failed scrape drops the target's series: they go stale at once.
