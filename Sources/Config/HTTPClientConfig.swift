@@ -51,6 +51,16 @@ public struct HTTPHeader: Sendable, Hashable {
 public enum HTTPAuth: Sendable, Hashable {
     case bearer(Secret)
     case basic(BasicAuth)
+
+    /// The `Authorization` header that carries it (RFC 6750 and RFC 7617).
+    public var header: HTTPHeader {
+        switch self {
+        case .bearer(let token):
+            return HTTPHeader("Authorization", "Bearer " + token.text)
+        case .basic(let b):
+            return HTTPHeader("Authorization", "Basic " + Base64.encode(Array((b.username + ":").utf8) + b.password.bytes))
+        }
+    }
 }
 
 public struct BasicAuth: Sendable, Hashable {

@@ -38,12 +38,7 @@ struct Endpoint: Sendable, Hashable {
     func headers(for body: [UInt8]) -> [(String, String)] {
         var h: [(String, String)] = [("Content-Type", "application/json"), ("User-Agent", LookoutVersion.userAgent)]
         h += http.headers.map { ($0.name, $0.value) }
-        switch http.auth {
-        case .bearer(let t)?: h.append(("Authorization", "Bearer " + t.text))
-        case .basic(let b)?:
-            h.append(("Authorization", "Basic " + Base64.encode(Array((b.username + ":").utf8) + b.password.bytes)))
-        case nil: break
-        }
+        if let a = http.auth?.header { h.append((a.name, a.value)) }
         if let key = hmacSecret { h.append((Self.signatureHeader, "sha256=" + Signature.hmacSHA256Hex(key: key.bytes, body))) }
         return h
     }

@@ -337,8 +337,9 @@ extension Prober {
             var headers = t.http.headers
             var basic: BasicAuth?
             switch t.http.auth {
-            case .bearer(let token)?: headers.append(HTTPHeader("Authorization", "Bearer \(token.text)"))
+            // libcurl sends basic credentials itself, and never to another host after a redirect.
             case .basic(let credentials)?: basic = credentials
+            case let auth?: headers.append(auth.header)
             case nil: break
             }
             if kind == .metrics { headers.append(HTTPHeader("Accept", Scraper.accept)) }

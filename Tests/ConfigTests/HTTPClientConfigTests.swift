@@ -87,6 +87,14 @@ import Testing
         #expect(config.connectTimeout == .seconds(1))
     }
 
+    @Test func authorizationHeaders() {
+        #expect(HTTPAuth.bearer(Secret("tok")).header == HTTPHeader("Authorization", "Bearer tok"))
+        // RFC 7617's example.
+        #expect(
+            HTTPAuth.basic(BasicAuth(username: "Aladdin", password: Secret("open sesame"))).header
+                == HTTPHeader("Authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="))
+    }
+
     @Test func defaultsStayWhereNothingIsSet() throws {
         let (c, errors) = parse("headers: {}\n")
         #expect(errors == [])
