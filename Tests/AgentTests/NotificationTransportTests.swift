@@ -39,27 +39,17 @@ import Testing
     }
 
     @Test func tlsAsConfigured() async throws {
-        let dir = TemporaryDirectory()
-        let cert = dir.path + "/cert.pem", key = dir.path + "/key.pem"
-        let gen = Shell.run([
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
-            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key, "-out", cert,
-        ])
-        try #require(gen.status == 0, "\(gen.output)")
-        let port = Net.freePort()
-        let server = try ChildProcess(["python3", Repo.path("Tests/TestSupport/testserver.py"), String(port), "--tls", cert, key])
-        defer { server.kill() }
-        try #require(await waitUntil { Net.isListening(port) })
+        let server = try TLSTestServer()
         let client = HTTPClient()
         defer { client.shutdown() }
         let transport = CurlNotificationTransport(client: client)
         func post(_ tls: TLSClientConfig?) async -> TransportOutcome {
             await transport.post(
                 NotificationRequest(
-                    url: "https://127.0.0.1:\(port)/ok", headers: [], body: Array("{}".utf8),
+                    url: server.url("/ok"), headers: [], body: Array("{}".utf8),
                     client: HTTPClientConfig(tls: tls, timeout: .seconds(5))))
         }
-        #expect(await post(TLSClientConfig(caFile: cert)) == .status(200))
+        #expect(await post(TLSClientConfig(caFile: server.certFile)) == .status(200))
         let untrusted = await post(nil)
         guard case .failed(.other, _) = untrusted else {
             Issue.record("an unknown certificate must fail the request, got \(untrusted)")

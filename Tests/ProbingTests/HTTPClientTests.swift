@@ -173,20 +173,11 @@ import TestSupport
     }
 
     @Test func tlsHandshakeIsTimedAndTheConnectionReused() async throws {
-        let dir = TemporaryDirectory()
-        let cert = dir.path + "/cert.pem", key = dir.path + "/key.pem"
-        let gen = Shell.run([
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
-            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key, "-out", cert,
-        ])
-        try #require(gen.status == 0, "\(gen.output)")
-        let port = Net.freePort()
-        let server = try ChildProcess(["python3", Repo.path("Tests/TestSupport/testserver.py"), String(port), "--tls", cert, key])
-        defer { server.kill() }
-        try #require(await waitUntil { Net.isListening(port) })
+        let server = try TLSTestServer()
+        let cert = server.certFile
         let client = HTTPClient()
         defer { client.shutdown() }
-        let url = "https://127.0.0.1:\(port)/ok"
+        let url = server.url("/ok")
         let first = await client.execute(HTTPRequest(url: url, tls: TLSClientConfig(caFile: cert)))
         #expect(first.error == nil, "\(String(describing: first.error))")
         #expect(first.status == 200)
