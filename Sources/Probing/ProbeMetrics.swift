@@ -16,6 +16,8 @@ enum ProbeMetrics {
     static let scrapeSamples = "lookout_scrape_samples"
     static let scrapeBodyBytes = "lookout_scrape_body_bytes"
     static let scrapeDuration = "lookout_scrape_duration_seconds"
+    static let scrapeValid = "lookout_scrape_valid"
+    static let scrapeDuplicates = "lookout_scrape_duplicate_samples_total"
     static let componentUp = "lookout_health_component_up"
     static let componentDuration = "lookout_health_component_duration_seconds"
     static let checksSequential = "lookout_health_checks_sequential"
@@ -100,14 +102,15 @@ enum ProbeMetrics {
         var name: String
         var endpoints: [EndpointSeries]
         /// Samples and decoded body bytes of the last scrape, when the target has a metrics endpoint that was scraped.
-        var scrape: (samples: Int, bodyBytes: Int, seconds: Double)?
+        var scrape: TargetStatus.ScrapeStatus?
     }
 
     /// The families of all targets; `targets` must be sorted by name.
     static func families(_ targets: [TargetSeries]) -> [MetricFamily] {
         var successM: [Metric] = [], durationM: [Metric] = [], latencyM: [Metric] = [], timedOutM: [Metric] = []
         var timeoutsM: [Metric] = [], failuresM: [Metric] = [], statusM: [Metric] = [], circuitM: [Metric] = []
-        var samplesM: [Metric] = [], bytesM: [Metric] = [], scrapeDurationM: [Metric] = []
+        var samplesM: [Metric] = [], bytesM: [Metric] = [], scrapeDurationM: [Metric] = [], validM: [Metric] = []
+        var duplicatesM: [Metric] = []
         var componentUpM: [Metric] = [], componentDurationM: [Metric] = [], sequentialM: [Metric] = []
         var droppedM: [Metric] = []
         let n = targets.reduce(0) { $0 + $1.endpoints.count }
@@ -146,7 +149,9 @@ enum ProbeMetrics {
                 let labels = Labels([("target", t.name)])
                 samplesM.append(Metric(labels: labels, Double(s.samples)))
                 bytesM.append(Metric(labels: labels, Double(s.bodyBytes)))
-                scrapeDurationM.append(Metric(labels: labels, s.seconds))
+                scrapeDurationM.append(Metric(labels: labels, s.durationSeconds))
+                validM.append(Metric(labels: labels, s.valid ? 1 : 0))
+                duplicatesM.append(Metric(labels: labels, Double(s.duplicateSamplesTotal)))
             }
         }
         // In name order, as the registry sorts them anyway.
@@ -188,11 +193,19 @@ enum ProbeMetrics {
                 name: scrapeBodyBytes, help: "Decoded size of the last scraped exposition body.", type: .gauge,
                 unit: "bytes", metrics: bytesM),
             MetricFamily(
+                name: scrapeDuplicates,
+                help: "Scraped samples skipped because their series was already in the body (the first is kept, as Prometheus keeps it).",
+                type: .counter, metrics: duplicatesM),
+            MetricFamily(
                 name: scrapeDuration,
                 help: "Duration of the last scrape: the request and the parsing of its body, as Prometheus' scrape_duration_seconds.",
                 type: .gauge, unit: "seconds", metrics: scrapeDurationM),
             MetricFamily(
                 name: scrapeSamples, help: "Samples in the last scrape (0 when it failed).", type: .gauge, metrics: samplesM),
+            MetricFamily(
+                name: scrapeValid,
+                help: "1 if the last scraped body parsed; 0 if it did not (nothing ingested; the reason and line are in /api/v1/targets).",
+                type: .gauge, metrics: validM),
         ].filter { !$0.metrics.isEmpty }
     }
 }

@@ -100,17 +100,31 @@ public final class Prober: Sendable {
         if job.kind == .metrics {
             var families: [MetricFamily] = []
             var samples = 0
+            var invalid: ScrapeFailure?
+            var duplicates = 0
             if outcome.success {
                 switch decode(ScrapeInput(body: result.body, contentType: result.contentType, target: job.target, limits: job.scrapeLimits)) {
                 case .success(let parsed):
-                    families = parsed
-                    samples = Scraper.sampleCount(parsed)
-                case .failure(let failure):
+                    families = parsed.families
+                    samples = Scraper.sampleCount(parsed.families)
+                    duplicates = parsed.duplicateSamples
+                case .failure(let failure) where failure.reason == .limit:
+                    // Over a limit the target is failing, as Prometheus' `up` says.
                     outcome.fail(failure.reason, failure.message)
+                case .failure(let failure):
+                    // A body that does not parse ingests nothing, but the endpoint answered:
+                    // lookout_scrape_valid says so, not lookout_probe_success.
+                    invalid = failure
                 }
             }
             scrape = ScrapeResult(
-                families: families, samples: samples, bodyBytes: result.body.count, duration: clock.now - began)
+                families: families, samples: samples, bodyBytes: result.body.count, duration: clock.now - began,
+                error: invalid, duplicateSamples: duplicates)
+            if let invalid, let logger {
+                logger.warning(
+                    "scrape invalid: nothing ingested",
+                    metadata: ["target": "\(job.target)", "url": "\(redactingCredentials(job.endpoint.url))", "error": "\(invalid.message)"])
+            }
         }
         let detailed = job.kind == .detailed ? DetailedBody(result.body) : nil
         // Components are read from any answer (a Spring service answers 503 with its report),
@@ -239,6 +253,10 @@ struct ScrapeResult: Sendable {
     var bodyBytes: Int
     /// The request and the parsing of its body.
     var duration: Duration
+    /// Why the body could not be parsed (nothing ingested); nil when it was.
+    var error: ScrapeFailure?
+    /// Samples of a series given again in the body, skipped.
+    var duplicateSamples = 0
 }
 
 /// A `detailed` health body as shown by /api/v1/targets: parsed JSON when it parses,
@@ -293,7 +311,7 @@ extension Prober {
         var scraped: [MetricFamily] = []
         /// The `scrapedVersion` that recorded `scraped`: one number per scrape.
         var scrapeGeneration: UInt64 = 0
-        var scrape: (samples: Int, bodyBytes: Int, seconds: Double)?
+        var scrape: TargetStatus.ScrapeStatus?
     }
 
     struct State: Sendable {
@@ -436,7 +454,10 @@ extension Prober {
             if let scrape {
                 // A failed scrape drops the target's series: they go stale at once.
                 targets.values[ti].scraped = scrape.families
-                targets.values[ti].scrape = (scrape.samples, scrape.bodyBytes, scrape.duration.seconds)
+                let duplicates = (targets.values[ti].scrape?.duplicateSamplesTotal ?? 0) + scrape.duplicateSamples
+                targets.values[ti].scrape = TargetStatus.ScrapeStatus(
+                    samples: scrape.samples, bodyBytes: scrape.bodyBytes, durationSeconds: scrape.duration.seconds,
+                    error: scrape.error?.message, duplicateSamplesTotal: duplicates)
                 scrapedVersion += 1
                 targets.values[ti].scrapeGeneration = scrapedVersion
             }

@@ -31,8 +31,20 @@ public struct ScrapeFailure: Error, Sendable, Hashable, CustomStringConvertible 
     public var description: String { "\(reason.rawValue): \(message)" }
 }
 
+/// What a body gave: the families to re-expose, and the samples skipped as duplicates.
+public struct ScrapeDecoded: Sendable {
+    public var families: [MetricFamily]
+    /// Text 0.0.4: samples of a series given again (the first was kept, as Prometheus keeps it).
+    public var duplicateSamples: Int
+
+    public init(families: [MetricFamily], duplicateSamples: Int = 0) {
+        self.families = families
+        self.duplicateSamples = duplicateSamples
+    }
+}
+
 /// Turns a scraped body into the families to re-expose, with the `target` label added.
-public typealias ScrapeDecoder = @Sendable (ScrapeInput) -> Result<[MetricFamily], ScrapeFailure>
+public typealias ScrapeDecoder = @Sendable (ScrapeInput) -> Result<ScrapeDecoded, ScrapeFailure>
 
 public enum Scraper {
     /// OpenMetrics preferred, then the text format 0.0.4, as Prometheus asks.
@@ -58,11 +70,15 @@ public enum Scraper {
     /// and adds the `target` label (a scraped `target` label becomes `exported_target`).
     /// Any error or exceeded limit rejects the whole scrape: `limit` for the limits, `body`
     /// for everything else, with the parser's reason and line in the message.
-    public static func decode(_ input: ScrapeInput) -> Result<[MetricFamily], ScrapeFailure> {
+    public static func decode(_ input: ScrapeInput) -> Result<ScrapeDecoded, ScrapeFailure> {
         let format = ScrapeFormat(contentType: input.contentType)
-        do {
-            let families = try ScrapeParser.parse(input.body, format: format, limits: input.limits)
-            return .success(relabel(families, adding: ("target", input.target)))
+        do throws(ScrapeError) {
+            var parser = ScrapeParser(format: format, limits: input.limits)
+            try parser.feed(input.body)
+            let families = try parser.finish()
+            return .success(
+                ScrapeDecoded(
+                    families: relabel(families, adding: ("target", input.target)), duplicateSamples: parser.duplicateSamples))
         } catch {
             let reason: FailureReason
             switch error.reason {

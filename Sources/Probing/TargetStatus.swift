@@ -21,12 +21,23 @@ public struct TargetStatus: Sendable {
         public var bodyBytes: Int
         /// The request and the parsing of its body, in seconds.
         public var durationSeconds: Double
+        /// Why the last body could not be parsed (its reason and line); nil when it was.
+        public var error: String?
+        /// Samples skipped since the start because their series was already in the body.
+        public var duplicateSamplesTotal: Int
 
-        public init(samples: Int, bodyBytes: Int, durationSeconds: Double = 0) {
+        public init(
+            samples: Int, bodyBytes: Int, durationSeconds: Double = 0, error: String? = nil, duplicateSamplesTotal: Int = 0
+        ) {
             self.samples = samples
             self.bodyBytes = bodyBytes
             self.durationSeconds = durationSeconds
+            self.error = error
+            self.duplicateSamplesTotal = duplicateSamplesTotal
         }
+
+        /// The body parsed (`lookout_scrape_valid`).
+        public var valid: Bool { error == nil }
     }
 
     public var json: JSON {
@@ -43,7 +54,8 @@ public struct TargetStatus: Sendable {
                     "scrape",
                     [
                         "samples": .number(Double(scrape.samples)), "body_bytes": .number(Double(scrape.bodyBytes)),
-                        "duration_seconds": .number(scrape.durationSeconds),
+                        "duration_seconds": .number(scrape.durationSeconds), "valid": .bool(scrape.valid),
+                        "error": scrape.error.map { .string($0) } ?? .null,
                     ]
                 ))
         }
@@ -154,6 +166,6 @@ extension Prober.TargetState {
         return TargetStatus(
             name: settings.name, interval: settings.interval, timeout: settings.http.timeout, health: health,
             endpoints: endpointStatuses,
-            scrape: scrape.map { TargetStatus.ScrapeStatus(samples: $0.samples, bodyBytes: $0.bodyBytes, durationSeconds: $0.seconds) })
+            scrape: scrape)
     }
 }

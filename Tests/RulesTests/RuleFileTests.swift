@@ -223,7 +223,8 @@ import Testing
         let (groups, diags) = RuleFileLoader.load(files: [Repo.path("alerts/lookout.rules.yml")])
         #expect(diags.isEmpty, "\(diags)")
         #expect(groups.flatMap(\.rules).map(\.name) == [
-            "TargetSlow", "TargetVerySlow", "TargetTimeout", "TargetDown", "DependencyDown", "HealthCheckSequential",
+            "TargetSlow", "TargetVerySlow", "TargetTimeout", "TargetDown", "ScrapeInvalid", "DependencyDown",
+            "HealthCheckSequential",
             "LookoutOverhead",
         ])
         // The embedded copy is the same file.
