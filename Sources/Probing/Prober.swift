@@ -123,7 +123,7 @@ public final class Prober: Sendable {
             if let invalid, let logger {
                 logger.warning(
                     "scrape invalid: nothing ingested",
-                    metadata: ["target": "\(job.target)", "url": "\(redactingCredentials(job.endpoint.url))", "error": "\(invalid.message)"])
+                    metadata: ["target": "\(job.target)", "url": "\(HTTPURL.redactingCredentials(job.endpoint.url))", "error": "\(invalid.message)"])
             }
         }
         let detailed = job.kind == .detailed ? DetailedBody(result.body) : nil
