@@ -180,7 +180,7 @@ let quietLogger: Logger = {
             let critical = alert("TargetTimeout", severity: "critical")
             let warning = alert("TargetSlow", severity: "warning")
             n.submit(AlertRound(firing: [critical, warning]))
-            #expect(await idle(n) { t.count == 1 })
+            try #require(await idle(n) { t.count == 1 })
             #expect(try JSON(parsing: t.requests[0].body)["groupLabels"]?["alertname"] == "TargetTimeout")
             // The warning's group has flushed too, and said nothing.
             clock.advance(by: .seconds(60))
