@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func tlsAsConfigured() async throws {
-        let server = try TLSTestServer()
+        let server = try await TLSTestServer()
         let client = HTTPClient()
         defer { client.shutdown() }
         let transport = CurlNotificationTransport(client: client)

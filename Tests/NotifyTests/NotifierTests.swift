@@ -209,7 +209,7 @@ let quietLogger: Logger = {
         let n = notifier(s, t)
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("A", severity: "critical")]))
-            #expect(await idle(n) { t.count == 1 && receiverStatus(n, "alertmanager/127.0.0.1:9093")?["consecutiveFailures"] == 1 })
+            try #require(await idle(n) { t.count == 1 && receiverStatus(n, "alertmanager/127.0.0.1:9093")?["consecutiveFailures"] == 1 })
             #expect(t.requests[0].url == "http://127.0.0.1:9093/api/v2/alerts")
             let oneAlert = n.status()["bytes"]
             n.submit(AlertRound(firing: [alert("A", severity: "critical"), alert("B", severity: "critical")]))

@@ -173,7 +173,7 @@ import TestSupport
     }
 
     @Test func tlsHandshakeIsTimedAndTheConnectionReused() async throws {
-        let server = try TLSTestServer()
+        let server = try await TLSTestServer()
         let cert = server.certFile
         let client = HTTPClient()
         defer { client.shutdown() }

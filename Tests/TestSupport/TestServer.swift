@@ -106,7 +106,8 @@ public final class TLSTestServer: @unchecked Sendable {
         public var description: String
     }
 
-    public init() throws {
+    /// Waits for the server without blocking a thread of the cooperative pool.
+    public init() async throws {
         certFile = dir.path + "/cert.pem"
         let key = dir.path + "/key.pem"
         let gen = Shell.run([
@@ -114,14 +115,11 @@ public final class TLSTestServer: @unchecked Sendable {
             "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key, "-out", certFile,
         ])
         guard gen.status == 0 else { throw StartError(description: "openssl: \(gen.output)") }
-        port = Net.freePort()
+        let port = Net.freePort()
+        self.port = port
         process = try ChildProcess(
             ["python3", Repo.path("Tests/TestSupport/testserver.py"), String(port), "--tls", certFile, key])
-        let deadline = SystemClock().now + .seconds(10)
-        while !Net.isListening(port) && process.isRunning && SystemClock().now < deadline {
-            usleepMillis(10)
-        }
-        guard Net.isListening(port) else {
+        guard await waitUntil(timeout: .seconds(10), { Net.isListening(port) }) else {
             process.kill()
             throw StartError(description: "testserver.py --tls did not listen on \(port)")
         }
