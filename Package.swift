@@ -3,7 +3,8 @@ import PackageDescription
 
 /// lookout: a sidecar observability agent for Linux.
 ///
-/// The targets follow the data: /proc → ProcFS → Sampling; HTTP targets →
+/// The targets follow the data: Config reads every settings file (strict YAML over
+/// libyaml, the one HTTP client config); /proc → ProcFS → Sampling; HTTP targets →
 /// Probing; both publish Series (labels, families, the registry) → Exposition
 /// (encoders) → Server; series → PromQL → Rules → Notify, which share Series'
 /// alert value; GoFormat prints what must read as Go prints it. Agent wires them
@@ -17,8 +18,8 @@ let package = Package(
         .library(
             name: "LookoutKit",
             targets: [
-                "LookoutCore", "GoFormat", "Series", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules",
-                "Notify", "Profiles", "Server", "Agent",
+                "LookoutCore", "Config", "GoFormat", "Series", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL",
+                "Rules", "Notify", "Profiles", "Server", "Agent",
             ]),
     ],
     dependencies: [
@@ -37,7 +38,7 @@ let package = Package(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl")]
         ),
-        /// libyaml's event parser, under the YAML reader in LookoutCore.
+        /// libyaml's event parser, under the YAML reader in Config.
         .target(
             name: "CYAML",
             linkerSettings: [.linkedLibrary("yaml")]
@@ -61,16 +62,18 @@ let package = Package(
 
         // MARK: Swift libraries
 
-        /// Shared primitives: clocks, durations, diagnostics with file:line:col, strict YAML (over libyaml), locks, JSON,
-        /// regexes (over RE2).
+        /// Shared primitives: clocks, durations, diagnostics with file:line:col, file I/O, wake signals,
+        /// logfmt, the regex wrapper (over RE2), JSON, Base64.
         .target(
             name: "LookoutCore",
             dependencies: [
-                "CYAML",
                 "CRE2",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// Settings files: strict YAML over libyaml with typed accessors that report FILE:LINE:COL;
+        /// secrets and the one HTTP client config (auth, TLS, headers, timeouts, redirects) every client takes.
+        .target(name: "Config", dependencies: ["LookoutCore", "CYAML"]),
         /// What Go prints and reads, for texts that must match Prometheus': quoting and string
         /// literals, float formatting, printf, humanize, text/template.
         .target(name: "GoFormat", dependencies: ["LookoutCore"]),
@@ -87,13 +90,15 @@ let package = Package(
         /// The fixed-frequency /proc sampler: deltas, utilization histograms, peaks.
         .target(
             name: "Sampling",
-            dependencies: ["LookoutCore", "ProcFS", "Series", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "LookoutCore", "Config", "ProcFS", "Series", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         /// HTTP on the curl multi interface; health probes, scrapes, circuit breakers.
         .target(
             name: "Probing",
             dependencies: [
-                "LookoutCore", "CCurl", "CLookout", "Series", "Exposition",
+                "LookoutCore", "Config", "CCurl", "CLookout", "Series", "Exposition",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -103,14 +108,14 @@ let package = Package(
         .target(
             name: "Rules",
             dependencies: [
-                "LookoutCore", "GoFormat", "Series", "PromQL", .product(name: "Logging", package: "swift-log"),
+                "LookoutCore", "Config", "GoFormat", "Series", "PromQL", .product(name: "Logging", package: "swift-log"),
             ]
         ),
         /// Webhooks (Alertmanager payload v4), Alertmanager push, grouping, inhibition, durable outbox.
         .target(
             name: "Notify",
             dependencies: [
-                "LookoutCore", "GoFormat", "Series", "CLookout",
+                "LookoutCore", "Config", "GoFormat", "Series", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -120,7 +125,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "LookoutCore", "Exposition", "CLookout",
+                "LookoutCore", "Config", "Exposition", "CLookout",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -132,7 +137,8 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "LookoutCore", "ProcFS", "Sampling", "Series", "Exposition", "Probing", "PromQL", "Rules", "Notify",
+                "LookoutCore", "Config", "ProcFS", "Sampling", "Series", "Exposition", "Probing", "PromQL", "Rules",
+                "Notify",
                 "Profiles", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -146,7 +152,7 @@ let package = Package(
         .executableTarget(
             name: "lookout",
             dependencies: [
-                "Agent", "LookoutCore", "GoFormat", "Series", "Probing", "Profiles", "PromQL", "Rules",
+                "Agent", "LookoutCore", "Config", "GoFormat", "Series", "Probing", "Profiles", "PromQL", "Rules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -156,6 +162,7 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["LookoutCore", "CCurl"], path: "Tests/TestSupport", exclude: ["testserver.py"]),
         .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore", "GoFormat", "TestSupport"]),
+        .testTarget(name: "ConfigTests", dependencies: ["Config", "LookoutCore", "TestSupport"]),
         .testTarget(name: "GoFormatTests", dependencies: ["GoFormat"]),
         .testTarget(
             name: "SeriesTests",
@@ -164,12 +171,12 @@ let package = Package(
             ]),
         .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Series", "CProtobuf", "TestSupport"]),
-        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Series", "Exposition", "TestSupport"]),
-        .testTarget(name: "ProbingTests", dependencies: ["Probing", "Series", "Exposition", "TestSupport"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Series", "Exposition", "Config", "TestSupport"]),
+        .testTarget(name: "ProbingTests", dependencies: ["Probing", "Config", "Series", "Exposition", "TestSupport"]),
         .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Series", "TestSupport"]),
         .testTarget(
             name: "RulesTests", dependencies: ["Rules", "PromQL", "Series", "TestSupport"], exclude: ["testdata"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Series", "TestSupport"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Config", "Series", "TestSupport"]),
         .testTarget(
             name: "ProfilesTests",
             dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
@@ -177,7 +184,9 @@ let package = Package(
         .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport"]
+            dependencies: [
+                "Agent", "Config", "Notify", "Probing", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "IntegrationTests",

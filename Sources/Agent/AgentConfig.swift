@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 import Notify
 import Probing
@@ -114,16 +115,10 @@ extension AgentConfig {
         return RuleFileLoader.load(files: files).diagnostics
     }
 
-    /// Rule files are found relative to the config file, as in Prometheus.
-    static func resolve(_ path: String, relativeTo configFile: String) -> String {
-        guard !path.hasPrefix("/"), let slash = configFile.lastIndex(of: "/") else { return path }
-        return String(configFile[...slash]) + path
-    }
-
-    /// The config with rule file paths made relative to the config file's directory.
+    /// The config with rule file paths made relative to the config file's directory, as in Prometheus.
     var resolvingRuleFiles: AgentConfig {
         var c = self
-        c.rules.files = rules.files?.map { Self.resolve($0, relativeTo: source) }
+        c.rules.files = rules.files?.map { ConfigPath.resolve($0, relativeTo: source) }
         return c
     }
 }

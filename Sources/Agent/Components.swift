@@ -1,3 +1,4 @@
+import Config
 import Logging
 import LookoutCore
 import Notify
@@ -62,11 +63,11 @@ struct NotifyComponent: AgentComponent {
 struct CurlNotificationTransport: NotificationTransport {
     let client: HTTPClient
 
-    func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async -> TransportOutcome {
+    func post(_ r: NotificationRequest) async -> TransportOutcome {
         let request = Probing.HTTPRequest(
-            method: .post, url: url, headers: headers.map { HTTPHeader($0.0, $0.1) }, body: body,
-            timeout: timeout, connectTimeout: min(timeout, .seconds(2)), followRedirects: false, bodyLimit: 64 << 10,
-            acceptCompressed: false)
+            method: .post, url: r.url, headers: r.headers.map { HTTPHeader($0.0, $0.1) }, body: r.body,
+            timeout: r.timeout, connectTimeout: r.connectTimeout, followRedirects: r.followRedirects,
+            bodyLimit: 64 << 10, acceptCompressed: false, tls: r.tls)
         let result = await client.execute(request)
         if let error = result.error {
             switch error.kind {

@@ -1,4 +1,5 @@
 import CLookout
+import Config
 import LookoutCore
 
 /// Where and how a receiver's requests go. Headers are made when a request is sent, from
@@ -7,48 +8,43 @@ struct Endpoint: Sendable, Hashable {
     var name: String
     var kind: OutboxEntry.Kind
     var url: String
-    var timeout: Duration
-    var bearerToken: Secret?
-    var basicAuth: WebhookSettings.BasicAuth?
+    var http: HTTPClientConfig
     var hmacSecret: Secret?
 
     init(webhook w: WebhookSettings) {
         name = w.name
         kind = .webhook
         url = w.url
-        timeout = w.timeout
-        bearerToken = w.bearerToken
-        basicAuth = w.basicAuth
+        http = w.http
         hmacSecret = w.hmacSecret
     }
 
-    init(alertmanager base: String, name: String, timeout: Duration) {
+    init(alertmanager am: AlertmanagerSettings, name: String) {
         self.name = name
         kind = .alertmanager
-        url = base + "/api/v2/alerts"
-        self.timeout = timeout
+        url = am.url + "/api/v2/alerts"
+        http = am.http
     }
+
+    /// The POST of `body` to this endpoint.
+    func request(_ body: [UInt8]) -> NotificationRequest {
+        NotificationRequest(url: url, headers: headers(for: body), body: body, client: http)
+    }
+
+    /// Headers the notifier sets on every request besides those every client sets.
+    static let setHeaders = ["Content-Type", signatureHeader]
+    static let signatureHeader = "X-Lookout-Signature"
 
     func headers(for body: [UInt8]) -> [(String, String)] {
         var h: [(String, String)] = [("Content-Type", "application/json"), ("User-Agent", LookoutVersion.userAgent)]
-        if let t = bearerToken { h.append(("Authorization", "Bearer " + t.text)) }
-        if let b = basicAuth {
-            h.append(("Authorization", "Basic " + Base64.encode(Array((b.username + ":").utf8) + b.password.bytes)))
-        }
-        if let key = hmacSecret { h.append(("X-Lookout-Signature", "sha256=" + Signature.hmacSHA256Hex(key: key.bytes, body))) }
+        h += http.headers.map { ($0.name, $0.value) }
+        if let a = http.auth?.header { h.append((a.name, a.value)) }
+        if let key = hmacSecret { h.append((Self.signatureHeader, "sha256=" + Signature.hmacSHA256Hex(key: key.bytes, body))) }
         return h
     }
 
     /// The URL without any `user:password@`, for logs and the status page.
-    var redactedURL: String { Self.redact(url) }
-
-    static func redact(_ url: String) -> String {
-        guard let scheme = url.firstRange(of: "://") else { return url }
-        let rest = url[scheme.upperBound...]
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
-        return String(url[..<scheme.upperBound]) + String(rest[rest.index(after: at)...])
-    }
+    var redactedURL: String { HTTPURL.redactingCredentials(url) }
 }
 
 /// The `X-Lookout-Signature` value: HMAC-SHA256 of the exact body bytes, in lower-case hex.
@@ -69,27 +65,6 @@ public enum Signature {
         for byte in mac {
             out.append(digits[Int(byte >> 4)])
             out.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-enum Base64 {
-    static func encode(_ bytes: [UInt8]) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var i = 0
-        while i < bytes.count {
-            let b0 = UInt32(bytes[i])
-            let b1 = i + 1 < bytes.count ? UInt32(bytes[i + 1]) : 0
-            let b2 = i + 2 < bytes.count ? UInt32(bytes[i + 2]) : 0
-            let v = b0 << 16 | b1 << 8 | b2
-            out.append(table[Int(v >> 18 & 63)])
-            out.append(table[Int(v >> 12 & 63)])
-            out.append(i + 1 < bytes.count ? table[Int(v >> 6 & 63)] : UInt8(ascii: "="))
-            out.append(i + 2 < bytes.count ? table[Int(v & 63)] : UInt8(ascii: "="))
-            i += 3
         }
         return String(decoding: out, as: UTF8.self)
     }

@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 import Logging
 import Series
@@ -88,8 +89,7 @@ public final class Notifier: MetricsSource, Sendable {
                 shared.withLock { $0.loop.inFlight += sends.count }
                 for send in sends {
                     group.addTask { [self] in
-                        let outcome = await transport.post(
-                            url: send.url, headers: send.headers, body: send.body, timeout: send.timeout)
+                        let outcome = await transport.post(send.request)
                         shared.withLock {
                             $0.completions.append(Completion(receiver: send.receiver, id: send.id, outcome: outcome))
                             $0.loop.inFlight -= 1
@@ -273,10 +273,7 @@ struct NotifierSharedState: Sendable {
 struct Send: Sendable {
     var receiver: String
     var id: UInt64
-    var url: String
-    var headers: [(String, String)]
-    var body: [UInt8]
-    var timeout: Duration
+    var request: NotificationRequest
 }
 
 // MARK: - The loop's own state
@@ -470,9 +467,7 @@ final class NotifierLoop {
                 continue
             }
             out.append(
-                Send(
-                    receiver: receiver, id: id, url: ep.url, headers: ep.headers(for: entry.body), body: entry.body,
-                    timeout: ep.timeout))
+                Send(receiver: receiver, id: id, request: ep.request(entry.body)))
         }
         return out
     }
@@ -482,7 +477,7 @@ final class NotifierLoop {
         let entry = outbox.entry(c.id)
         let ep = endpoints[c.receiver]
         let kind = entry?.kind ?? ep?.kind ?? .webhook
-        let url = ep?.redactedURL ?? entry.map { Endpoint.redact($0.url) } ?? ""
+        let url = ep?.redactedURL ?? entry.map { HTTPURL.redactingCredentials($0.url) } ?? ""
         let next = scheduler.complete(
             receiver: c.receiver, id: c.id, result: result, now: now, jitter: owner.jitter())
         switch result {
@@ -518,7 +513,7 @@ final class NotifierLoop {
 
     func count(_ receiver: String, kind: OutboxEntry.Kind, url: String, _ result: DeliveryResult, configured: Bool = true) {
         if stats.receivers[receiver] == nil {
-            stats.receivers[receiver] = ReceiverStats(kind: kind.name, url: Endpoint.redact(url), configured: configured)
+            stats.receivers[receiver] = ReceiverStats(kind: kind.name, url: HTTPURL.redactingCredentials(url), configured: configured)
         }
         switch result {
         case .success: stats.receivers[receiver]!.success += 1
@@ -540,10 +535,10 @@ final class NotifierLoop {
 
         var next: [String: Endpoint] = [:]
         for w in new.webhooks { next[w.name] = Endpoint(webhook: w) }
-        for (i, base) in new.alertmanagers.enumerated() {
-            var name = "alertmanager/" + (URLParts(base)?.hostPort ?? base)
+        for (i, am) in new.alertmanagers.enumerated() {
+            var name = "alertmanager/" + (HTTPURL(am.url)?.hostPort ?? am.url)
             if next[name] != nil { name += "#\(i)" }
-            next[name] = Endpoint(alertmanager: base, name: name, timeout: new.alertmanagerTimeout)
+            next[name] = Endpoint(alertmanager: am, name: name)
         }
 
         var nextGroupers: [String: AlertGrouper] = [:]

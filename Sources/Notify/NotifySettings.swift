@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 import Series
 
@@ -17,11 +18,14 @@ import Series
 ///       timeout: 10s
 ///       bearer_token_file: /etc/lookout/hook.token   # or bearer_token, or basic_auth
 ///       hmac_secret_file: /etc/lookout/hook.key      # or hmac_secret
+///       # and the rest of the HTTP client config: headers, tls_config, follow_redirects
 ///   inhibit_rules:                   # default: a critical alert of a target inhibits its warnings
 ///     - source_matchers: ['severity="critical"', 'target=~".+"']
 ///       target_matchers: ['severity="warning"']
 ///       equal: [target]
-///   alertmanagers: [http://127.0.0.1:9093]
+///   alertmanagers:                   # a base URL, or the URL with the HTTP client config
+///     - http://127.0.0.1:9093
+///     - {url: https://am.example:9093, basic_auth: {username: lookout, password_file: am.pw}}
 ///   resend_delay: 1m                 # how often still-firing alerts are re-sent to Alertmanager
 ///   alertmanager_timeout: 10s
 ///   outbox: data/outbox
@@ -34,8 +38,8 @@ import Series
 /// ```
 public struct NotifySettings: Sendable, Hashable {
     public var webhooks: [WebhookSettings] = []
-    /// Alertmanager base URLs; alerts are POSTed to `<url>/api/v2/alerts`.
-    public var alertmanagers: [String] = []
+    /// Alertmanagers; alerts are POSTed to `<url>/api/v2/alerts`.
+    public var alertmanagers: [AlertmanagerSettings] = []
     /// Applied to webhook receivers before grouping. Alertmanager does its own inhibition.
     public var inhibitRules: [InhibitRule] = InhibitRule.defaults
     /// Directory of the durable outbox; relative paths are under the working directory.
@@ -53,6 +57,7 @@ public struct NotifySettings: Sendable, Hashable {
     public var maxBackoff: Duration = .seconds(300)
     /// Alerts still firing are re-sent to Alertmanager this often (Prometheus' `--rules.alert.resend-delay`).
     public var resendDelay: Duration = .seconds(60)
+    /// The timeout of Alertmanagers that do not set their own.
     public var alertmanagerTimeout: Duration = .seconds(10)
     /// `externalURL` of webhook payloads; when nil the agent's own URL is used.
     public var externalURL: String?
@@ -82,10 +87,14 @@ public struct NotifySettings: Sendable, Hashable {
                 s.webhooks.append(w)
             }
         }
+        if let v = m["alertmanager_timeout"]?.duration("notify.alertmanager_timeout", positive: true) {
+            s.alertmanagerTimeout = v
+        }
         if let items = m["alertmanagers"]?.sequence("notify.alertmanagers") {
             for (i, item) in items.enumerated() {
-                guard let url = parseURL(item, "notify.alertmanagers[\(i)]") else { continue }
-                s.alertmanagers.append(url.hasSuffix("/") ? String(url.dropLast()) : url)
+                if let am = AlertmanagerSettings.parse(item, index: i, timeout: s.alertmanagerTimeout) {
+                    s.alertmanagers.append(am)
+                }
             }
         }
         if m.contains("inhibit_rules") {
@@ -118,20 +127,41 @@ public struct NotifySettings: Sendable, Hashable {
             )
         }
         if let v = m["resend_delay"]?.duration("notify.resend_delay", positive: true) { s.resendDelay = v }
-        if let v = m["alertmanager_timeout"]?.duration("notify.alertmanager_timeout", positive: true) {
-            s.alertmanagerTimeout = v
-        }
         if let node = m["external_url"], let v = parseURL(node, "notify.external_url") { s.externalURL = v }
         return s
     }
 
     static func parseURL(_ v: YAMLValue, _ what: String) -> String? {
-        guard let url = v.string(what) else { return nil }
-        guard URLParts(url) != nil else {
-            v.error("\(what) must be an http:// or https:// URL with a host, found \"\(url)\"")
-            return nil
+        v.httpURL(what)?.text
+    }
+}
+
+/// One entry of `notify.alertmanagers`: a base URL, or `{url, ...}` with the HTTP client
+/// config (headers, auth, TLS, timeouts, redirects) of the requests to it.
+public struct AlertmanagerSettings: Sendable, Hashable {
+    /// The base URL, without a trailing `/`.
+    public var url: String
+    /// The timeout is `notify.alertmanager_timeout` unless the entry sets its own.
+    public var http: HTTPClientConfig
+
+    public init(url: String, http: HTTPClientConfig = HTTPClientConfig(timeout: .seconds(10))) {
+        self.url = url.hasSuffix("/") ? String(url.dropLast()) : url
+        self.http = http
+    }
+
+    public static let keys = ["url", "timeout", "connect_timeout"] + HTTPClientConfig.keys
+
+    static func parse(_ value: YAMLValue, index: Int, timeout: Duration) -> AlertmanagerSettings? {
+        let what = "notify.alertmanagers[\(index)]"
+        let defaults = HTTPClientConfig(timeout: timeout, connectTimeout: min(timeout, .seconds(2)))
+        if case .scalar = value.node {
+            return NotifySettings.parseURL(value, what).map { AlertmanagerSettings(url: $0, http: defaults) }
         }
-        return url
+        guard let m = value.mapping(what, allowedKeys: keys),
+            let url = m.required("url").flatMap({ NotifySettings.parseURL($0, "\(what).url") })
+        else { return nil }
+        return AlertmanagerSettings(
+            url: url, http: HTTPClientConfig.parse(m, what, defaults: defaults, setHeaders: Endpoint.setHeaders))
     }
 }
 
@@ -148,39 +178,25 @@ public struct WebhookSettings: Sendable, Hashable {
     public var repeatInterval: Duration = .seconds(4 * 3600)
     /// At most this many alerts per payload (the rest are counted in `truncatedAlerts`); 0 means no limit.
     public var maxAlerts = 0
-    public var timeout: Duration = .seconds(10)
-    public var bearerToken: Secret?
-    public var bearerTokenFile: String?
-    public var basicAuth: BasicAuth?
+    /// Auth and the timeout (10 s unless `timeout` says otherwise) of the requests.
+    public var http = HTTPClientConfig(timeout: .seconds(10))
     /// Key of the `X-Lookout-Signature: sha256=<hex>` header (HMAC-SHA256 of the body).
     public var hmacSecret: Secret?
-    public var hmacSecretFile: String?
-
-    public struct BasicAuth: Sendable, Hashable {
-        public var username: String
-        public var password: Secret
-        public var passwordFile: String?
-
-        public init(username: String, password: Secret, passwordFile: String? = nil) {
-            self.username = username
-            self.password = password
-            self.passwordFile = passwordFile
-        }
-    }
 
     /// A receiver named after the URL's host unless `name` is given.
     public init(url: String, name: String? = nil) {
         self.url = url
-        self.name = name ?? URLParts(url)?.hostPort ?? url
+        self.name = name ?? HTTPURL(url)?.hostPort ?? url
     }
 
     /// `group_by: [...]`: every label is a grouping label.
     public var groupsByAll: Bool { groupBy == ["..."] }
 
-    public static let keys = [
-        "url", "name", "send_resolved", "group_by", "group_wait", "group_interval", "repeat_interval", "max_alerts",
-        "timeout", "bearer_token", "bearer_token_file", "basic_auth", "hmac_secret", "hmac_secret_file",
-    ]
+    public static let keys =
+        [
+            "url", "name", "send_resolved", "group_by", "group_wait", "group_interval", "repeat_interval", "max_alerts",
+            "timeout", "connect_timeout", "hmac_secret", "hmac_secret_file",
+        ] + HTTPClientConfig.keys
 
     public static func parse(_ value: YAMLValue, index: Int) -> WebhookSettings? {
         let what = "notify.webhooks[\(index)]"
@@ -207,101 +223,17 @@ public struct WebhookSettings: Sendable, Hashable {
         if let v = m["group_interval"]?.duration("\(what).group_interval", positive: true) { w.groupInterval = v }
         if let v = m["repeat_interval"]?.duration("\(what).repeat_interval", positive: true) { w.repeatInterval = v }
         if let v = m["max_alerts"]?.int("\(what).max_alerts", range: 0...1_000_000) { w.maxAlerts = v }
-        if let v = m["timeout"]?.duration("\(what).timeout", positive: true) { w.timeout = v }
-
-        if m["bearer_token"] != nil && m["bearer_token_file"] != nil {
-            m.error("\(what): set at most one of bearer_token and bearer_token_file")
-        } else if let node = m["bearer_token"], let v = node.string("\(what).bearer_token") {
-            if v.isEmpty { node.error("\(what).bearer_token must not be empty") } else { w.bearerToken = Secret(v) }
-        } else if let node = m["bearer_token_file"], let path = node.string("\(what).bearer_token_file") {
-            w.bearerTokenFile = path
-            w.bearerToken = readSecret(node, path, "\(what).bearer_token_file", trim: .whitespace)
-        }
-        if let node = m["basic_auth"] {
-            if w.bearerToken != nil || w.bearerTokenFile != nil {
-                node.error("\(what): set either a bearer token or basic_auth, not both")
-            } else {
-                w.basicAuth = parseBasicAuth(node, "\(what).basic_auth")
-            }
-        }
+        w.http = HTTPClientConfig.parse(m, what, defaults: w.http, setHeaders: Endpoint.setHeaders)
         if m["hmac_secret"] != nil && m["hmac_secret_file"] != nil {
             m.error("\(what): set at most one of hmac_secret and hmac_secret_file")
         } else if let node = m["hmac_secret"], let v = node.string("\(what).hmac_secret") {
             if v.isEmpty { node.error("\(what).hmac_secret must not be empty") } else { w.hmacSecret = Secret(v) }
-        } else if let node = m["hmac_secret_file"], let path = node.string("\(what).hmac_secret_file") {
-            w.hmacSecretFile = path
-            w.hmacSecret = readSecret(node, path, "\(what).hmac_secret_file", trim: .lineEnd)
+        } else if let node = m["hmac_secret_file"] {
+            // A key file may hold any bytes; only the line end editors add is not part of it.
+            w.hmacSecret = node.secretFile("\(what).hmac_secret_file", trim: .lineEnd)
         }
         return w
     }
-
-    static func parseBasicAuth(_ value: YAMLValue, _ what: String) -> BasicAuth? {
-        guard let m = value.mapping(what, allowedKeys: ["username", "password", "password_file"]) else { return nil }
-        guard let username = m.required("username")?.string("\(what).username") else { return nil }
-        if m["password"] != nil && m["password_file"] != nil {
-            m.error("\(what): set at most one of password and password_file")
-            return nil
-        }
-        if let v = m["password"]?.string("\(what).password") {
-            return BasicAuth(username: username, password: Secret(v))
-        }
-        if let node = m["password_file"], let path = node.string("\(what).password_file") {
-            guard let secret = readSecret(node, path, "\(what).password_file", trim: .whitespace) else { return nil }
-            return BasicAuth(username: username, password: secret, passwordFile: path)
-        }
-        m.error("\(what): missing password or password_file")
-        return nil
-    }
-
-    enum Trim { case whitespace, lineEnd }
-
-    /// Reads a secret when the config is loaded, so a reload picks up a rotated file. A relative
-    /// path is relative to the config file's directory, as in Prometheus. The content never
-    /// appears in a message.
-    static func readSecret(_ node: YAMLValue, _ path: String, _ what: String, trim: Trim) -> Secret? {
-        let full = resolve(path, relativeTo: node.document.file)
-        let bytes: [UInt8]
-        do {
-            bytes = try FileIO.read(full, limit: 1 << 16)
-        } catch {
-            node.error("cannot read \(what): \(error)")
-            return nil
-        }
-        var slice = bytes[...]
-        let isSpace: (UInt8) -> Bool = { $0 == 32 || $0 == 9 || $0 == 10 || $0 == 13 }
-        switch trim {
-        case .whitespace:
-            while let f = slice.first, isSpace(f) { slice = slice.dropFirst() }
-            while let l = slice.last, isSpace(l) { slice = slice.dropLast() }
-        case .lineEnd:
-            // A key file may hold any bytes; only the line end editors add is not part of it.
-            while let l = slice.last, l == 10 || l == 13 { slice = slice.dropLast() }
-        }
-        guard !slice.isEmpty else {
-            node.error("\(what): \(full) is empty")
-            return nil
-        }
-        return Secret(Array(slice))
-    }
-
-    static func resolve(_ path: String, relativeTo configFile: String) -> String {
-        guard !path.hasPrefix("/"), let slash = configFile.lastIndex(of: "/") else { return path }
-        return String(configFile[...slash]) + path
-    }
-}
-
-/// A credential loaded from the config. It never prints: `description`, `debugDescription`
-/// and reflection (`dump`) show `<secret>`.
-public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible, CustomReflectable {
-    public let bytes: [UInt8]
-
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
-    public init(_ text: String) { self.bytes = Array(text.utf8) }
-
-    public var text: String { String(decoding: bytes, as: UTF8.self) }
-    public var description: String { "<secret>" }
-    public var debugDescription: String { "<secret>" }
-    public var customMirror: Mirror { Mirror(self, children: [:]) }
 }
 
 /// One entry of `notify.inhibit_rules`, as in Alertmanager: while an alert matching all
@@ -369,33 +301,5 @@ public struct InhibitRule: Sendable, Hashable {
             return nil
         }
         return InhibitRule(sourceMatchers: source, targetMatchers: target, equal: equal)
-    }
-}
-
-/// The pieces of an http(s) URL the notifier needs: its scheme and `host[:port]`.
-struct URLParts {
-    var scheme: String
-    var hostPort: String
-
-    init?(_ url: String) {
-        let b = Array(url.utf8)
-        let schemeEnd: Int
-        if b.starts(with: Array("http://".utf8)) {
-            scheme = "http"
-            schemeEnd = 7
-        } else if b.starts(with: Array("https://".utf8)) {
-            scheme = "https"
-            schemeEnd = 8
-        } else {
-            return nil
-        }
-        var end = schemeEnd
-        while end < b.count, b[end] != UInt8(ascii: "/"), b[end] != UInt8(ascii: "?"), b[end] != UInt8(ascii: "#") {
-            end += 1
-        }
-        var authority = b[schemeEnd..<end]
-        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
-        guard !authority.isEmpty, authority.first != UInt8(ascii: ":") else { return nil }
-        hostPort = String(decoding: authority, as: UTF8.self)
     }
 }

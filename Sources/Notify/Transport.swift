@@ -1,14 +1,43 @@
+import Config
+
 /// How the notifier sends a request. The agent adapts its libcurl client to this; tests
 /// use their own. An implementation must:
 /// - send `body` as the request body of a POST to `url` with exactly `headers` (the
-///   notifier sets Content-Type, User-Agent and any Authorization / signature headers);
-/// - not follow redirects (a 3xx is reported as its status and the notification dropped);
+///   notifier sets Content-Type, User-Agent, the configured headers and any
+///   Authorization / signature headers);
+/// - follow redirects only when `followRedirects` is set (otherwise a 3xx is reported as
+///   its status and the notification dropped);
+/// - verify the server with `tls` and present its client certificate;
 /// - give up after `timeout` in total and report `.failed(.timeout, ...)`;
 /// - report a refused or unreachable connection (and DNS failures) as `.connect`;
 /// - return promptly, with any failure, when the calling task is cancelled;
 /// - never throw: every way a request can end is an outcome.
 public protocol NotificationTransport: Sendable {
-    func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async -> TransportOutcome
+    func post(_ request: NotificationRequest) async -> TransportOutcome
+}
+
+/// One POST of a notification, with everything the transport needs from the receiver's
+/// HTTP client config; credentials are already in `headers`.
+public struct NotificationRequest: Sendable {
+    public var url: String
+    public var headers: [(String, String)]
+    public var body: [UInt8]
+    public var timeout: Duration
+    public var connectTimeout: Duration
+    public var tls: TLSClientConfig?
+    public var followRedirects: Bool
+
+    public init(url: String, headers: [(String, String)], body: [UInt8], client: HTTPClientConfig) {
+        self.url = url
+        self.headers = headers
+        self.body = body
+        timeout = client.timeout
+        connectTimeout = min(client.connectTimeout, client.timeout)
+        tls = client.tls
+        followRedirects = client.followRedirects
+    }
+
+    public func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
 }
 
 /// How one request ended.

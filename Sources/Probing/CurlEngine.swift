@@ -1,4 +1,5 @@
 import CCurl
+import Config
 import LookoutCore
 import Synchronization
 
@@ -257,7 +258,7 @@ final class CurlEngine: @unchecked Sendable {
         if let auth = r.basicAuth {
             lookout_curl_easy_setopt_long(easy, CURLOPT_HTTPAUTH, lookout_curl_auth_basic)
             lookout_curl_easy_setopt_string(easy, CURLOPT_USERNAME, auth.username)
-            lookout_curl_easy_setopt_string(easy, CURLOPT_PASSWORD, auth.password.value)
+            lookout_curl_easy_setopt_string(easy, CURLOPT_PASSWORD, auth.password.text)
         }
         if let tls = r.tls {
             if let ca = tls.caFile { lookout_curl_easy_setopt_string(easy, CURLOPT_CAINFO, ca) }

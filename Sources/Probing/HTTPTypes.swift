@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 
 public enum HTTPMethod: String, Sendable, Hashable {
@@ -22,15 +23,15 @@ public struct HTTPRequest: Sendable, Hashable {
     /// Sends `Accept-Encoding` with every encoding libcurl can decode, and decodes the answer.
     public var acceptCompressed: Bool
     /// HTTP basic authentication; libcurl does not send it to another host after a redirect.
-    public var basicAuth: BasicCredentials?
+    public var basicAuth: BasicAuth?
     /// Certificate authorities and client certificate for https; the system's CAs when nil.
-    public var tls: TLSOptions?
+    public var tls: TLSClientConfig?
 
     public init(
         method: HTTPMethod = .get, url: String, headers: [HTTPHeader] = [], body: [UInt8]? = nil,
         timeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2), followRedirects: Bool = false,
         maxRedirects: Int = 10, bodyLimit: Int = 10 << 20, acceptCompressed: Bool = true,
-        basicAuth: BasicCredentials? = nil, tls: TLSOptions? = nil
+        basicAuth: BasicAuth? = nil, tls: TLSClientConfig? = nil
     ) {
         self.method = method
         self.url = url
@@ -44,44 +45,6 @@ public struct HTTPRequest: Sendable, Hashable {
         self.acceptCompressed = acceptCompressed
         self.basicAuth = basicAuth
         self.tls = tls
-    }
-}
-
-/// TLS settings of a request, as Prometheus' `tls_config`.
-public struct TLSOptions: Sendable, Hashable {
-    /// PEM file of the CAs that may sign the server's certificate (instead of the system's).
-    public var caFile: String?
-    /// PEM client certificate and key, for servers that ask for one.
-    public var certFile: String?
-    public var keyFile: String?
-    /// Accept any server certificate and name. For tests and self-signed setups only.
-    public var insecureSkipVerify: Bool
-
-    public init(caFile: String? = nil, certFile: String? = nil, keyFile: String? = nil, insecureSkipVerify: Bool = false) {
-        self.caFile = caFile
-        self.certFile = certFile
-        self.keyFile = keyFile
-        self.insecureSkipVerify = insecureSkipVerify
-    }
-}
-
-public struct HTTPHeader: Sendable, Hashable {
-    public var name: String
-    public var value: String
-
-    public init(_ name: String, _ value: String) {
-        self.name = name
-        self.value = value
-    }
-}
-
-public struct BasicCredentials: Sendable, Hashable {
-    public var username: String
-    public var password: Secret
-
-    public init(username: String, password: Secret) {
-        self.username = username
-        self.password = password
     }
 }
 
@@ -203,14 +166,4 @@ public struct HTTPResult: Sendable {
     public var contentType: String? { header("Content-Type") }
 
     public var isTimeout: Bool { error?.kind == .timeout }
-}
-
-/// A secret read from the config or a file: compared and hashed like a string, never printed.
-public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugStringConvertible {
-    public let value: String
-
-    public init(_ value: String) { self.value = value }
-
-    public var description: String { "<secret>" }
-    public var debugDescription: String { "<secret>" }
 }

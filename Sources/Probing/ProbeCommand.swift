@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 
 /// `lookout probe URL [--timeout 5s]`: one probe now, its phases, status and verdict.
@@ -8,7 +9,7 @@ public enum ProbeCommand {
         url: String, timeout: Duration = .seconds(5), connectTimeout: Duration = .seconds(2), client: HTTPClient? = nil,
         clock: any AgentClock = SystemClock()
     ) async -> (output: String, exitCode: Int32) {
-        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
+        guard HTTPURL(url) != nil else {
             return ("lookout probe: the URL must start with http:// or https://, found \"\(url)\"\n", 2)
         }
         guard timeout > .zero else {
@@ -34,7 +35,7 @@ public enum ProbeCommand {
 
     /// The report: one line per phase in milliseconds, the status, the verdict and why.
     public static func format(url: String, outcome o: ProbeOutcome, timeout: Duration) -> String {
-        var out = "probe \(redactingCredentials(url))\n"
+        var out = "probe \(HTTPURL.redactingCredentials(url))\n"
         for (phase, seconds) in o.timings.labeled {
             let name = phase.padding(to: 12)
             out += "  \(name)\(milliseconds(seconds).leftPadding(to: 10)) ms\n"

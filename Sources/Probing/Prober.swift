@@ -1,3 +1,4 @@
+import Config
 import Exposition
 import LookoutCore
 import Logging
@@ -122,7 +123,7 @@ public final class Prober: Sendable {
             if let invalid, let logger {
                 logger.warning(
                     "scrape invalid: nothing ingested",
-                    metadata: ["target": "\(job.target)", "url": "\(redactingCredentials(job.endpoint.url))", "error": "\(invalid.message)"])
+                    metadata: ["target": "\(job.target)", "url": "\(HTTPURL.redactingCredentials(job.endpoint.url))", "error": "\(invalid.message)"])
             }
         }
         let detailed = job.kind == .detailed ? DetailedBody(result.body) : nil
@@ -351,18 +352,19 @@ extension Prober {
         }
 
         static func request(for t: TargetSettings, kind: EndpointKind, endpoint: EndpointSettings) -> HTTPRequest {
-            var headers = t.headers
-            var basic: BasicCredentials?
-            switch t.auth {
-            case .bearer(let token)?: headers.append(HTTPHeader("Authorization", "Bearer \(token.value)"))
+            var headers = t.http.headers
+            var basic: BasicAuth?
+            switch t.http.auth {
+            // libcurl sends basic credentials itself, and never to another host after a redirect.
             case .basic(let credentials)?: basic = credentials
+            case let auth?: headers.append(auth.header)
             case nil: break
             }
             if kind == .metrics { headers.append(HTTPHeader("Accept", Scraper.accept)) }
             return HTTPRequest(
-                method: .get, url: endpoint.url, headers: headers, timeout: t.timeout, connectTimeout: t.connectTimeout,
-                followRedirects: t.followRedirects, bodyLimit: t.bodySizeLimit, acceptCompressed: true, basicAuth: basic,
-                tls: t.tls)
+                method: .get, url: endpoint.url, headers: headers, timeout: t.http.timeout,
+                connectTimeout: t.http.connectTimeout, followRedirects: t.http.followRedirects, bodyLimit: t.bodySizeLimit,
+                acceptCompressed: true, basicAuth: basic, tls: t.http.tls)
         }
 
         mutating func update(_ list: [TargetSettings], policy: CircuitBreaker.Policy) {

@@ -1,3 +1,4 @@
+import Config
 import Exposition
 import LookoutCore
 import Series
@@ -71,13 +72,6 @@ public final class BodyPattern: Sendable, Hashable {
     public func hash(into h: inout Hasher) { h.combine(regex) }
 }
 
-/// How requests to a target authenticate. Secrets come from the config or from files read
-/// when the config loads; they are never logged or shown in the APIs.
-public enum TargetAuth: Sendable, Hashable {
-    case bearer(Secret)
-    case basic(BasicCredentials)
-}
-
 /// One entry of `targets:`.
 public struct TargetSettings: Sendable, Hashable {
     /// The `target` label value.
@@ -87,21 +81,16 @@ public struct TargetSettings: Sendable, Hashable {
     /// Health endpoints by kind (`live`, `ready`, `health`, `detailed`).
     public var health: [EndpointKind: EndpointSettings] = [:]
     public var interval: Duration = .seconds(15)
-    /// Total time allowed for one request.
-    public var timeout: Duration = .seconds(5)
-    public var connectTimeout: Duration = .seconds(2)
+    /// Headers, auth, TLS, the timeouts (total and connect) and redirects of every request to
+    /// the target. Redirects are not followed by default: a health endpoint that redirects is
+    /// usually misconfigured.
+    public var http = HTTPClientConfig()
     public var bodySizeLimit: Int = 10 << 20
     public var sampleLimit: Int = 50_000
     /// Labels per scraped sample, bytes of a label name, bytes of a label value; 0 = no limit.
     public var labelLimit: Int = 0
     public var labelNameLengthLimit: Int = 0
     public var labelValueLengthLimit: Int = 0
-    /// Follow redirects (off by default: a health endpoint that redirects is usually misconfigured).
-    public var followRedirects = false
-    /// Extra request headers sent to every endpoint of the target.
-    public var headers: [HTTPHeader] = []
-    public var auth: TargetAuth?
-    public var tls: TLSOptions?
 
     public init(name: String) { self.name = name }
 
@@ -122,22 +111,17 @@ public struct TargetSettings: Sendable, Hashable {
         return out
     }
 
-    public static let keys = [
-        "name", "metrics", "health", "interval", "timeout", "connect_timeout", "body_size_limit", "sample_limit",
-        "label_limit", "label_name_length_limit", "label_value_length_limit", "follow_redirects", "headers",
-        "bearer_token", "bearer_token_file", "basic_auth", "tls_config",
-    ]
+    public static let keys =
+        [
+            "name", "metrics", "health", "interval", "timeout", "connect_timeout", "body_size_limit", "sample_limit",
+            "label_limit", "label_name_length_limit", "label_value_length_limit",
+        ] + HTTPClientConfig.keys
     static let endpointKeys = ["url", "expect_status", "body_regex", "json_field", "json_value", "parse"]
 
-    /// Reads secret files (`bearer_token_file`, `basic_auth.password_file`); relative paths are
-    /// resolved against the config file's directory before this is called.
-    public typealias SecretReader = (String) throws -> String
-
-    public static func readSecretFile(_ path: String) throws -> String {
-        try FileIO.readText(path, limit: 1 << 20)
-    }
-
-    public static func parse(_ value: YAMLValue, index: Int, readSecret: SecretReader = readSecretFile) -> TargetSettings? {
+    /// - Parameter readSecret: reads secret files (`bearer_token_file`, `basic_auth.password_file`).
+    public static func parse(
+        _ value: YAMLValue, index: Int, readSecret: SecretFile.Reader = SecretFile.readBytes
+    ) -> TargetSettings? {
         let what = "targets[\(index)]"
         guard let m = value.mapping(what, allowedKeys: keys) else { return nil }
         guard let name = m.required("name")?.string("\(what).name") else { return nil }
@@ -150,8 +134,6 @@ public struct TargetSettings: Sendable, Hashable {
             }
         }
         if let v = m["interval"]?.duration("\(what).interval", positive: true) { t.interval = v }
-        if let v = m["timeout"]?.duration("\(what).timeout", positive: true) { t.timeout = v }
-        if let v = m["connect_timeout"]?.duration("\(what).connect_timeout", positive: true) { t.connectTimeout = v }
         if let v = m["body_size_limit"]?.byteSize("\(what).body_size_limit") { t.bodySizeLimit = v }
         if let v = m["sample_limit"]?.int("\(what).sample_limit", range: 0...Int(Int32.max)) { t.sampleLimit = v }
         if let v = m["label_limit"]?.int("\(what).label_limit", range: 0...Int(Int32.max)) { t.labelLimit = v }
@@ -161,55 +143,30 @@ public struct TargetSettings: Sendable, Hashable {
         if let v = m["label_value_length_limit"]?.int("\(what).label_value_length_limit", range: 0...Int(Int32.max)) {
             t.labelValueLengthLimit = v
         }
-        if let v = m["follow_redirects"]?.bool("\(what).follow_redirects") { t.followRedirects = v }
-        if let v = m["headers"], let pairs = v.stringMap("\(what).headers") {
-            for (key, value, location) in pairs {
-                if !isToken(key) {
-                    v.document.error("\(what).headers: \"\(key)\" is not a valid header name", at: location)
-                } else if value.contains(where: { $0 == "\r" || $0 == "\n" }) {
-                    v.document.error("\(what).headers.\(key): the value must not contain a line break", at: location)
-                } else if ["user-agent", "host", "content-length"].contains(key.lowercased()) {
-                    v.document.error("\(what).headers: \"\(key)\" is set by lookout and cannot be configured", at: location)
-                } else {
-                    t.headers.append(HTTPHeader(key, value))
-                }
-            }
-        }
-        t.auth = parseAuth(m, what, readSecret: readSecret)
-        if t.auth != nil, let h = t.headers.first(where: { $0.name.lowercased() == "authorization" }) {
-            m["headers"]?.error("\(what): header \"\(h.name)\" conflicts with bearer_token/basic_auth; set one of them")
-        }
-        if let v = m["tls_config"] { t.tls = parseTLS(v, "\(what).tls_config") }
+        t.http = HTTPClientConfig.parse(m, what, readSecret: readSecret)
         if t.metrics == nil && t.health.isEmpty {
             m.error("\(what) (\(name)) has no endpoints: set metrics and/or health")
         }
-        if t.timeout > t.interval {
-            m.error("\(what) (\(name)): timeout \(PromDuration.format(t.timeout)) is longer than interval \(PromDuration.format(t.interval))")
+        if t.http.timeout > t.interval {
+            m.error(
+                "\(what) (\(name)): timeout \(PromDuration.format(t.http.timeout)) is longer than interval \(PromDuration.format(t.interval))"
+            )
         }
-        if t.connectTimeout > t.timeout {
+        if t.http.connectTimeout > t.http.timeout {
             if m.contains("connect_timeout") {
                 m.error(
-                    "\(what) (\(name)): connect_timeout \(PromDuration.format(t.connectTimeout)) is longer than timeout \(PromDuration.format(t.timeout))"
+                    "\(what) (\(name)): connect_timeout \(PromDuration.format(t.http.connectTimeout)) is longer than timeout \(PromDuration.format(t.http.timeout))"
                 )
             } else {
                 // The default connect timeout never outlasts a shorter total timeout.
-                t.connectTimeout = t.timeout
+                t.http.connectTimeout = t.http.timeout
             }
         }
         return t
     }
 
     static func parseURL(_ v: YAMLValue, _ what: String) -> String? {
-        guard let url = v.string(what) else { return nil }
-        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
-            v.error("\(what) must be an http:// or https:// URL, found \"\(url)\"")
-            return nil
-        }
-        guard !url.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }) else {
-            v.error("\(what) must not contain spaces or line breaks")
-            return nil
-        }
-        return url
+        v.httpURL(what)?.text
     }
 
     /// A health endpoint: a URL, or `{url, expect_status, body_regex, json_field, json_value, parse}`.
@@ -256,107 +213,5 @@ public struct TargetSettings: Sendable, Hashable {
             }
         }
         return e
-    }
-
-    static func parseAuth(_ m: YAMLMapping, _ what: String, readSecret: SecretReader) -> TargetAuth? {
-        let token = m["bearer_token"], tokenFile = m["bearer_token_file"], basic = m["basic_auth"]
-        if token != nil && tokenFile != nil {
-            m.error("\(what): set bearer_token or bearer_token_file, not both")
-            return nil
-        }
-        if (token != nil || tokenFile != nil) && basic != nil {
-            m.error("\(what): set bearer_token or basic_auth, not both")
-            return nil
-        }
-        if let token, let s = token.string("\(what).bearer_token") {
-            if s.isEmpty { token.error("\(what).bearer_token must not be empty") }
-            return .bearer(Secret(s))
-        }
-        if let tokenFile, let s = readSecretValue(tokenFile, "\(what).bearer_token_file", readSecret) {
-            return .bearer(Secret(s))
-        }
-        if let basic, let b = basic.mapping("\(what).basic_auth", allowedKeys: ["username", "password", "password_file"]) {
-            guard let user = b.required("username")?.string("\(what).basic_auth.username") else { return nil }
-            let pw = b["password"], pwFile = b["password_file"]
-            if pw != nil && pwFile != nil {
-                b.error("\(what).basic_auth: set password or password_file, not both")
-                return nil
-            }
-            var password = ""
-            if let pw, let s = pw.string("\(what).basic_auth.password") { password = s }
-            if let pwFile {
-                guard let s = readSecretValue(pwFile, "\(what).basic_auth.password_file", readSecret) else { return nil }
-                password = s
-            }
-            return .basic(BasicCredentials(username: user, password: Secret(password)))
-        }
-        return nil
-    }
-
-    /// `tls_config: {ca_file, cert_file, key_file, insecure_skip_verify}`; the files must be readable now.
-    static func parseTLS(_ v: YAMLValue, _ what: String) -> TLSOptions? {
-        guard let m = v.mapping(what, allowedKeys: ["ca_file", "cert_file", "key_file", "insecure_skip_verify"]) else {
-            return nil
-        }
-        var tls = TLSOptions()
-        func file(_ key: String) -> String? {
-            guard let value = m[key], let path = value.string("\(what).\(key)") else { return nil }
-            let full = resolve(path, relativeTo: v.document.file)
-            guard FileIO.exists(full) else {
-                value.error("\(what).\(key): \(full) does not exist")
-                return nil
-            }
-            return full
-        }
-        tls.caFile = file("ca_file")
-        tls.certFile = file("cert_file")
-        tls.keyFile = file("key_file")
-        if (m["cert_file"] == nil) != (m["key_file"] == nil) {
-            m.error("\(what): cert_file and key_file go together")
-        }
-        if let b = m["insecure_skip_verify"]?.bool("\(what).insecure_skip_verify") { tls.insecureSkipVerify = b }
-        return tls
-    }
-
-    /// Reads a secret file; trailing and leading whitespace (the usual final newline) is dropped.
-    static func readSecretValue(_ v: YAMLValue, _ what: String, _ read: SecretReader) -> String? {
-        guard let path = v.string(what) else { return nil }
-        guard !path.isEmpty else {
-            v.error("\(what) must not be empty")
-            return nil
-        }
-        let full = resolve(path, relativeTo: v.document.file)
-        do {
-            let text = try read(full).trimmingSpaces()
-            if text.isEmpty {
-                v.error("\(what): \(full) is empty")
-                return nil
-            }
-            return text
-        } catch {
-            // The error names the file, never its contents.
-            if let e = error as? FileIO.Error {
-                v.error("\(what): cannot read \(e)")
-            } else {
-                v.error("\(what): cannot read \(full): \(error)")
-            }
-            return nil
-        }
-    }
-
-    /// A relative path is relative to the directory of the config file, as in Prometheus.
-    static func resolve(_ path: String, relativeTo configFile: String) -> String {
-        if path.hasPrefix("/") { return path }
-        guard let slash = configFile.lastIndex(of: "/") else { return path }
-        return String(configFile[...slash]) + path
-    }
-
-    /// RFC 9110 token characters.
-    static func isToken(_ s: String) -> Bool {
-        !s.isEmpty
-            && s.utf8.allSatisfy { b in
-                (b >= 48 && b <= 57) || (b >= 65 && b <= 90) || (b >= 97 && b <= 122)
-                    || "!#$%&'*+-.^_`|~".utf8.contains(b)
-            }
     }
 }

@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 
 public enum Health: String, Sendable, Hashable {
@@ -149,21 +150,11 @@ public struct EndpointStatus: Sendable {
     }
 }
 
-/// `scheme://user:password@host/path` → `scheme://host/path`: credentials in a URL are
-/// never shown.
-public func redactingCredentials(_ url: String) -> String {
-    guard let schemeEnd = url.firstRange(of: "://") else { return url }
-    let rest = url[schemeEnd.upperBound...]
-    let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-    guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
-    return String(url[..<schemeEnd.upperBound]) + String(rest[rest.index(after: at)...])
-}
-
 extension Prober.TargetState {
     var status: TargetStatus {
         let endpointStatuses = endpoints.map { e in
             EndpointStatus(
-                endpoint: e.kind, url: redactingCredentials(e.settings.url),
+                endpoint: e.kind, url: HTTPURL.redactingCredentials(e.settings.url),
                 health: e.last.map { $0.success ? .up : .down } ?? .unknown, last: e.last, circuitOpen: e.breaker.isOpen,
                 consecutiveFailures: e.breaker.consecutiveFailures, probes: e.probes, timeouts: e.timeouts,
                 skippedOverlapping: e.skippedOverlapping, skippedCircuitOpen: e.skippedCircuitOpen,
@@ -173,7 +164,7 @@ extension Prober.TargetState {
             endpointStatuses.contains { $0.health == .down }
             ? .down : (endpointStatuses.allSatisfy { $0.health == .up } && !endpointStatuses.isEmpty ? .up : .unknown)
         return TargetStatus(
-            name: settings.name, interval: settings.interval, timeout: settings.timeout, health: health,
+            name: settings.name, interval: settings.interval, timeout: settings.http.timeout, health: health,
             endpoints: endpointStatuses,
             scrape: scrape)
     }

@@ -1,3 +1,4 @@
+import Config
 import GoFormat
 import LookoutCore
 import PromQL

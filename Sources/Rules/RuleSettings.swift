@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 
 /// `rules:` in the config.

@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 
 /// `sampling:` in the config.

@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Config
 import Glibc
 #endif
 import GoFormat
@@ -91,11 +92,9 @@ public enum RuleTestRunner {
         for g in order where !seen.insert(g).inserted { return ["group name repeated in evaluation order: \(g)"] }
 
         // Rule files are relative to the test file, and may be globs.
-        let dir = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
         var ruleFiles: [String] = []
         for p in ruleFilePatterns {
-            let full = p.hasPrefix("/") ? p : dir + "/" + p
-            ruleFiles += glob(full)
+            ruleFiles += glob(ConfigPath.resolve(p, relativeTo: path))
         }
         let (definitions, diagnostics) = RuleFileLoader.load(files: ruleFiles)
         if !diagnostics.isEmpty { return diagnostics.map(\.description) }

@@ -56,7 +56,7 @@ import Testing
         #expect(c.targets[0].endpoints.map(\.kind) == [.metrics, .live, .ready, .health, .detailed])
         #expect(c.targets[0].bodySizeLimit == 10 << 20)
         #expect(c.rules.files == ["alerts/lookout.rules.yml"])
-        #expect(c.notify.alertmanagers == ["http://127.0.0.1:9093"])
+        #expect(c.notify.alertmanagers.map(\.url) == ["http://127.0.0.1:9093"])
     }
 
     @Test func emptyFileIsTheDefaults() throws {

@@ -64,7 +64,7 @@ import Testing
         guard ready else { return }
 
         var s = NotifySettings()
-        s.alertmanagers = [am.url]
+        s.alertmanagers = [AlertmanagerSettings(url: am.url)]
         s.outbox = dir.path + "/outbox"
         s.minBackoff = .milliseconds(100)
         let n = Notifier(settings: s, clock: clock, transport: CurlTransport(), logger: quietLogger)

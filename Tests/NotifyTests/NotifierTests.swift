@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 import Logging
 import Series
@@ -179,7 +180,7 @@ let quietLogger: Logger = {
             let critical = alert("TargetTimeout", severity: "critical")
             let warning = alert("TargetSlow", severity: "warning")
             n.submit(AlertRound(firing: [critical, warning]))
-            #expect(await idle(n) { t.count == 1 })
+            try #require(await idle(n) { t.count == 1 })
             #expect(try JSON(parsing: t.requests[0].body)["groupLabels"]?["alertname"] == "TargetTimeout")
             // The warning's group has flushed too, and said nothing.
             clock.advance(by: .seconds(60))
@@ -200,7 +201,7 @@ let quietLogger: Logger = {
         let t = RecordingTransport(fallback: .failed(.connect, "refused"))
         let s = settings {
             $0.webhooks = []
-            $0.alertmanagers = ["http://127.0.0.1:9093"]
+            $0.alertmanagers = [AlertmanagerSettings(url: "http://127.0.0.1:9093")]
             $0.resendDelay = .seconds(10)
             $0.minBackoff = .seconds(100)
             $0.maxBackoff = .seconds(100)
@@ -208,7 +209,7 @@ let quietLogger: Logger = {
         let n = notifier(s, t)
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("A", severity: "critical")]))
-            #expect(await idle(n) { t.count == 1 && receiverStatus(n, "alertmanager/127.0.0.1:9093")?["consecutiveFailures"] == 1 })
+            try #require(await idle(n) { t.count == 1 && receiverStatus(n, "alertmanager/127.0.0.1:9093")?["consecutiveFailures"] == 1 })
             #expect(t.requests[0].url == "http://127.0.0.1:9093/api/v2/alerts")
             let oneAlert = n.status()["bytes"]
             n.submit(AlertRound(firing: [alert("A", severity: "critical"), alert("B", severity: "critical")]))

@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 import Series
 import TestSupport
@@ -24,8 +25,8 @@ import Testing
         #expect(w.groupInterval == .seconds(300))
         #expect(w.repeatInterval == .seconds(4 * 3600))
         #expect(w.maxAlerts == 0)
-        #expect(w.timeout == .seconds(10))
-        #expect(w.bearerToken == nil && w.basicAuth == nil && w.hmacSecret == nil)
+        #expect(w.http.timeout == .seconds(10))
+        #expect(w.http.auth == nil && w.hmacSecret == nil)
         #expect(s.inhibitRules == InhibitRule.defaults)
         #expect(s.outbox == "data/outbox")
         #expect(s.outboxMaxEntries == 10_000)
@@ -81,18 +82,18 @@ import Testing
         #expect(a.groupInterval == .seconds(60))
         #expect(a.repeatInterval == .seconds(7200))
         #expect(a.maxAlerts == 5)
-        #expect(a.timeout == .seconds(3))
-        #expect(a.bearerToken?.text == "tok3n")
+        #expect(a.http.timeout == .seconds(3))
+        #expect(a.http.auth == .bearer(Secret("tok3n")))
         #expect(a.hmacSecret?.text == "k3y-bytes")
         let b = s.webhooks[1]
         #expect(b.name == "127.0.0.1:9")
-        #expect(b.basicAuth?.username == "ops")
-        #expect(b.basicAuth?.password.text == "p4ss")
+        #expect(b.http.auth == .basic(BasicAuth(username: "ops", password: Secret("p4ss"))))
         #expect(b.hmacSecret?.text == "inline")
         #expect(s.inhibitRules.count == 1)
         #expect(s.inhibitRules[0].equal == ["target", "endpoint"])
         #expect(s.inhibitRules[0].targetMatchers.map(\.description) == ["severity=~\"warning|info\"", "alertname!=\"Watchdog\""])
-        #expect(s.alertmanagers == ["http://127.0.0.1:9093", "http://am2:9093"])
+        #expect(s.alertmanagers.map(\.url) == ["http://127.0.0.1:9093", "http://am2:9093"])
+        #expect(s.alertmanagers.allSatisfy { $0.http == HTTPClientConfig(timeout: .seconds(2), connectTimeout: .seconds(2)) })
         #expect(s.outbox == "/var/lib/lookout/outbox")
         #expect(s.outboxMaxEntries == 50)
         #expect(s.outboxMaxBytes == 1 << 20)
@@ -146,7 +147,63 @@ import Testing
     @Test func missingSecretFileIsAnError() {
         let (_, errors) = Self.parse("webhooks:\n  - url: http://h/\n    hmac_secret_file: /nonexistent/key\n", file: "c.yml")
         #expect(errors.count == 1)
-        #expect(errors.first?.hasPrefix("c.yml:3:23: cannot read notify.webhooks[0].hmac_secret_file: /nonexistent/key") == true)
+        #expect(errors.first?.hasPrefix("c.yml:3:23: notify.webhooks[0].hmac_secret_file: cannot read /nonexistent/key") == true)
+    }
+
+    @Test func webhooksAndAlertmanagersTakeTheHTTPClientConfig() throws {
+        let dir = TemporaryDirectory()
+        dir.write("ca.pem", "-----BEGIN CERTIFICATE-----\n")
+        dir.write("am.pw", "am-p4ss\n")
+        let (s, errors) = Self.parse(
+            """
+            webhooks:
+              - url: https://hooks.example/a
+                headers: {X-Tenant: blue}
+                tls_config: {ca_file: ca.pem}
+                follow_redirects: true
+            alertmanagers:
+              - http://am1:9093/
+              - url: https://am2:9093/
+                timeout: 4s
+                basic_auth: {username: lookout, password_file: am.pw}
+                tls_config: {insecure_skip_verify: true}
+            alertmanager_timeout: 3s
+            """, file: dir.path + "/lookout.yml")
+        #expect(errors == [])
+        let w = try #require(s.webhooks.first)
+        #expect(w.http.headers == [HTTPHeader("X-Tenant", "blue")])
+        #expect(w.http.tls == TLSClientConfig(caFile: dir.path + "/ca.pem"))
+        #expect(w.http.followRedirects)
+        #expect(w.http.timeout == .seconds(10))
+        let request = Endpoint(webhook: w).request(Array("{}".utf8))
+        #expect(request.header("X-Tenant") == "blue")
+        #expect(request.tls == w.http.tls && request.followRedirects && request.connectTimeout == .seconds(2))
+
+        #expect(s.alertmanagers.map(\.url) == ["http://am1:9093", "https://am2:9093"])
+        #expect(s.alertmanagers[0].http == HTTPClientConfig(timeout: .seconds(3), connectTimeout: .seconds(2)))
+        let am = s.alertmanagers[1].http
+        #expect(am.timeout == .seconds(4))
+        #expect(am.auth == .basic(BasicAuth(username: "lookout", password: Secret("am-p4ss"))))
+        #expect(am.tls == TLSClientConfig(insecureSkipVerify: true))
+        let amRequest = Endpoint(alertmanager: s.alertmanagers[1], name: "am").request([])
+        #expect(amRequest.url == "https://am2:9093/api/v2/alerts")
+        #expect(amRequest.header("Authorization") == "Basic " + Base64.encode(Array("lookout:am-p4ss".utf8)))
+        #expect(amRequest.timeout == .seconds(4))
+
+        let (_, bad) = Self.parse(
+            "alertmanagers:\n  - {url: ftp://am/, bearer_token: t}\n  - {url: http://am/, hmac_secret: k}\n", file: "c.yml")
+        #expect(bad.count == 2)
+        #expect(bad.first == "c.yml:2:11: notify.alertmanagers[0].url must be an http:// or https:// URL with a host, found \"ftp://am/\"")
+        #expect(bad.last?.hasPrefix("c.yml:3:23: unknown key \"hmac_secret\" in notify.alertmanagers[1]") == true)
+
+        let (_, own) = Self.parse(
+            "webhooks:\n  - url: http://h/\n    headers: {content-type: text/plain, X-Lookout-Signature: x, X-Ok: y}\n",
+            file: "c.yml")
+        #expect(
+            own == [
+                "c.yml:3:15: notify.webhooks[0].headers: \"content-type\" is set by lookout and cannot be configured",
+                "c.yml:3:41: notify.webhooks[0].headers: \"X-Lookout-Signature\" is set by lookout and cannot be configured",
+            ])
     }
 
     @Test func emptyInhibitRulesDisableTheDefault() {

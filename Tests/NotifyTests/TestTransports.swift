@@ -6,17 +6,8 @@ import TestSupport
 
 /// A transport that records requests and answers from a script (then with `fallback`), in memory.
 final class RecordingTransport: NotificationTransport {
-    struct Request: Sendable {
-        var url: String
-        var headers: [(String, String)]
-        var body: [UInt8]
-        var timeout: Duration
-        var text: String { String(decoding: body, as: UTF8.self) }
-        func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
-    }
-
     private struct State {
-        var requests: [Request] = []
+        var requests: [NotificationRequest] = []
         var script: [TransportOutcome] = []
         var fallback: TransportOutcome = .status(200)
     }
@@ -30,14 +21,14 @@ final class RecordingTransport: NotificationTransport {
         }
     }
 
-    func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async -> TransportOutcome {
+    func post(_ request: NotificationRequest) async -> TransportOutcome {
         state.withLock { s in
-            s.requests.append(Request(url: url, headers: headers, body: body, timeout: timeout))
+            s.requests.append(request)
             return s.script.isEmpty ? s.fallback : s.script.removeFirst()
         }
     }
 
-    var requests: [Request] { state.withLock { $0.requests } }
+    var requests: [NotificationRequest] { state.withLock { $0.requests } }
     var count: Int { state.withLock { $0.requests.count } }
 
     func answer(_ outcomes: [TransportOutcome], then fallback: TransportOutcome? = nil) {
@@ -52,15 +43,16 @@ final class RecordingTransport: NotificationTransport {
 /// Dispatch thread so the cooperative pool never blocks. Cancellation returns at once
 /// (the blocking request finishes in the background).
 struct CurlTransport: NotificationTransport {
-    func post(url: String, headers: [(String, String)], body: [UInt8], timeout: Duration) async -> TransportOutcome {
+    func post(_ request: NotificationRequest) async -> TransportOutcome {
         let shot = OneShot()
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<TransportOutcome, Never>) in
                 shot.set(c)
                 // `Expect:` off: curl would wait for a 100 Continue before larger bodies.
-                let lines = headers.map { "\($0.0): \($0.1)" } + ["Expect:"]
+                let lines = request.headers.map { "\($0.0): \($0.1)" } + ["Expect:"]
                 DispatchQueue.global().async {
-                    let r = TestHTTP.request("POST", url, body: body, headers: lines, timeout: timeout.seconds)
+                    let r = TestHTTP.request(
+                        "POST", request.url, body: request.body, headers: lines, timeout: request.timeout.seconds)
                     shot.resume(r.error.map(Self.classify) ?? .status(r.status))
                 }
             }
@@ -111,4 +103,8 @@ struct CurlTransport: NotificationTransport {
             c?.resume(returning: outcome)
         }
     }
+}
+
+extension NotificationRequest {
+    var text: String { String(decoding: body, as: UTF8.self) }
 }

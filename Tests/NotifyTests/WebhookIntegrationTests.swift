@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import Config
 import Glibc
 #endif
 import LookoutCore
@@ -227,7 +228,7 @@ import Testing
         let server = try receiver()
         server.set("/slow", status: 200, delay: 2)
         server.set("/bad", status: 400, body: "no")
-        var s = settings(server, path: "/slow") { $0.timeout = .milliseconds(300) }
+        var s = settings(server, path: "/slow") { $0.http.timeout = .milliseconds(300) }
         var bad = WebhookSettings(url: server.url("/bad"), name: "bad")
         bad.groupWait = .zero
         s.webhooks.append(bad)

@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 import Testing
 import TestSupport
@@ -57,7 +58,7 @@ import TestSupport
         async let notFollowed = client.execute(HTTPRequest(url: server.url("/moved")))
         async let followed = client.execute(HTTPRequest(url: server.url("/moved"), followRedirects: true))
         async let authed = client.execute(
-            HTTPRequest(url: server.url("/auth"), basicAuth: BasicCredentials(username: "u", password: Secret("p w"))))
+            HTTPRequest(url: server.url("/auth"), basicAuth: BasicAuth(username: "u", password: Secret("p w"))))
         let (a, b, c) = await (notFollowed, followed, authed)
         #expect(a.status == 302)
         #expect(a.header("location") == "/ok")
@@ -172,33 +173,24 @@ import TestSupport
     }
 
     @Test func tlsHandshakeIsTimedAndTheConnectionReused() async throws {
-        let dir = TemporaryDirectory()
-        let cert = dir.path + "/cert.pem", key = dir.path + "/key.pem"
-        let gen = Shell.run([
-            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
-            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key, "-out", cert,
-        ])
-        try #require(gen.status == 0, "\(gen.output)")
-        let port = Net.freePort()
-        let server = try ChildProcess(["python3", Repo.path("Tests/TestSupport/testserver.py"), String(port), "--tls", cert, key])
-        defer { server.kill() }
-        try #require(await waitUntil { Net.isListening(port) })
+        let server = try await TLSTestServer()
+        let cert = server.certFile
         let client = HTTPClient()
         defer { client.shutdown() }
-        let url = "https://127.0.0.1:\(port)/ok"
-        let first = await client.execute(HTTPRequest(url: url, tls: TLSOptions(caFile: cert)))
+        let url = server.url("/ok")
+        let first = await client.execute(HTTPRequest(url: url, tls: TLSClientConfig(caFile: cert)))
         #expect(first.error == nil, "\(String(describing: first.error))")
         #expect(first.status == 200)
         #expect(first.timings.tls > 0)
         #expect(!first.reusedConnection)
-        let second = await client.execute(HTTPRequest(url: url, tls: TLSOptions(caFile: cert)))
+        let second = await client.execute(HTTPRequest(url: url, tls: TLSClientConfig(caFile: cert)))
         #expect(second.status == 200)
         #expect(second.reusedConnection)
         #expect(second.timings.tls == 0 && second.timings.connect == 0)
 
         let untrusted = await client.execute(HTTPRequest(url: url))
         #expect(untrusted.error?.kind == .tls, "\(String(describing: untrusted.error))")
-        let insecure = await client.execute(HTTPRequest(url: url, tls: TLSOptions(insecureSkipVerify: true)))
+        let insecure = await client.execute(HTTPRequest(url: url, tls: TLSClientConfig(insecureSkipVerify: true)))
         #expect(insecure.status == 200)
     }
 

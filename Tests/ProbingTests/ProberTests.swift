@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 import Series
 import Testing
@@ -15,8 +16,8 @@ enum Probes {
         t.metrics = metrics
         for (k, url) in health { t.health[k] = EndpointSettings(url: url) }
         t.interval = interval
-        t.timeout = timeout
-        t.connectTimeout = min(timeout, .seconds(2))
+        t.http.timeout = timeout
+        t.http.connectTimeout = min(timeout, .seconds(2))
         return t
     }
 
@@ -324,8 +325,8 @@ enum Probes {
         var t = Probes.target(
             "api",
             [.detailed: "http://user:pw@127.0.0.1:\(server.port)/detailed", .live: server.url("/status/503")])
-        t.auth = .bearer(Secret("tok-123"))
-        t.headers = [HTTPHeader("X-Tenant", "blue")]
+        t.http.auth = .bearer(Secret("tok-123"))
+        t.http.headers = [HTTPHeader("X-Tenant", "blue")]
         let u = Probes.target("text", [.detailed: server.url("/detailed-text")])
         let prober = Prober(targets: [t, u], client: client, clock: clock)
         let task = await Probes.start(prober, clock)

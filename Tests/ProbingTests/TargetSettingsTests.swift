@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 import Testing
 import TestSupport
@@ -17,7 +18,7 @@ struct Missing: Error, CustomStringConvertible {
         let t = doc.root.flatMap {
             TargetSettings.parse($0, index: 0) { path in
                 guard let s = secrets[path] else { throw Missing() }
-                return s
+                return Array(s.utf8)
             }
         }
         return (t, doc.diagnostics.map(\.description))
@@ -63,13 +64,13 @@ struct Missing: Error, CustomStringConvertible {
         }
         #expect(p.matches(#"{"database": "ok"}"#))
         #expect(target.interval == .seconds(10))
-        #expect(target.timeout == .seconds(3))
-        #expect(target.connectTimeout == .milliseconds(500))
+        #expect(target.http.timeout == .seconds(3))
+        #expect(target.http.connectTimeout == .milliseconds(500))
         #expect(target.bodySizeLimit == 1 << 20)
         #expect(target.sampleLimit == 1000)
-        #expect(target.followRedirects)
-        #expect(target.headers == [HTTPHeader("X-Tenant", "blue")])
-        #expect(target.auth == .bearer(Secret("s3cret")))
+        #expect(target.http.followRedirects)
+        #expect(target.http.headers == [HTTPHeader("X-Tenant", "blue")])
+        #expect(target.http.auth == .bearer(Secret("s3cret")))
         #expect(target.endpoints.map(\.kind) == [.metrics, .live, .ready, .health, .detailed])
     }
 
@@ -78,13 +79,13 @@ struct Missing: Error, CustomStringConvertible {
         #expect(errors == [])
         let target = try #require(t)
         #expect(target.interval == .seconds(15))
-        #expect(target.timeout == .seconds(5))
-        #expect(target.connectTimeout == .seconds(2))
+        #expect(target.http.timeout == .seconds(5))
+        #expect(target.http.connectTimeout == .seconds(2))
         #expect(target.bodySizeLimit == 10 << 20)
         #expect(target.sampleLimit == 50_000)
-        #expect(!target.followRedirects)
-        #expect(target.auth == nil)
-        #expect(target.headers.isEmpty)
+        #expect(!target.http.followRedirects)
+        #expect(target.http.auth == nil)
+        #expect(target.http.headers.isEmpty)
     }
 
     @Test func healthBodyParsing() throws {
@@ -120,11 +121,11 @@ struct Missing: Error, CustomStringConvertible {
               password_file: /run/secrets/pw
             """, secrets: ["/run/secrets/pw": "  p@ss  \n"])
         #expect(errors == [])
-        #expect(t?.auth == .basic(BasicCredentials(username: "prober", password: Secret("p@ss"))))
+        #expect(t?.http.auth == .basic(BasicAuth(username: "prober", password: Secret("p@ss"))))
 
         let (inline, e2) = parse("name: a\nhealth: {live: \"http://h/live\"}\nbasic_auth: {username: u, password: pw}\n")
         #expect(e2 == [])
-        #expect(inline?.auth == .basic(BasicCredentials(username: "u", password: Secret("pw"))))
+        #expect(inline?.http.auth == .basic(BasicAuth(username: "u", password: Secret("pw"))))
     }
 
     @Test func errorsSayWhere() {
@@ -153,7 +154,7 @@ struct Missing: Error, CustomStringConvertible {
             bearer_token: a
             bearer_token_file: /nope
             """, file: "cfg.yml")
-        #expect(errors.contains("cfg.yml:3:9: targets[0].health.live must be an http:// or https:// URL, found \"ftp://h/live\""))
+        #expect(errors.contains("cfg.yml:3:9: targets[0].health.live must be an http:// or https:// URL with a host, found \"ftp://h/live\""))
         #expect(errors.contains("cfg.yml:6:26: targets[0].health.ready.expect_status[1] must be between 100 and 599, found 999"))
         #expect(errors.contains { $0.hasPrefix("cfg.yml:7:17: targets[0].health.ready.body_regex: invalid regex \"(\"") })
         #expect(errors.contains("cfg.yml:9:5: targets[0].health.health: json_field needs json_value (the value the field must have)"))
@@ -194,8 +195,8 @@ struct Missing: Error, CustomStringConvertible {
         let doc = YAMLDocument(text: try FileIO.readText(config), file: config)
         let t = TargetSettings.parse(doc.root!, index: 0)
         #expect(doc.diagnostics.isEmpty)
-        #expect(t?.auth == .bearer(Secret("from-file")))
-        #expect(t?.tls == TLSOptions(caFile: dir.path + "/ca.pem"))
+        #expect(t?.http.auth == .bearer(Secret("from-file")))
+        #expect(t?.http.tls == TLSClientConfig(caFile: dir.path + "/ca.pem"))
 
         let bad = YAMLDocument(text: "name: a\nhealth: {live: \"https://h/live\"}\ntls_config: {ca_file: nope.pem, cert_file: ca.pem}\n", file: config)
         _ = TargetSettings.parse(bad.root!, index: 0)
@@ -218,7 +219,7 @@ struct Missing: Error, CustomStringConvertible {
             """, file: "c.yml")
         #expect(errors.contains("c.yml:1:1: targets[0] (a): timeout 10s is longer than interval 5s"))
         #expect(errors.contains("c.yml:1:1: targets[0] (a): connect_timeout 20s is longer than timeout 10s"))
-        #expect(errors.contains("c.yml:1:1: targets[0]: set bearer_token or basic_auth, not both"))
+        #expect(errors.contains("c.yml:7:13: targets[0]: set either a bearer token or basic_auth, not both"))
 
         let (_, noEndpoints) = parse("name: a\n", file: "c.yml")
         #expect(noEndpoints == ["c.yml:1:1: targets[0] (a) has no endpoints: set metrics and/or health"])
@@ -234,7 +235,7 @@ struct Missing: Error, CustomStringConvertible {
 @Suite struct BodyRegexTests {
     @Test func refusedPatternsAreConfigErrors() {
         let doc = YAMLDocument(text: "name: a\nhealth:\n  ready:\n    url: http://h/ready\n    body_regex: '(?=ok)'\n", file: "cfg.yml")
-        _ = doc.root.flatMap { TargetSettings.parse($0, index: 0) { _ in "" } }
+        _ = doc.root.flatMap { TargetSettings.parse($0, index: 0) { _ in [] } }
         #expect(
             doc.diagnostics.map(\.description)
                 == [#"cfg.yml:5:17: targets[0].health.ready.body_regex: invalid regex "(?=ok)": invalid perl operator: (?="#])

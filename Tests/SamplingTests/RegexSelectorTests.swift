@@ -1,4 +1,5 @@
 import LookoutCore
+import Config
 import ProcFS
 import TestSupport
 import Testing

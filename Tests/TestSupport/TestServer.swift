@@ -93,6 +93,43 @@ public final class TestServer: @unchecked Sendable {
     }
 }
 
+/// `testserver.py` over https, with a fresh self-signed certificate for 127.0.0.1 that
+/// clients trust through `certFile`.
+public final class TLSTestServer: @unchecked Sendable {
+    public let port: Int
+    /// The server's certificate (PEM), to use as the CA file.
+    public let certFile: String
+    private let dir = TemporaryDirectory()
+    private let process: ChildProcess
+
+    public struct StartError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
+    /// Waits for the server without blocking a thread of the cooperative pool.
+    public init() async throws {
+        certFile = dir.path + "/cert.pem"
+        let key = dir.path + "/key.pem"
+        let gen = Shell.run([
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-subj",
+            "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", key, "-out", certFile,
+        ])
+        guard gen.status == 0 else { throw StartError(description: "openssl: \(gen.output)") }
+        let port = Net.freePort()
+        self.port = port
+        process = try ChildProcess(
+            ["python3", Repo.path("Tests/TestSupport/testserver.py"), String(port), "--tls", certFile, key])
+        guard await waitUntil(timeout: .seconds(10), { Net.isListening(port) }) else {
+            process.kill()
+            throw StartError(description: "testserver.py --tls did not listen on \(port)")
+        }
+    }
+
+    deinit { process.kill() }
+
+    public func url(_ path: String) -> String { "https://127.0.0.1:\(port)" + path }
+}
+
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,3 +1,4 @@
+import Config
 import LookoutCore
 import TestSupport
 import Testing

@@ -1,3 +1,5 @@
+import LookoutCore
+
 /// Reads YAML the way Prometheus reads its configuration: strictly. Unknown keys,
 /// duplicate keys and wrong types are errors that name the file, line and column.
 /// Problems are collected in the document so a loader can report all of them at once.
