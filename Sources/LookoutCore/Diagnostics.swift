@@ -42,3 +42,13 @@ public struct Diagnostics: Error, Sendable, CustomStringConvertible {
 
     public var description: String { items.map(\.description).joined(separator: "\n") }
 }
+
+/// `scheme://user:password@host/path` → `scheme://host/path`: credentials in a URL are
+/// never shown (logs, the status page, error messages).
+public func redactingCredentials(_ url: String) -> String {
+    guard let schemeEnd = url.firstRange(of: "://") else { return url }
+    let rest = url[schemeEnd.upperBound...]
+    let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+    guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
+    return String(url[..<schemeEnd.upperBound]) + String(rest[rest.index(after: at)...])
+}

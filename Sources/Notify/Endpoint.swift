@@ -42,13 +42,7 @@ struct Endpoint: Sendable, Hashable {
     /// The URL without any `user:password@`, for logs and the status page.
     var redactedURL: String { Self.redact(url) }
 
-    static func redact(_ url: String) -> String {
-        guard let scheme = url.firstRange(of: "://") else { return url }
-        let rest = url[scheme.upperBound...]
-        let authorityEnd = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
-        guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
-        return String(url[..<scheme.upperBound]) + String(rest[rest.index(after: at)...])
-    }
+    static func redact(_ url: String) -> String { redactingCredentials(url) }
 }
 
 /// The `X-Lookout-Signature` value: HMAC-SHA256 of the exact body bytes, in lower-case hex.

@@ -128,7 +128,7 @@ public struct NotifySettings: Sendable, Hashable {
     static func parseURL(_ v: YAMLValue, _ what: String) -> String? {
         guard let url = v.string(what) else { return nil }
         guard URLParts(url) != nil else {
-            v.error("\(what) must be an http:// or https:// URL with a host, found \"\(url)\"")
+            v.error("\(what) must be an http:// or https:// URL with a host, found \"\(redactingCredentials(url))\"")
             return nil
         }
         return url

@@ -198,7 +198,7 @@ public struct TargetSettings: Sendable, Hashable {
     static func parseURL(_ v: YAMLValue, _ what: String) -> String? {
         guard let url = v.string(what) else { return nil }
         guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
-            v.error("\(what) must be an http:// or https:// URL, found \"\(url)\"")
+            v.error("\(what) must be an http:// or https:// URL, found \"\(redactingCredentials(url))\"")
             return nil
         }
         guard !url.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" || $0 == "\t" }) else {

@@ -108,16 +108,6 @@ public struct EndpointStatus: Sendable {
     }
 }
 
-/// `scheme://user:password@host/path` → `scheme://host/path`: credentials in a URL are
-/// never shown.
-public func redactingCredentials(_ url: String) -> String {
-    guard let schemeEnd = url.firstRange(of: "://") else { return url }
-    let rest = url[schemeEnd.upperBound...]
-    let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
-    guard let at = rest[..<authorityEnd].lastIndex(of: "@") else { return url }
-    return String(url[..<schemeEnd.upperBound]) + String(rest[rest.index(after: at)...])
-}
-
 extension Prober.TargetState {
     var status: TargetStatus {
         let endpointStatuses = endpoints.map { e in

@@ -150,9 +150,11 @@ func rawWrite(_ fd: Int32, _ s: String) {
         }
     }
 
-    @Test func connectionsBeyondTheLimitAreClosed() async throws {
+    @Test func aNewConnectionBeyondTheLimitClosesTheLongestIdleOne() async throws {
         try await withServer(Self.routes, configure: { $0.maxConnections = 2 }) { port, server in
-            let a = rawConnect(port), b = rawConnect(port)
+            let a = rawConnect(port)
+            #expect(await waitUntil(timeout: .seconds(5)) { server.connectionCount == 1 })
+            let b = rawConnect(port)
             defer {
                 close(a)
                 close(b)
@@ -160,19 +162,46 @@ func rawWrite(_ fd: Int32, _ s: String) {
             #expect(await waitUntil(timeout: .seconds(5)) { server.connectionCount == 2 })
             let c = rawConnect(port)
             defer { close(c) }
-            let (text, closed) = rawReadAll(c, timeout: 3)
+            // The newcomer is served; the connection idle longest (a) made room for it.
+            rawWrite(c, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let (answerC, (text, closed), answerB) = await onOwnThread {
+                let c = rawReadAll(c, timeout: 5).text
+                let a = rawReadAll(a, timeout: 3)
+                rawWrite(b, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                return (c, a, rawReadAll(b, timeout: 5).text)
+            }
+            #expect(answerC.hasPrefix("HTTP/1.1 200 OK"))
             #expect(closed)
             #expect(text.isEmpty)
-            // The first two still work.
-            rawWrite(a, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(rawReadAll(a, timeout: 5).text.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(answerB.hasPrefix("HTTP/1.1 200 OK"))
+        }
+    }
+
+    @Test func busyConnectionsAreNotClosedForNewOnes() async throws {
+        let routes = [
+            Route(["GET"], "/wait", handler: .async { _ in
+                try? await Task.sleep(for: .milliseconds(1500))
+                return .text("waited\n")
+            })
+        ]
+        try await withServer(routes, configure: { $0.maxConnections = 1 }) { port, server in
+            let a = rawConnect(port)
+            defer { close(a) }
+            rawWrite(a, "GET /wait HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(await waitUntil(timeout: .seconds(5)) { server.connectionCount == 1 })
+            try await Task.sleep(for: .milliseconds(200))
+            let b = rawConnect(port)
+            defer { close(b) }
+            let (refused, answer) = await onOwnThread { (rawReadAll(b, timeout: 3).closed, rawReadAll(a, timeout: 5).text) }
+            #expect(refused)  // every connection is answering: the newcomer is closed
+            #expect(answer.hasSuffix("waited\n"))
         }
     }
 
     @Test func authorizationGuardsAllButPublicRoutes() async throws {
         try await withServer(Self.routes, configure: { settings in
             settings.authorize = { req in
-                req.header("Authorization") == "Bearer secret" ? nil : HTTPResponse.text("Unauthorized\n", status: 401)
+                req.header("Authorization") == "Bearer secret" ? .allowed : .refused(HTTPResponse.text("Unauthorized\n", status: 401))
             }
         }) { port, _ in
             #expect(TestHTTP.get("http://127.0.0.1:\(port)/hello").status == 401)
@@ -228,7 +257,7 @@ extension String {
             let fd = rawConnect(port)
             defer { close(fd) }
             rawWrite(fd, "GET /long HTTP/1.1\r\nHost: x\r\n\r\n")
-            let (text, closed) = rawReadAll(fd, timeout: 3)
+            let (text, closed) = await onOwnThread { rawReadAll(fd, timeout: 3) }
             #expect(text.hasPrefix("HTTP/1.1 200 OK"))
             #expect(text.hasSuffix("finally\n"))
             #expect(closed)  // idle for 300 ms after the answer
