@@ -119,6 +119,7 @@ public final class Agent: Sendable {
 
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var settings = ServerSettings(host: address.host, port: address.port)
+        settings.maxConnections = min(settings.maxConnections, HTTPServer.raiseFileDescriptorLimit())
         if let webConfigFile = options.webConfigFile {
             let web = try Self.loadWebAccess(webConfigFile)
             settings.authorize = web.authorize

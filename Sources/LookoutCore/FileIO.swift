@@ -32,7 +32,7 @@ public enum FileIO {
         while out.count < limit {
             let want = min(chunk, limit - out.count)
             let start = out.count
-            out.append(contentsOf: repeatElement(0, count: want))
+            out += [UInt8](repeating: 0, count: want)
             let n = out.withUnsafeMutableBytes { buf in
                 Glibc.read(fd, buf.baseAddress! + start, want)
             }

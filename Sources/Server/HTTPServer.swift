@@ -6,14 +6,19 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Limits and access control of the agent's own HTTP endpoints.
 public struct ServerSettings: Sendable {
     public var host: String
     public var port: Int
     /// Connections open at once. A new connection beyond this closes the one idle longest
     /// (waiting for a request, or stalled writing to a client that does not read); only when
-    /// every connection is busy answering is the new one closed.
-    public var maxConnections = 128
+    /// every connection is busy answering is the new one closed. Kept below the process's
+    /// file descriptor limit (`HTTPServer.raiseFileDescriptorLimit`).
+    public var maxConnections = 1024
     /// Total size of a request's header block.
     public var maxHeaderBytes = 16 << 10
     /// Bodies are refused on routes that take none; others are capped here.
@@ -138,7 +143,7 @@ public final class HTTPServer: Sendable {
         startWorkers()
         let settings = self.settings
         let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.maxMessagesPerRead, value: 1)
@@ -178,6 +183,19 @@ public final class HTTPServer: Sendable {
         }
         let children = state.withLock { $0.children.values.map(\.channel) }
         for c in children { c.close(promise: nil) }
+    }
+
+    /// Raises the soft limit of open files to the hard limit (as Go's runtime does at start),
+    /// and returns how many connections fit under it with room for the agent's own files.
+    public static func raiseFileDescriptorLimit(reserve: Int = 128) -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return max(16, Int(clamping: limit.rlim_cur) - reserve)
     }
 
     /// Connections open now.

@@ -214,10 +214,14 @@ final class RequestHandler: ChannelInboundHandler {
         if let next = waiting {
             waiting = nil
             busy = true
-            // Not from inside the write's completion: a long pipeline must not recurse.
+            // Not from inside the write's completion (a long pipeline must not recurse), and
+            // not as a task due now: the event loop runs due tasks back to back before it looks
+            // at sockets again, so one pipelining client would have it to itself. A task due a
+            // millisecond later lets every other connection's I/O in first (pipelined requests
+            // are rare: browsers and Prometheus wait for each answer).
             let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-            context.eventLoop.execute {
+            context.eventLoop.scheduleTask(in: .milliseconds(1)) {
                 guard ctx.value.channel.isActive else { return }
                 handler.value.start(context: ctx.value, next)
             }

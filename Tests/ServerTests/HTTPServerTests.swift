@@ -31,41 +31,6 @@ func withServer<T>(
     return result
 }
 
-/// Opens a raw TCP connection to 127.0.0.1:port.
-func rawConnect(_ port: Int) -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = UInt16(port).bigEndian
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let rc = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    precondition(rc == 0, "connect failed")
-    return fd
-}
-
-/// Reads until EOF or `timeout`; returns what arrived and whether the peer closed.
-func rawReadAll(_ fd: Int32, timeout: Double) -> (text: String, closed: Bool) {
-    var out: [UInt8] = []
-    let deadline = SystemClock().now + .seconds(timeout)
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while SystemClock().now < deadline {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&p, 1, 50)
-        if ready <= 0 { continue }
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { return (String(decoding: out, as: UTF8.self), true) }
-        out.append(contentsOf: buf[0..<n])
-    }
-    return (String(decoding: out, as: UTF8.self), false)
-}
-
-func rawWrite(_ fd: Int32, _ s: String) {
-    let bytes = Array(s.utf8)
-    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-}
-
 @Suite struct HTTPServerTests {
     static let routes: [Route] = [
         Route(["GET"], "/hello", handler: .sync { req in .text("hello \(req.queryValue("name") ?? "nobody")\n") }),

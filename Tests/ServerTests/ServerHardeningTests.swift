@@ -9,18 +9,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// Writes as many copies of `request` as the socket takes without blocking; returns how many.
-func rawWritePipelined(_ fd: Int32, _ request: String, max: Int) -> Int {
-    let bytes = Array(request.utf8)
-    var sent = 0
-    while sent < max {
-        let n = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-        if n < bytes.count { break }
-        sent += 1
-    }
-    return sent
-}
-
 @Suite struct ServerHardeningTests {
     @Test func aClientThatPipelinesWithoutReadingGetsOneResponseAtATime() async throws {
         let calls = Atomic<Int>(0)

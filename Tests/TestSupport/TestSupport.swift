@@ -280,7 +280,7 @@ public func fixed(_ value: Double, _ digits: Int) -> String {
     for _ in 0..<digits { scale *= 10 }
     let n = Int((abs(value) * Double(scale)).rounded())
     let fraction = String(n % scale)
-    let padded = String(repeating: "0", count: digits - fraction.count) + fraction
+    let padded = String(repeating: "0", count: max(0, digits - fraction.count)) + fraction
     return (value < 0 && n != 0 ? "-" : "") + String(n / scale) + (digits > 0 ? "." + padded : "")
 }
 
