@@ -114,6 +114,7 @@ final class RequestHandler: ChannelInboundHandler {
                 return
             }
             let server = self.server
+            let request = request
             let future = server.authWorker.runIfActive(eventLoop: context.eventLoop) { check() }
             let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
             let handler = NIOLoopBound(self, eventLoop: context.eventLoop)

@@ -139,7 +139,7 @@ public struct Router: Sendable {
         routes[route.path] = route
     }
 
-    public enum Match {
+    public enum Match: Sendable {
         case found(Route)
         case methodNotAllowed(Set<String>)
         case notFound

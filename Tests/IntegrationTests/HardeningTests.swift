@@ -21,21 +21,7 @@ enum WebUsers {
         "basic_auth_users:\n" + users.map { "  \($0.0): \"\($0.2)\"\n" }.joined() + extra
     }
 
-    static func base64(_ s: String) -> String {
-        let table = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-        let b = Array(s.utf8)
-        var out = ""
-        var i = 0
-        while i < b.count {
-            let n = Int(b[i]) << 16 | (i + 1 < b.count ? Int(b[i + 1]) << 8 : 0) | (i + 2 < b.count ? Int(b[i + 2]) : 0)
-            out.append(table[n >> 18 & 63])
-            out.append(table[n >> 12 & 63])
-            out.append(i + 1 < b.count ? table[n >> 6 & 63] : "=")
-            out.append(i + 2 < b.count ? table[n & 63] : "=")
-            i += 3
-        }
-        return out
-    }
+    static func base64(_ s: String) -> String { DataHygieneTests.base64(s) }
 }
 
 /// Certificates for the TLS tests: a CA, a server certificate for 127.0.0.1, a client
@@ -87,6 +73,17 @@ struct TestPKI {
     func webConfig(_ extra: String) -> String {
         "tls_server_config:\n  cert_file: \(path)/server.crt\n  key_file: \(path)/server.key\n" + extra
     }
+
+    /// Starts the agent serving HTTPS with this web config (`tls_server_config` plus `extra`);
+    /// returns it and the URL of its `/-/healthy`.
+    func startAgent(_ extra: String) throws -> (ChildProcess, String) {
+        let port = Net.freePort()
+        let web = dir.write("web-\(port).yml", webConfig(extra))
+        let log = dir.path + "/agent-\(port).log"
+        let agent = try ChildProcess(
+            [LookoutBinary.path, "run", "--listen", "127.0.0.1:\(port)", "--web.config.file", web], stdout: log, stderr: log)
+        return (agent, "https://127.0.0.1:\(port)/-/healthy")
+    }
 }
 
 /// The attacks of a hostile client that need no stopwatch, against the agent binary.
@@ -103,15 +100,9 @@ struct TestPKI {
             ("RequireAndVerifyClientCert", [false, true, false]),
         ]
         for (type, expected) in expectations {
-            let dir = TemporaryDirectory(prefix: "lookout-web")
             let ca = type == "NoClientCert" ? "" : "  client_ca_file: \(pki.path)/ca.crt\n"
-            let web = dir.write("web.yml", pki.webConfig("  client_auth_type: \(type)\n" + ca))
-            let port = Net.freePort()
-            let agent = try ChildProcess(
-                [LookoutBinary.path, "run", "--listen", "127.0.0.1:\(port)", "--web.config.file", web],
-                stdout: dir.path + "/log", stderr: dir.path + "/log")
+            let (agent, url) = try pki.startAgent("  client_auth_type: \(type)\n" + ca)
             defer { agent.terminate(grace: .seconds(2)) }
-            let url = "https://127.0.0.1:\(port)/-/healthy"
             #expect(await waitUntil(timeout: .seconds(20)) { pki.get(url, client: "client").status == 200 }, "\(type)")
             let served = [nil, "client", "rogue"].map { pki.get(url, client: $0).status == 200 }
             #expect(served == expected, "\(type): no cert, signed, rogue → \(served)")
@@ -120,14 +111,8 @@ struct TestPKI {
 
     @Test func tlsOffersOnlyForwardSecretSuitesUnlessConfigured() async throws {
         let pki = try TestPKI()
-        let dir = TemporaryDirectory(prefix: "lookout-web")
-        let port = Net.freePort()
-        let web = dir.write("web.yml", pki.webConfig(""))
-        let agent = try ChildProcess(
-            [LookoutBinary.path, "run", "--listen", "127.0.0.1:\(port)", "--web.config.file", web],
-            stdout: dir.path + "/log", stderr: dir.path + "/log")
+        let (agent, url) = try pki.startAgent("")
         defer { agent.terminate(grace: .seconds(2)) }
-        let url = "https://127.0.0.1:\(port)/-/healthy"
         #expect(await waitUntil(timeout: .seconds(20)) { pki.get(url).status == 200 })
         // TLS 1.2 with a suite without forward secrecy: refused. With ECDHE: served.
         #expect(pki.get(url, ciphers: "AES128-SHA", tlsMax12: true).status == 0)
@@ -135,16 +120,9 @@ struct TestPKI {
         #expect(pki.get(url, ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256", tlsMax12: true).status == 200)
 
         // cipher_suites, max_version and curve_preferences as configured.
-        let port2 = Net.freePort()
-        let web2 = dir.write(
-            "web2.yml",
-            pki.webConfig(
-                "  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n  curve_preferences: [CurveP384]\n"))
-        let agent2 = try ChildProcess(
-            [LookoutBinary.path, "run", "--listen", "127.0.0.1:\(port2)", "--web.config.file", web2],
-            stdout: dir.path + "/log2", stderr: dir.path + "/log2")
+        let (agent2, url2) = try pki.startAgent(
+            "  max_version: TLS12\n  cipher_suites: [TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384]\n  curve_preferences: [CurveP384]\n")
         defer { agent2.terminate(grace: .seconds(2)) }
-        let url2 = "https://127.0.0.1:\(port2)/-/healthy"
         #expect(await waitUntil(timeout: .seconds(20)) { pki.get(url2).status == 200 })
         #expect(pki.get(url2, tls13Only: true).status == 0)
         #expect(pki.get(url2, ciphers: "ECDHE-ECDSA-AES128-GCM-SHA256").status == 0)
