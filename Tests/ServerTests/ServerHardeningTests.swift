@@ -86,28 +86,29 @@ import Glibc
         let hash = bcrypt("pw")
         let web = try WebConfig.parse("basic_auth_users:\n  admin: \(hash)\n", file: "web.yml")
         try await withServer(HTTPServerTests.routes, configure: { $0.authorize = web.authorizer() }) { port, _ in
-            await onOwnThread { Self.expectRoutesHidden(port) }
-        }
-    }
-
-    static func expectRoutesHidden(_ port: Int) {
-        do {
             let base = "http://127.0.0.1:\(port)"
-            // Unknown path, wrong method and real route all look the same without credentials.
-            #expect(TestHTTP.get(base + "/nope").status == 401)
-            #expect(TestHTTP.request("DELETE", base + "/hello").status == 401)
-            #expect(TestHTTP.request("DELETE", base + "/hello").header("Allow") == nil)
-            #expect(TestHTTP.get(base + "/hello").status == 401)
-            let auth = "Authorization: Basic " + Base64.encode(Array("admin:pw".utf8))
-            #expect(TestHTTP.get(base + "/nope", headers: [auth]).status == 404)
-            #expect(TestHTTP.request("DELETE", base + "/hello", headers: [auth]).status == 405)
-            #expect(TestHTTP.get(base + "/hello", headers: [auth]).status == 200)
-            // The scheme is case-insensitive (RFC 9110 11.1).
-            let lower = "Authorization: basic " + Base64.encode(Array("admin:pw".utf8))
-            #expect(TestHTTP.get(base + "/hello", headers: [lower]).status == 200)
-            #expect(TestHTTP.get(base + "/hello", headers: ["Authorization: BASIC   " + Base64.encode(Array("admin:pw".utf8))]).status == 200)
-            // Public routes stay public.
-            #expect(TestHTTP.get(base + "/public").status == 200)
+            let basic = Base64.encode(Array("admin:pw".utf8))
+            // (method, path, Authorization) → status, Allow header
+            let cases: [(String, String, String?, Int)] = [
+                // Unknown path, wrong method and real route all look the same without credentials.
+                ("GET", "/nope", nil, 401), ("DELETE", "/hello", nil, 401), ("GET", "/hello", nil, 401),
+                ("GET", "/nope", "Basic " + basic, 404), ("DELETE", "/hello", "Basic " + basic, 405),
+                ("GET", "/hello", "Basic " + basic, 200),
+                // The scheme is case-insensitive (RFC 9110 11.1).
+                ("GET", "/hello", "basic " + basic, 200), ("GET", "/hello", "BASIC   " + basic, 200),
+                // Public routes stay public.
+                ("GET", "/public", nil, 200),
+            ]
+            let answers = await onOwnThread {
+                cases.map { c in
+                    let r = TestHTTP.request(c.0, base + c.1, headers: c.2.map { ["Authorization: " + $0] } ?? [])
+                    return (r.status, r.header("Allow"))
+                }
+            }
+            for (c, answer) in zip(cases, answers) {
+                #expect(answer.0 == c.3, "\(c.0) \(c.1) \(c.2 ?? "")")
+                if c.2 == nil { #expect(answer.1 == nil) }
+            }
         }
     }
 
@@ -272,9 +273,22 @@ import Glibc
 }
 
 @Suite struct TLSServerConfigTests {
-    @Test func parsesExporterToolkitKeys() throws {
-        let dir = TemporaryDirectory()
-        let (cert, key) = try TLSTests.makeCertificate(in: dir)
+    /// One certificate for every case, made off Swift's cooperative pool (openssl takes a while under load).
+    static func certificate() async throws -> (cert: String, key: String) {
+        let made = await onOwnThread { () -> (String, String)? in
+            shared.withLock { pair in
+                if pair == nil { pair = try? TLSTests.makeCertificate(in: directory) }
+                return pair
+            }
+        }
+        return try #require(made)
+    }
+
+    nonisolated(unsafe) static let directory = TemporaryDirectory()
+    static let shared = Mutex<(String, String)?>(nil)
+
+    @Test func parsesExporterToolkitKeys() async throws {
+        let (cert, key) = try await Self.certificate()
         let web = try WebConfig.parse(
             """
             tls_server_config:
@@ -299,9 +313,8 @@ import Glibc
         #expect(server.context.configuration.curves == [.secp384r1, .x25519])
     }
 
-    @Test func defaultOffersOnlyForwardSecretSuites() throws {
-        let dir = TemporaryDirectory()
-        let (cert, key) = try TLSTests.makeCertificate(in: dir)
+    @Test func defaultOffersOnlyForwardSecretSuites() async throws {
+        let (cert, key) = try await Self.certificate()
         let web = try WebConfig.parse("tls_server_config:\n  cert_file: \(cert)\n  key_file: \(key)\n", file: "web.yml")
         let server = try #require(try web.tlsContext())
         let suites = server.context.configuration.cipherSuiteValues
@@ -319,9 +332,8 @@ import Glibc
         ("  client_auth_type: Sometimes\n", "web.yml:4:21: tls_server_config.client_auth_type must be one of NoClientCert, RequestClientCert, RequireAnyClientCert, VerifyClientCertIfGiven, RequireAndVerifyClientCert, found \"Sometimes\""),
         ("  client_ca_file: /etc/ca.crt\n", "web.yml:4:19: tls_server_config.client_ca_file is set but client_auth_type is NoClientCert: set a client_auth_type that asks for certificates"),
     ])
-    func rejects(_ extra: String, _ expected: String) throws {
-        let dir = TemporaryDirectory()
-        let (cert, key) = try TLSTests.makeCertificate(in: dir)
+    func rejects(_ extra: String, _ expected: String) async throws {
+        let (cert, key) = try await Self.certificate()
         let text = "tls_server_config:\n  cert_file: \(cert)\n  key_file: \(key)\n" + extra
         #expect {
             try WebConfig.parse(text, file: "web.yml")
