@@ -42,7 +42,14 @@ import Glibc
     }
 
     @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
-        try await withServer(HTTPServerTests.routes) { port, _ in
+        // A slow answer from the worker thread among quick ones from the event loop.
+        let routes = HTTPServerTests.routes.filter { $0.path != "/slow" } + [
+            Route(["GET"], "/slow", handler: .offloaded { _ in
+                usleep(200_000)
+                return .text("done\n")
+            })
+        ]
+        try await withServer(routes) { port, _ in
             let fd = rawConnect(port)
             defer { close(fd) }
             var text = ""
