@@ -74,7 +74,7 @@ public func fuzzHTTP(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 enum Harness {
-    nonisolated(unsafe) static let loop = EmbeddedEventLoop()
+    static let loop = EmbeddedEventLoop()
 
     static let routes = Router([
         Route(["GET"], "/-/healthy", handler: .sync { _ in .text("lookout is Healthy.\n") }),
@@ -95,9 +95,9 @@ enum Harness {
         return s
     }
 
-    nonisolated(unsafe) static let open = HTTPServer(
+    static let open = HTTPServer(
         settings: settings(authenticated: false), router: routes, logger: Logger(label: "fuzz"), group: loop)
-    nonisolated(unsafe) static let authenticated = HTTPServer(
+    static let authenticated = HTTPServer(
         settings: settings(authenticated: true), router: routes, logger: Logger(label: "fuzz"), group: loop)
 }
 
