@@ -180,7 +180,12 @@ let package = Package(
         .testTarget(
             name: "ProfilesTests",
             dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
-        .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
+        .testTarget(
+            name: "ServerTests",
+            dependencies: [
+                "Server", "Exposition", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "AgentTests",

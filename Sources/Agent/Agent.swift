@@ -119,14 +119,11 @@ public final class Agent: Sendable {
 
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var settings = ServerSettings(host: address.host, port: address.port)
+        settings.maxConnections = min(settings.maxConnections, HTTPServer.raiseFileDescriptorLimit())
         if let webConfigFile = options.webConfigFile {
-            let web = try WebConfig.load(path: webConfigFile)
-            settings.authorize = web.authorizer()
-            do {
-                settings.tls = try web.tlsContext()
-            } catch {
-                throw Diagnostics(error.items.map { Diagnostic($0.message, file: webConfigFile) })
-            }
+            let web = try Self.loadWebAccess(webConfigFile)
+            settings.authorize = web.authorize
+            settings.tls = web.tls
         }
         let agentRef = AgentReference()
         let routes = Routes(
@@ -210,11 +207,38 @@ public final class Agent: Sendable {
         return [path] + (currentConfig.rules.files ?? []) + (options.webConfigFile.map { [$0] } ?? [])
     }
 
-    /// Re-reads the config file. A bad file is reported and the running configuration kept.
+    /// What `--web.config.file` sets on the server: authentication and TLS.
+    struct WebAccess {
+        var authorize: (@Sendable (Server.HTTPRequest) -> AuthDecision)?
+        var tls: ServerTLS?
+    }
+
+    static func loadWebAccess(_ file: String) throws(Diagnostics) -> WebAccess {
+        let web = try WebConfig.load(path: file)
+        do throws(Diagnostics) {
+            return WebAccess(authorize: web.authorizer(), tls: try web.tlsContext())
+        } catch {
+            throw Diagnostics(error.items.map { Diagnostic($0.message, file: file) })
+        }
+    }
+
+    /// Re-reads the config file and the web config file. A bad file is reported and the
+    /// running configuration (and web config) kept.
     @discardableResult
     public func reload() async -> Result<Void, Diagnostics> {
+        var web: WebAccess?
+        if let file = options.webConfigFile {
+            do {
+                web = try Self.loadWebAccess(file)
+            } catch {
+                for d in error.items { logger.error("reload failed, keeping the running web config", metadata: ["error": "\(d)"]) }
+                reloads.record(success: false)
+                return .failure(error)
+            }
+        }
         guard let path = options.configPath else {
-            logger.info("reload requested; running on the embedded default config, nothing to reload")
+            if let web { server.updateAccess(authorize: web.authorize, tls: web.tls) }
+            logger.info("reload requested; running on the embedded default config, nothing else to reload")
             reloads.record(success: true)
             return .success(())
         }
@@ -240,6 +264,7 @@ public final class Agent: Sendable {
             newConfig.listen = old.listen
         }
         config.withLock { $0 = newConfig }
+        if let web { server.updateAccess(authorize: web.authorize, tls: web.tls) }
         for c in components { await c.apply(newConfig) }
         reloads.record(success: true)
         logger.info("configuration reloaded", metadata: ["config": "\(path)"])

@@ -73,7 +73,7 @@ extension YAMLValue {
         case .failure(.whitespace):
             error("\(what) must not contain spaces or line breaks")
         case .failure(.notHTTP):
-            error("\(what) must be an http:// or https:// URL with a host, found \"\(url)\"")
+            error("\(what) must be an http:// or https:// URL with a host, found \"\(HTTPURL.redactingCredentials(url))\"")
         }
         return nil
     }

@@ -7,12 +7,22 @@ public enum FileIO {
     public struct Error: Swift.Error, CustomStringConvertible, Sendable {
         public let path: String
         public let errno: Int32
-        public var description: String { "\(path): \(String(cString: strerror(errno)))" }
+        /// Set when the file is larger than the reader's limit (`errno` is EFBIG).
+        public var limit: Int? = nil
+        public var description: String {
+            if let limit { return "\(path): file is larger than \(Self.size(limit)), the most this reads" }
+            return "\(path): \(String(cString: strerror(errno)))"
+        }
+
+        static func size(_ bytes: Int) -> String {
+            bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
+        }
         /// The file (or a directory on its path) does not exist.
         public var isNotFound: Bool { errno == ENOENT || errno == ENOTDIR || errno == ESRCH }
     }
 
-    /// Reads a whole file, up to `limit` bytes. Works for /proc files, which report size 0.
+    /// Reads a whole file of at most `limit` bytes; a larger one is an error, never silently
+    /// cut. Works for /proc files, which report size 0.
     public static func read(_ path: String, limit: Int = 64 << 20) throws(Error) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw Error(path: path, errno: errno) }
@@ -22,7 +32,7 @@ public enum FileIO {
         while out.count < limit {
             let want = min(chunk, limit - out.count)
             let start = out.count
-            out.append(contentsOf: repeatElement(0, count: want))
+            out += [UInt8](repeating: 0, count: want)
             let n = out.withUnsafeMutableBytes { buf in
                 Glibc.read(fd, buf.baseAddress! + start, want)
             }
@@ -34,10 +44,18 @@ public enum FileIO {
                 throw Error(path: path, errno: errno)
             }
             out.removeLast(want - n)
-            if n == 0 { break }
+            if n == 0 { return out }
             chunk = min(chunk * 2, 1 << 20)
         }
-        return out
+        // `limit` bytes read: the file may end here, or go on.
+        var probe: UInt8 = 0
+        while true {
+            let n = Glibc.read(fd, &probe, 1)
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 { throw Error(path: path, errno: errno) }
+            if n == 0 { return out }
+            throw Error(path: path, errno: EFBIG, limit: limit)
+        }
     }
 
     public static func readText(_ path: String, limit: Int = 64 << 20) throws(Error) -> String {

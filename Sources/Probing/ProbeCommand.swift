@@ -10,7 +10,7 @@ public enum ProbeCommand {
         clock: any AgentClock = SystemClock()
     ) async -> (output: String, exitCode: Int32) {
         guard HTTPURL(url) != nil else {
-            return ("lookout probe: the URL must start with http:// or https://, found \"\(url)\"\n", 2)
+            return ("lookout probe: the URL must start with http:// or https://, found \"\(HTTPURL.redactingCredentials(url))\"\n", 2)
         }
         guard timeout > .zero else {
             return ("lookout probe: --timeout must be greater than 0\n", 2)

@@ -6,24 +6,40 @@ import NIOPosix
 import NIOSSL
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Limits and access control of the agent's own HTTP endpoints.
 public struct ServerSettings: Sendable {
     public var host: String
     public var port: Int
-    /// Connections beyond this are closed as soon as they are accepted.
-    public var maxConnections = 128
+    /// Connections open at once. A new connection beyond this closes the one idle longest
+    /// (waiting for a request, or stalled writing to a client that does not read); only when
+    /// every connection is busy answering is the new one closed. Kept below the process's
+    /// file descriptor limit (`HTTPServer.raiseFileDescriptorLimit`).
+    public var maxConnections = 1024
     /// Total size of a request's header block.
     public var maxHeaderBytes = 16 << 10
     /// Bodies are refused on routes that take none; others are capped here.
     public var maxBodyBytes = 64 << 10
-    /// A request must arrive whole within this time of its first byte (slow clients are cut off).
+    /// A request must arrive whole within this time of the connection opening, or of its
+    /// first byte on a kept-alive connection (slow clients are cut off).
     public var requestReadTimeout: Duration = .seconds(10)
     /// Keep-alive connections silent for this long are closed.
-    public var idleTimeout: Duration = .seconds(300)
-    /// Called before routing for non-public routes; returns a response (401) to refuse the request.
-    public var authorize: (@Sendable (HTTPRequest) -> HTTPResponse?)?
+    public var idleTimeout: Duration = .seconds(30)
+    /// A response the client does not take within this time closes the connection.
+    public var writeTimeout: Duration = .seconds(60)
+    /// Bytes read from a connection at a time. With one response in flight per connection,
+    /// this bounds what a pipelining client can make the server hold.
+    public var readChunkBytes = 4096
+    /// Password checks (bcrypt) waiting for or running on the authentication thread; more are answered 503.
+    public var maxPendingAuthChecks = 64
+    /// Called before routing unless the route is public; refuses a request (401, 429), lets it
+    /// through, or hands a slow credential check to the authentication thread.
+    public var authorize: (@Sendable (HTTPRequest) -> AuthDecision)?
     /// Serve HTTPS with this context.
-    public var tls: NIOSSLContext?
+    public var tls: ServerTLS?
 
     public init(host: String, port: Int) {
         self.host = host
@@ -35,22 +51,59 @@ public struct ServerSettings: Sendable {
 /// (`/-/healthy`, `/-/ready`) answer on the event loop without hopping threads; offloaded
 /// ones (`/metrics`) run one at a time on a worker thread of their own, so however many
 /// clients ask for the exposition, they cost at most one core and the event loop keeps
-/// answering the cheap routes at once.
+/// answering the cheap routes at once. Password hashes are checked on a thread of their own.
+///
+/// Each connection has at most one response in flight: the next request is read only once
+/// the previous response has been handed to the kernel, so a client that pipelines without
+/// reading costs one response of memory, not one per request.
 public final class HTTPServer: Sendable {
     public let settings: ServerSettings
     private let router: Router
     private let logger: Logger
     private let group: any EventLoopGroup
     private let worker = NIOThreadPool(numberOfThreads: 1)
+    let authWorker = NIOThreadPool(numberOfThreads: 1)
     private let workerStarted = Atomic<Bool>(false)
     private let state = Mutex<State>(State())
+    private let access: Mutex<Access>
     private let connections = Atomic<Int>(0)
     private let inFlight = Atomic<Int>(0)
+    let pendingAuthChecks = Atomic<Int>(0)
+
+    /// What the web config sets; replaced on reload, read per request and per connection.
+    struct Access: Sendable {
+        var authorize: (@Sendable (HTTPRequest) -> AuthDecision)?
+        var tls: ServerTLS?
+    }
 
     private struct State {
         var channel: (any Channel)?
-        var children: [ObjectIdentifier: any Channel] = [:]
+        var children: [ObjectIdentifier: Connection] = [:]
+        /// Orders connections by when they last became idle (or busy).
+        var tick: UInt64 = 0
         var closing = false
+
+        /// The connection to close for a new one: the longest idle, else the longest stalled writer.
+        mutating func evictionCandidate() -> (any Channel)? {
+            var best: (id: ObjectIdentifier, rank: (Int, UInt64))?
+            for (id, c) in children {
+                let rank: Int
+                switch c.phase {
+                case .idle: rank = 0
+                case .writing: rank = 1
+                case .handling: continue
+                }
+                if best == nil || (rank, c.since) < best!.rank { best = (id, (rank, c.since)) }
+            }
+            guard let best else { return nil }
+            return children.removeValue(forKey: best.id)?.channel
+        }
+    }
+
+    private struct Connection {
+        var channel: any Channel
+        var phase: ConnectionPhase
+        var since: UInt64
     }
 
     public init(settings: ServerSettings, router: Router, logger: Logger, group: any EventLoopGroup) {
@@ -58,31 +111,45 @@ public final class HTTPServer: Sendable {
         self.router = router
         self.logger = logger
         self.group = group
+        self.access = Mutex(Access(authorize: settings.authorize, tls: settings.tls))
     }
 
     deinit {
-        if workerStarted.load(ordering: .acquiring) { worker.shutdownGracefully { _ in } }
+        if workerStarted.load(ordering: .acquiring) {
+            worker.shutdownGracefully { _ in }
+            authWorker.shutdownGracefully { _ in }
+        }
+    }
+
+    /// Replaces authentication and TLS (a reloaded web config). Requests from now on are
+    /// checked with `authorize`; connections from now on use `tls`.
+    public func updateAccess(authorize: (@Sendable (HTTPRequest) -> AuthDecision)?, tls: ServerTLS?) {
+        access.withLock { $0 = Access(authorize: authorize, tls: tls) }
+    }
+
+    var currentAccess: Access { access.withLock { $0 } }
+
+    private func startWorkers() {
+        if workerStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            worker.start()
+            authWorker.start()
+        }
     }
 
     /// Binds the listening socket; returns the bound port (useful with port 0).
     @discardableResult
     public func bind() async throws -> Int {
         if let ch = state.withLock({ $0.channel }) { return ch.localAddress?.port ?? settings.port }
-        if workerStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
-            worker.start()
-        }
+        startWorkers()
         let settings = self.settings
-        let router = self.router
-        let logger = self.logger
         let channel = try await ServerBootstrap(group: group)
-            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.backlog, value: 1024)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(.maxMessagesPerRead, value: 4)
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.recvAllocator, value: FixedSizeRecvByteBufferAllocator(capacity: settings.readChunkBytes))
             .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try self.accept(channel, settings: settings, router: router, logger: logger)
-                }
+                channel.eventLoop.makeCompletedFuture { try self.accept(channel) }
             }
             .bind(host: settings.host, port: settings.port)
             .get()
@@ -105,272 +172,132 @@ public final class HTTPServer: Sendable {
 
     /// Stops accepting, gives in-flight requests up to `grace` to finish, then closes every connection.
     public func shutdown(grace: Duration = .seconds(1)) async {
-        let (server, _) = state.withLock { s -> ((any Channel)?, Void) in
+        let server = state.withLock { s -> (any Channel)? in
             s.closing = true
-            return (s.channel, ())
+            return s.channel
         }
         try? await server?.close()
         let deadline = SystemClock().now + grace
         while inFlight.load(ordering: .relaxed) > 0 && SystemClock().now < deadline {
             try? await Task.sleep(for: .milliseconds(10))
         }
-        let children = state.withLock { Array($0.children.values) }
+        let children = state.withLock { $0.children.values.map(\.channel) }
         for c in children { c.close(promise: nil) }
     }
 
+    /// Raises the soft limit of open files to the hard limit (as Go's runtime does at start),
+    /// and returns how many connections fit under it with room for the agent's own files.
+    public static func raiseFileDescriptorLimit(reserve: Int = 128) -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return max(16, Int(clamping: limit.rlim_cur) - reserve)
+    }
+
+    /// Connections open now.
     public var connectionCount: Int { connections.load(ordering: .relaxed) }
 
-    private func accept(_ channel: any Channel, settings: ServerSettings, router: Router, logger: Logger) throws {
-        let count = connections.wrappingAdd(1, ordering: .relaxed).newValue
+    /// Sets up an accepted connection: counts it against the limit (closing the longest idle
+    /// one when the limit is reached), then TLS, timeouts, the HTTP codec and the request handler.
+    /// Public so that the connection handling can be driven without sockets (tests, fuzzing).
+    public func accept(_ channel: any Channel) throws {
+        startWorkers()
+        connections.wrappingAdd(1, ordering: .relaxed)
         let id = ObjectIdentifier(channel)
-        let refused = state.withLock { s -> Bool in
-            if s.closing { return true }
-            s.children[id] = channel
-            return false
+        let limit = settings.maxConnections
+        let (refused, evicted) = state.withLock { s -> (Bool, (any Channel)?) in
+            if s.closing { return (true, nil) }
+            var evicted: (any Channel)?
+            if s.children.count >= limit {
+                evicted = s.evictionCandidate()
+                if evicted == nil { return (true, nil) }
+            }
+            s.tick += 1
+            s.children[id] = Connection(channel: channel, phase: .idle, since: s.tick)
+            return (false, evicted)
         }
         channel.closeFuture.whenComplete { [self] _ in
             connections.wrappingSubtract(1, ordering: .relaxed)
             state.withLock { _ = $0.children.removeValue(forKey: id) }
         }
-        if refused || count > settings.maxConnections {
-            if !refused {
-                logger.debug("connection refused: limit reached", metadata: ["limit": "\(settings.maxConnections)"])
-            }
+        if let evicted {
+            logger.debug("closing the longest idle connection: connection limit reached", metadata: ["limit": "\(limit)"])
+            evicted.close(promise: nil)
+        }
+        if refused {
+            logger.debug("connection refused: every connection is busy", metadata: ["limit": "\(limit)"])
             channel.close(promise: nil)
             return
         }
         let sync = channel.pipeline.syncOperations
-        if let tls = settings.tls {
-            try sync.addHandler(NIOSSLServerHandler(context: tls))
+        if let tls = currentAccess.tls {
+            try sync.addHandler(tls.makeHandler())
         }
-        try sync.addHandler(SlowClientGuard(timeout: settings.requestReadTimeout, idleTimeout: settings.idleTimeout))
+        try sync.addHandler(
+            ConnectionGuard(
+                settings: settings, phase: ConnectionPhaseReporter(server: self, id: id)))
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = settings.maxHeaderBytes
         limits.maxHeaderFieldSize = settings.maxHeaderBytes
         limits.maxHeaderFieldCount = 100
         try sync.configureHTTPServerPipeline(
-            withErrorHandling: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+            withPipeliningAssistance: true, withErrorHandling: true, withEncoderConfiguration: .init(),
+            withDecoderLimitConfiguration: limits)
         try sync.addHandler(
             RequestHandler(
-                router: router, settings: settings, logger: logger, inFlight: InFlightCounter(server: self),
+                router: router, settings: settings, logger: logger, server: ServerReference(server: self),
                 worker: worker))
     }
 
-    /// Lets connection handlers count requests in progress without holding the server strongly.
-    struct InFlightCounter: Sendable {
-        unowned let server: HTTPServer
-        func enter() { server.inFlight.wrappingAdd(1, ordering: .relaxed) }
-        func leave() { server.inFlight.wrappingSubtract(1, ordering: .relaxed) }
+    fileprivate func setPhase(_ phase: ConnectionPhase, of id: ObjectIdentifier) {
+        state.withLock { s in
+            guard s.children[id] != nil else { return }
+            s.tick += 1
+            s.children[id]!.phase = phase
+            s.children[id]!.since = s.tick
+        }
     }
+
+    fileprivate func enter() { inFlight.wrappingAdd(1, ordering: .relaxed) }
+    fileprivate func leave() { inFlight.wrappingSubtract(1, ordering: .relaxed) }
 }
 
-/// Signals from the request handler to `SlowClientGuard`, sent as outbound user events.
-enum RequestProgress {
-    /// The request has been read whole: its read deadline no longer applies.
-    case complete
-    /// The response has been written: the connection is idle from now on.
-    case responded
+/// What a connection is doing, for choosing which to close when the limit is reached.
+enum ConnectionPhase: Sendable {
+    /// Waiting for a request (or for the rest of one).
+    case idle
+    /// A request has been read and is being answered.
+    case handling
+    /// The response is being written.
+    case writing
 }
 
-/// Closes connections whose request does not arrive whole within `timeout` of its first
-/// byte (slowloris), and keep-alive connections idle longer than `idleTimeout`. A request
-/// being answered (a profile can take minutes) is not idle time.
-final class SlowClientGuard: ChannelDuplexHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-    typealias OutboundIn = ByteBuffer
-    typealias OutboundOut = ByteBuffer
-
-    private let timeout: TimeAmount
-    private let idleTimeout: TimeAmount
-    private var requestTimer: Scheduled<Void>?
-    private var idleTimer: Scheduled<Void>?
-
-    init(timeout: Duration, idleTimeout: Duration) {
-        self.timeout = .nanoseconds(timeout.nanoseconds)
-        self.idleTimeout = .nanoseconds(idleTimeout.nanoseconds)
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        armIdle(context: context)
-        context.fireChannelActive()
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        idleTimer?.cancel()
-        idleTimer = nil
-        if requestTimer == nil {
-            let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
-            requestTimer = context.eventLoop.scheduleTask(in: timeout) {
-                ctx.value.close(promise: nil)
-            }
-        }
-        context.fireChannelRead(data)
-    }
-
-    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
-        switch event as? RequestProgress {
-        case .complete?:
-            requestTimer?.cancel()
-            requestTimer = nil
-            idleTimer?.cancel()
-            idleTimer = nil
-            promise?.succeed()
-        case .responded?:
-            if requestTimer == nil { armIdle(context: context) }
-            promise?.succeed()
-        case nil:
-            context.triggerUserOutboundEvent(event, promise: promise)
-        }
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        requestTimer?.cancel()
-        idleTimer?.cancel()
-        context.fireChannelInactive()
-    }
-
-    private func armIdle(context: ChannelHandlerContext) {
-        idleTimer?.cancel()
-        let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
-        idleTimer = context.eventLoop.scheduleTask(in: idleTimeout) {
-            ctx.value.close(promise: nil)
-        }
-    }
+/// Lets a connection's handlers report its phase without holding the server strongly.
+struct ConnectionPhaseReporter: Sendable {
+    unowned let server: HTTPServer
+    let id: ObjectIdentifier
+    func set(_ phase: ConnectionPhase) { server.setPhase(phase, of: id) }
 }
 
-final class RequestHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
-
-    private let router: Router
-    private let settings: ServerSettings
-    private let logger: Logger
-    private let inFlight: HTTPServer.InFlightCounter
-    private let worker: NIOThreadPool
-    private var head: HTTPRequestHead?
-    private var body: [UInt8] = []
-    /// Set when the request must be refused once it has been read (body not allowed or too large).
-    private var refusal: HTTPResponse?
-
-    init(
-        router: Router, settings: ServerSettings, logger: Logger, inFlight: HTTPServer.InFlightCounter,
-        worker: NIOThreadPool
-    ) {
-        self.router = router
-        self.settings = settings
-        self.logger = logger
-        self.inFlight = inFlight
-        self.worker = worker
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let h):
-            head = h
-            body.removeAll(keepingCapacity: true)
-            refusal = nil
-        case .body(var chunk):
-            guard refusal == nil else { return }
-            if body.count + chunk.readableBytes > settings.maxBodyBytes {
-                refusal = .text("request body too large (limit \(settings.maxBodyBytes) bytes)\n", status: 413)
-                body.removeAll()
-                return
-            }
-            body.append(contentsOf: chunk.readBytes(length: chunk.readableBytes) ?? [])
-        case .end:
-            guard let head else { return }
-            self.head = nil
-            context.triggerUserOutboundEvent(RequestProgress.complete, promise: nil)
-            dispatch(context: context, head: head)
+/// What the request handler needs of the server, without holding it strongly.
+struct ServerReference: Sendable {
+    unowned let server: HTTPServer
+    func enter() { server.enter() }
+    func leave() { server.leave() }
+    var access: HTTPServer.Access { server.currentAccess }
+    var authWorker: NIOThreadPool { server.authWorker }
+    /// Takes a slot for a password check; false when too many wait.
+    func reserveAuthCheck() -> Bool {
+        let limit = server.settings.maxPendingAuthChecks
+        if server.pendingAuthChecks.wrappingAdd(1, ordering: .relaxed).newValue > limit {
+            server.pendingAuthChecks.wrappingSubtract(1, ordering: .relaxed)
+            return false
         }
+        return true
     }
-
-    private func dispatch(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let keepAlive = head.isKeepAlive
-        let request = HTTPRequest(
-            method: head.method.rawValue, uri: head.uri,
-            headers: head.headers.map { ($0.name, $0.value) }, body: body,
-            remoteAddress: context.channel.remoteAddress?.description)
-        let isHead = head.method == .HEAD
-        if let refusal {
-            write(context: context, response: refusal, keepAlive: false, isHead: isHead)
-            return
-        }
-        switch router.match(method: request.method, path: request.path) {
-        case .notFound:
-            write(context: context, response: .text("404 page not found\n", status: 404), keepAlive: keepAlive, isHead: isHead)
-        case .methodNotAllowed(let allowed):
-            var r = HTTPResponse.text("method not allowed\n", status: 405)
-            r.headers.append(("Allow", allowed.sorted().joined(separator: ", ")))
-            write(context: context, response: r, keepAlive: keepAlive, isHead: isHead)
-        case .found(let route):
-            if !route.acceptsBody && !request.body.isEmpty {
-                write(context: context, response: .text("request body not allowed\n", status: 400), keepAlive: false, isHead: isHead)
-                return
-            }
-            if !route.isPublic, let authorize = settings.authorize, let denial = authorize(request) {
-                write(context: context, response: denial, keepAlive: keepAlive, isHead: isHead)
-                return
-            }
-            switch route.handler {
-            case .sync(let handle):
-                write(context: context, response: handle(request), keepAlive: keepAlive, isHead: isHead)
-            case .async(let handle):
-                let promise = context.eventLoop.makePromise(of: HTTPResponse.self)
-                promise.completeWithTask { await handle(request) }
-                respond(context: context, with: promise.futureResult, keepAlive: keepAlive, isHead: isHead)
-            case .offloaded(let handle):
-                let future = worker.runIfActive(eventLoop: context.eventLoop) { handle(request) }
-                respond(context: context, with: future, keepAlive: keepAlive, isHead: isHead)
-            }
-        }
-    }
-
-    /// Writes the response once `future` has it, on the event loop; counted as in flight until then.
-    private func respond(
-        context: ChannelHandlerContext, with future: EventLoopFuture<HTTPResponse>, keepAlive: Bool, isHead: Bool
-    ) {
-        inFlight.enter()
-        let ctx = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let handler = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let inFlight = self.inFlight
-        future.whenComplete { result in
-            inFlight.leave()
-            let response = (try? result.get()) ?? .text("internal error\n", status: 500)
-            handler.value.write(context: ctx.value, response: response, keepAlive: keepAlive, isHead: isHead)
-        }
-    }
-
-    private func write(context: ChannelHandlerContext, response: HTTPResponse, keepAlive: Bool, isHead: Bool) {
-        guard context.channel.isActive else { return }
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(response.headers.count + 2)
-        for (name, value) in response.headers { headers.add(name: name, value: value) }
-        headers.replaceOrAdd(name: "Content-Length", value: String(response.body.count))
-        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: response.status)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))), promise: nil)
-        if !isHead && !response.body.isEmpty {
-            var buffer = context.channel.allocator.buffer(capacity: response.body.count)
-            buffer.writeBytes(response.body)
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        }
-        let done = context.writeAndFlushPromise()
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        context.triggerUserOutboundEvent(RequestProgress.responded, promise: nil)
-        if !keepAlive {
-            let channel = context.channel
-            done.futureResult.whenComplete { _ in channel.close(promise: nil) }
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        logger.debug("connection error", metadata: ["error": "\(error)"])
-        context.close(promise: nil)
-    }
-}
-
-extension ChannelHandlerContext {
-    fileprivate func writeAndFlushPromise() -> EventLoopPromise<Void> { eventLoop.makePromise() }
+    func releaseAuthCheck() { server.pendingAuthChecks.wrappingSubtract(1, ordering: .relaxed) }
 }

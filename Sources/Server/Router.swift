@@ -12,6 +12,8 @@ public struct HTTPRequest: Sendable {
     public var headers: [(name: String, value: String)]
     public var body: [UInt8]
     public var remoteAddress: String?
+    /// The client's IP address (no port), the key of per-client limits.
+    public var remoteIP: String?
 
     public init(
         method: String, uri: String, headers: [(name: String, value: String)] = [], body: [UInt8] = [],
@@ -137,7 +139,7 @@ public struct Router: Sendable {
         routes[route.path] = route
     }
 
-    public enum Match {
+    public enum Match: Sendable {
         case found(Route)
         case methodNotAllowed(Set<String>)
         case notFound

@@ -31,6 +31,11 @@ public struct WebConfig: Sendable {
         public var clientCAFile: String?
         public var clientAuthType: String = "NoClientCert"
         public var minVersion: String = "TLS12"
+        public var maxVersion: String = "TLS13"
+        /// TLS 1.2 suites by their Go (IANA) names; nil: the forward-secret default.
+        public var cipherSuites: [String]?
+        /// Key exchange groups by their Go names; nil: the library's default.
+        public var curvePreferences: [String]?
     }
 
     public init() {}
@@ -45,7 +50,10 @@ public struct WebConfig: Sendable {
             if let t = m["tls_server_config"],
                 let tm = t.mapping(
                     "tls_server_config",
-                    allowedKeys: ["cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version"])
+                    allowedKeys: [
+                        "cert_file", "key_file", "client_ca_file", "client_auth_type", "min_version", "max_version",
+                        "cipher_suites", "curve_preferences", "prefer_server_cipher_suites",
+                    ])
             {
                 let cert = tm.required("cert_file")?.string("tls_server_config.cert_file")
                 let key = tm.required("key_file")?.string("tls_server_config.key_file")
@@ -53,17 +61,44 @@ public struct WebConfig: Sendable {
                     var tls = TLSServerConfig(certFile: cert, keyFile: key)
                     tls.clientCAFile = tm["client_ca_file"]?.string("tls_server_config.client_ca_file")
                     if let v = tm["client_auth_type"], let s = v.string("tls_server_config.client_auth_type") {
-                        let allowed = ["NoClientCert", "RequestClientCert", "RequireAnyClientCert",
-                                       "VerifyClientCertIfGiven", "RequireAndVerifyClientCert"]
-                        if allowed.contains(s) { tls.clientAuthType = s } else {
-                            v.error("tls_server_config.client_auth_type must be one of \(allowed.joined(separator: ", "))")
+                        let allowed = ServerTLS.clientAuthTypes
+                        // "RequireClientCert" is exporter-toolkit's older name of RequireAnyClientCert.
+                        if allowed.contains(s) || s == "RequireClientCert" {
+                            tls.clientAuthType = s == "RequireClientCert" ? "RequireAnyClientCert" : s
+                        } else {
+                            v.error("tls_server_config.client_auth_type must be one of \(allowed.joined(separator: ", ")), found \"\(s)\"")
                         }
                     }
-                    if let v = tm["min_version"], let s = v.string("tls_server_config.min_version") {
-                        if ["TLS12", "TLS13"].contains(s) { tls.minVersion = s } else {
-                            v.error("tls_server_config.min_version must be TLS12 or TLS13, found \"\(s)\"")
+                    if tls.clientCAFile != nil && tls.clientAuthType == "NoClientCert", let v = tm["client_ca_file"] {
+                        v.error("tls_server_config.client_ca_file is set but client_auth_type is NoClientCert: set a client_auth_type that asks for certificates")
+                    }
+                    for (key, keyPath) in [("min_version", \TLSServerConfig.minVersion), ("max_version", \TLSServerConfig.maxVersion)] {
+                        guard let v = tm[key], let s = v.string("tls_server_config.\(key)") else { continue }
+                        if ServerTLS.versions[s] != nil { tls[keyPath: keyPath] = s } else {
+                            v.error("tls_server_config.\(key) must be one of TLS10, TLS11, TLS12, TLS13, found \"\(s)\"")
                         }
                     }
+                    if let lo = ServerTLS.versions[tls.minVersion], let hi = ServerTLS.versions[tls.maxVersion], lo > hi {
+                        tm.error("tls_server_config.min_version \(tls.minVersion) is above max_version \(tls.maxVersion)")
+                    }
+                    if let v = tm["cipher_suites"], let names = v.stringList("tls_server_config.cipher_suites") {
+                        let unknown = names.filter { ServerTLS.cipherSuites[$0] == nil && !ServerTLS.tls13Suites.contains($0) }
+                        if !unknown.isEmpty {
+                            v.error("tls_server_config.cipher_suites: unknown cipher suite \(unknown.map { "\"\($0)\"" }.joined(separator: ", ")) (known: \(ServerTLS.cipherSuites.keys.sorted().joined(separator: ", ")))")
+                        } else if names.allSatisfy({ ServerTLS.tls13Suites.contains($0) }) && tls.minVersion != "TLS13" {
+                            v.error("tls_server_config.cipher_suites names no TLS 1.2 suite (TLS 1.3 suites are not configurable); set min_version: TLS13 or name TLS 1.2 suites")
+                        } else {
+                            tls.cipherSuites = names
+                        }
+                    }
+                    if let v = tm["curve_preferences"], let names = v.stringList("tls_server_config.curve_preferences") {
+                        let unknown = names.filter { ServerTLS.curves[$0] == nil }
+                        if unknown.isEmpty && !names.isEmpty { tls.curvePreferences = names } else {
+                            v.error("tls_server_config.curve_preferences must name curves among \(ServerTLS.curves.keys.sorted().joined(separator: ", "))\(unknown.isEmpty ? "" : ", found \(unknown.map { "\"\($0)\"" }.joined(separator: ", "))")")
+                        }
+                    }
+                    // Ignored by Go since 1.18, as here: the server's order always wins.
+                    _ = tm["prefer_server_cipher_suites"]?.bool("tls_server_config.prefer_server_cipher_suites")
                     for (path, what) in [(cert, "cert_file"), (key, "key_file")] where !FileIO.exists(path) {
                         tm.error("tls_server_config.\(what): cannot read \"\(path)\"")
                     }
@@ -118,98 +153,16 @@ public struct WebConfig: Sendable {
         return try parse(text, file: path)
     }
 
-    /// The TLS context for `tls_server_config`, or nil for plain HTTP.
-    public func tlsContext() throws(Diagnostics) -> NIOSSLContext? {
+    /// The TLS setup for `tls_server_config`, or nil for plain HTTP.
+    public func tlsContext() throws(Diagnostics) -> ServerTLS? {
         guard let tls else { return nil }
-        do {
-            let chain = try NIOSSLCertificate.fromPEMFile(tls.certFile).map { NIOSSLCertificateSource.certificate($0) }
-            let key = try NIOSSLPrivateKey(file: tls.keyFile, format: .pem)
-            var config = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
-            config.minimumTLSVersion = tls.minVersion == "TLS13" ? .tlsv13 : .tlsv12
-            switch tls.clientAuthType {
-            case "RequireAndVerifyClientCert", "VerifyClientCertIfGiven":
-                guard let ca = tls.clientCAFile else {
-                    throw Diagnostics([Diagnostic("tls_server_config: client_auth_type \(tls.clientAuthType) needs client_ca_file", at: nil)])
-                }
-                config.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca))
-                config.certificateVerification = .noHostnameVerification
-            case "RequireAnyClientCert", "RequestClientCert":
-                config.certificateVerification = .none
-            default:
-                config.certificateVerification = .none
-            }
-            return try NIOSSLContext(configuration: config)
-        } catch let d as Diagnostics {
-            throw d
-        } catch {
-            throw Diagnostics([Diagnostic("tls_server_config: cannot load certificate or key: \(error)", at: nil)])
-        }
+        return try ServerTLS(tls)
     }
 
     /// The request check for `ServerSettings.authorize`; nil when no credentials are configured.
-    public func authorizer() -> (@Sendable (HTTPRequest) -> HTTPResponse?)? {
+    public func authorizer() -> (@Sendable (HTTPRequest) -> AuthDecision)? {
         guard requiresAuthentication else { return nil }
-        let checker = CredentialChecker(users: basicAuthUsers, tokens: bearerTokens)
-        let open = unauthenticatedPaths
-        return { request in
-            if open.contains(request.path) { return nil }
-            if let auth = request.header("Authorization"), checker.check(authorization: auth) { return nil }
-            return HTTPResponse(
-                status: 401,
-                headers: [("Content-Type", "text/plain; charset=utf-8"), ("WWW-Authenticate", "Basic realm=\"lookout\"")],
-                body: Array("Unauthorized\n".utf8))
-        }
-    }
-}
-
-/// Checks `Authorization` headers. bcrypt is slow on purpose (tens of ms), so verified
-/// credentials are remembered by their SHA-256, as Prometheus' exporter-toolkit does.
-final class CredentialChecker: Sendable {
-    private let users: [String: String]
-    private let tokens: [[UInt8]]
-    private let verified = Mutex<Set<[UInt8]>>([])
-
-    init(users: [String: String], tokens: [[UInt8]]) {
-        self.users = users
-        self.tokens = tokens
-    }
-
-    func check(authorization: String) -> Bool {
-        if authorization.hasPrefix("Bearer ") {
-            let given = Array(authorization.utf8.dropFirst(7))
-            return tokens.contains { constantTimeEqual($0, given) }
-        }
-        guard authorization.hasPrefix("Basic "),
-            let decoded = Base64.decode(String(authorization.dropFirst(6))),
-            let colon = decoded.firstIndex(of: UInt8(ascii: ":"))
-        else { return false }
-        let user = String(decoding: decoded[..<colon], as: UTF8.self)
-        let password = String(decoding: decoded[(colon + 1)...], as: UTF8.self)
-        guard let hash = users[user] else {
-            // Spend the same time as for a real user, so timing does not reveal user names.
-            _ = lookout_crypt_check(password, "$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi")
-            return false
-        }
-        let key = sha256(Array(("\(user)\u{0}\(password)\u{0}\(hash)").utf8))
-        if verified.withLock({ $0.contains(key) }) { return true }
-        guard lookout_crypt_check(password, hash) == 1 else { return false }
-        verified.withLock { v in
-            if v.count > 1000 { v.removeAll() }
-            v.insert(key)
-        }
-        return true
-    }
-
-    private func sha256(_ data: [UInt8]) -> [UInt8] {
-        var out = [UInt8](repeating: 0, count: 32)
-        _ = data.withUnsafeBufferPointer { d in out.withUnsafeMutableBufferPointer { lookout_sha256(d.baseAddress, d.count, $0.baseAddress) } }
-        return out
-    }
-
-    private func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var diff: UInt8 = 0
-        for i in a.indices { diff |= a[i] ^ b[i] }
-        return diff == 0
+        let authenticator = Authenticator(users: basicAuthUsers, tokens: bearerTokens, openPaths: unauthenticatedPaths)
+        return { authenticator.decide($0) }
     }
 }

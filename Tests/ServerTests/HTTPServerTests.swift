@@ -31,41 +31,6 @@ func withServer<T>(
     return result
 }
 
-/// Opens a raw TCP connection to 127.0.0.1:port.
-func rawConnect(_ port: Int) -> Int32 {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_port = UInt16(port).bigEndian
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let rc = withUnsafePointer(to: &addr) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    }
-    precondition(rc == 0, "connect failed")
-    return fd
-}
-
-/// Reads until EOF or `timeout`; returns what arrived and whether the peer closed.
-func rawReadAll(_ fd: Int32, timeout: Double) -> (text: String, closed: Bool) {
-    var out: [UInt8] = []
-    let deadline = SystemClock().now + .seconds(timeout)
-    var buf = [UInt8](repeating: 0, count: 4096)
-    while SystemClock().now < deadline {
-        var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-        let ready = poll(&p, 1, 50)
-        if ready <= 0 { continue }
-        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        if n <= 0 { return (String(decoding: out, as: UTF8.self), true) }
-        out.append(contentsOf: buf[0..<n])
-    }
-    return (String(decoding: out, as: UTF8.self), false)
-}
-
-func rawWrite(_ fd: Int32, _ s: String) {
-    let bytes = Array(s.utf8)
-    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-}
-
 @Suite struct HTTPServerTests {
     static let routes: [Route] = [
         Route(["GET"], "/hello", handler: .sync { req in .text("hello \(req.queryValue("name") ?? "nobody")\n") }),
@@ -150,9 +115,11 @@ func rawWrite(_ fd: Int32, _ s: String) {
         }
     }
 
-    @Test func connectionsBeyondTheLimitAreClosed() async throws {
+    @Test func aNewConnectionBeyondTheLimitClosesTheLongestIdleOne() async throws {
         try await withServer(Self.routes, configure: { $0.maxConnections = 2 }) { port, server in
-            let a = rawConnect(port), b = rawConnect(port)
+            let a = rawConnect(port)
+            #expect(await waitUntil(timeout: .seconds(5)) { server.connectionCount == 1 })
+            let b = rawConnect(port)
             defer {
                 close(a)
                 close(b)
@@ -160,19 +127,46 @@ func rawWrite(_ fd: Int32, _ s: String) {
             #expect(await waitUntil(timeout: .seconds(5)) { server.connectionCount == 2 })
             let c = rawConnect(port)
             defer { close(c) }
-            let (text, closed) = rawReadAll(c, timeout: 3)
+            // The newcomer is served; the connection idle longest (a) made room for it.
+            rawWrite(c, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            let (answerC, (text, closed), answerB) = await onOwnThread {
+                let c = rawReadAll(c, timeout: 5).text
+                let a = rawReadAll(a, timeout: 3)
+                rawWrite(b, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                return (c, a, rawReadAll(b, timeout: 5).text)
+            }
+            #expect(answerC.hasPrefix("HTTP/1.1 200 OK"))
             #expect(closed)
             #expect(text.isEmpty)
-            // The first two still work.
-            rawWrite(a, "GET /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(rawReadAll(a, timeout: 5).text.hasPrefix("HTTP/1.1 200 OK"))
+            #expect(answerB.hasPrefix("HTTP/1.1 200 OK"))
+        }
+    }
+
+    @Test func busyConnectionsAreNotClosedForNewOnes() async throws {
+        let routes = [
+            Route(["GET"], "/wait", handler: .async { _ in
+                try? await Task.sleep(for: .milliseconds(1500))
+                return .text("waited\n")
+            })
+        ]
+        try await withServer(routes, configure: { $0.maxConnections = 1 }) { port, server in
+            let a = rawConnect(port)
+            defer { close(a) }
+            rawWrite(a, "GET /wait HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(await waitUntil(timeout: .seconds(5)) { server.connectionCount == 1 })
+            try await Task.sleep(for: .milliseconds(200))
+            let b = rawConnect(port)
+            defer { close(b) }
+            let (refused, answer) = await onOwnThread { (rawReadAll(b, timeout: 3).closed, rawReadAll(a, timeout: 5).text) }
+            #expect(refused)  // every connection is answering: the newcomer is closed
+            #expect(answer.hasSuffix("waited\n"))
         }
     }
 
     @Test func authorizationGuardsAllButPublicRoutes() async throws {
         try await withServer(Self.routes, configure: { settings in
             settings.authorize = { req in
-                req.header("Authorization") == "Bearer secret" ? nil : HTTPResponse.text("Unauthorized\n", status: 401)
+                req.header("Authorization") == "Bearer secret" ? .allowed : .refused(HTTPResponse.text("Unauthorized\n", status: 401))
             }
         }) { port, _ in
             #expect(TestHTTP.get("http://127.0.0.1:\(port)/hello").status == 401)
@@ -228,7 +222,7 @@ extension String {
             let fd = rawConnect(port)
             defer { close(fd) }
             rawWrite(fd, "GET /long HTTP/1.1\r\nHost: x\r\n\r\n")
-            let (text, closed) = rawReadAll(fd, timeout: 3)
+            let (text, closed) = await onOwnThread { rawReadAll(fd, timeout: 3) }
             #expect(text.hasPrefix("HTTP/1.1 200 OK"))
             #expect(text.hasSuffix("finally\n"))
             #expect(closed)  // idle for 300 ms after the answer

@@ -5,6 +5,17 @@ import Testing
 
 @testable import Server
 
+extension AuthDecision {
+    /// The answer, with a slow check run right here: nil lets the request through.
+    var resolved: HTTPResponse? {
+        switch self {
+        case .allowed: nil
+        case .refused(let r): r
+        case .check(let check): check()
+        }
+    }
+}
+
 func bcrypt(_ password: String, cost: Int = 4) -> String {
     var out = [CChar](repeating: 0, count: 128)
     precondition(lookout_bcrypt_hash(password, Int32(cost), &out, out.count) == 0)
@@ -15,7 +26,8 @@ func bcrypt(_ password: String, cost: Int = 4) -> String {
     @Test func basicAuthWithBcryptHashes() async throws {
         let hash = bcrypt("s3cret")
         let web = try WebConfig.parse("basic_auth_users:\n  alice: \(hash)\nunauthenticated_paths: [/public]\n", file: "web.yml")
-        let authorize = try #require(web.authorizer())
+        let decide = try #require(web.authorizer())
+        let authorize = { (r: HTTPRequest) in decide(r).resolved }
         func request(_ path: String, _ auth: String?) -> HTTPRequest {
             HTTPRequest(method: "GET", uri: path, headers: auth.map { [("Authorization", $0)] } ?? [])
         }
@@ -36,7 +48,8 @@ func bcrypt(_ password: String, cost: Int = 4) -> String {
         let dir = TemporaryDirectory()
         let file = dir.write("token", "tok-123\n")
         let web = try WebConfig.parse("bearer_token_files: [\(file)]\n", file: "web.yml")
-        let authorize = try #require(web.authorizer())
+        let decide = try #require(web.authorizer())
+        let authorize = { (r: HTTPRequest) in decide(r).resolved }
         #expect(authorize(HTTPRequest(method: "GET", uri: "/", headers: [("Authorization", "Bearer tok-123")])) == nil)
         #expect(authorize(HTTPRequest(method: "GET", uri: "/", headers: [("Authorization", "Bearer tok-12")]))?.status == 401)
     }

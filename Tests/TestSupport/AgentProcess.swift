@@ -33,8 +33,11 @@ public final class AgentProcess: @unchecked Sendable {
     private let directory: TemporaryDirectory
 
     /// Starts the agent with `config` (YAML text; nil = the embedded default) and extra arguments;
-    /// waits until `/-/healthy` answers.
-    public init(config: String?, arguments: [String] = [], port: Int? = nil, workingDirectory: TemporaryDirectory? = nil) throws {
+    /// waits until `/-/healthy` answers (sent with `healthHeaders`, e.g. credentials).
+    public init(
+        config: String?, arguments: [String] = [], port: Int? = nil, workingDirectory: TemporaryDirectory? = nil,
+        healthHeaders: [String] = []
+    ) throws {
         let dir = workingDirectory ?? TemporaryDirectory(prefix: "lookout-agent")
         self.directory = dir
         self.port = port ?? Net.freePort()
@@ -47,7 +50,7 @@ public final class AgentProcess: @unchecked Sendable {
         process = try ChildProcess(args, stdout: logPath, stderr: logPath, workingDirectory: dir.path)
         let deadline = SystemClock().now + .seconds(20)
         while SystemClock().now < deadline {
-            if TestHTTP.get("http://127.0.0.1:\(self.port)/-/healthy", timeout: 1).status == 200 { return }
+            if TestHTTP.get("http://127.0.0.1:\(self.port)/-/healthy", headers: healthHeaders, timeout: 1).status == 200 { return }
             if !process.isRunning { break }
             usleep(20_000)
         }

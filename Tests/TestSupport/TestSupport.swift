@@ -280,6 +280,27 @@ public func fixed(_ value: Double, _ digits: Int) -> String {
     for _ in 0..<digits { scale *= 10 }
     let n = Int((abs(value) * Double(scale)).rounded())
     let fraction = String(n % scale)
-    let padded = String(repeating: "0", count: digits - fraction.count) + fraction
+    let padded = String(repeating: "0", count: max(0, digits - fraction.count)) + fraction
     return (value < 0 && n != 0 ? "-" : "") + String(n / scale) + (digits > 0 ? "." + padded : "")
+}
+
+/// Runs blocking work (sockets, curl, sleeps) on a thread of its own. Swift's cooperative
+/// pool has one thread per core (two here); tests that block them starve the asynchronous
+/// code under test, so a test that waits on a blocking client hands it to this.
+public func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        let job = Unmanaged.passRetained(ThreadJob { continuation.resume(returning: body()) }).toOpaque()
+        var thread = pthread_t()
+        let rc = pthread_create(&thread, nil, { arg in
+            Unmanaged<ThreadJob>.fromOpaque(arg!).takeRetainedValue().run()
+            return nil
+        }, job)
+        precondition(rc == 0, "pthread_create failed")
+        pthread_detach(thread)
+    }
+}
+
+private final class ThreadJob: @unchecked Sendable {
+    let run: () -> Void
+    init(_ run: @escaping () -> Void) { self.run = run }
 }
