@@ -443,9 +443,9 @@ final class ProcReader: TickReader {
     private func refreshThreads(_ p: ProcessRuntime) {
         let tids: [Int32]
         do {
-            guard let ids = try ProcFS.numericEntries(p.taskPath) else {
-                // No task/: gone, or a /proc without it (a snapshot, an emulated /proc), where
-                // the process is one process with one thread.
+            guard let ids = try ProcFS.numericEntries(p.taskPath), !ids.isEmpty else {
+                // No task/ (or an empty one): gone, or a /proc without it (a snapshot, an
+                // emulated /proc), where the process is one process with one thread.
                 if access(procfs.path(pid: p.pid, "stat"), F_OK) != 0 {
                     p.gone = true
                 } else if !p.withoutTasks || p.threads.isEmpty {

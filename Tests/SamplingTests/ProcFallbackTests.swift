@@ -128,6 +128,52 @@ import Testing
         #expect(logs.warnings.isEmpty, "\(logs.warnings)")
     }
 
+    /// Threads whose files read empty are taken for gone, and so is their process; the
+    /// selection finds it again every second (same PID, same start time): it comes back
+    /// with its counters' last readings, and its lifetime CPU is not added again.
+    @Test func aKnownProcessFoundAgainIsNotAddedAgain() async throws {
+        let fake = snapshot { f in
+            var p = FakeProc.Process(pid: 330, comm: "odd")
+            p.utime = 500
+            p.stime = 100
+            f.addProcess(p)
+            f.write("330/task/330/schedstat", "")
+            f.write("330/task/330/stat", "")
+        }
+        let clock = ManualClock()
+        let sampler = Sampler(groups: [.init(name: "odd", selector: .pid(330))], procfs: try fakeProcFS(fake), clock: clock)
+        await sampler.tick()
+        let user: Labels = ["group": "odd", "mode": "user"]
+        #expect(sampler.metrics.collect().value(N.processCPUSeconds, user) == 5)
+        var seconds = 0
+        await run(sampler, clock, seconds: 10) { m in
+            seconds += 1
+            #expect(m.value(N.processCPUSeconds, user) == 5, "after \(seconds) s")
+            #expect(m.value(N.processCPUSeconds, ["group": "odd", "mode": "system"]) == 1, "after \(seconds) s")
+        }
+        #expect(seconds == 10)
+    }
+
+    @Test func anEmptyTaskFolderIsLikeNone() async throws {
+        let fake = snapshot { f in
+            var p = FakeProc.Process(pid: 340, comm: "empty")
+            p.utime = 70
+            p.stime = 30
+            f.addProcess(p)
+            Shell.removeTree(f.root + "/340/task")
+            f.directory.mkdir("proc/340/task")
+        }
+        let clock = ManualClock()
+        let sampler = Sampler(
+            groups: [.init(name: "e", selector: .pid(340), threads: true)], procfs: try fakeProcFS(fake), clock: clock)
+        await sampler.tick()
+        await run(sampler, clock, seconds: 2) { m in
+            #expect(m.value(N.processes, ["group": "e"]) == 1)
+            #expect(m.value(N.processCPUSeconds, ["group": "e", "mode": "user"]) == 0.7)
+            #expect(m.value(N.threadCPUSeconds, ["group": "e", "thread": "empty"]) == 1)
+        }
+    }
+
     @Test func aStatusNamePaddedWithSpacesIsTrimmedInTheThreadLabel() async throws {
         let fake = snapshot { f in
             var p = FakeProc.Process(pid: 320, comm: "app")
