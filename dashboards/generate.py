@@ -185,7 +185,7 @@ def overview():
             [target(f"lookout_process_resident_memory_bytes{{{G}}}", "{{instance}} {{group}}")], unit="bytes", w=8)
     b.panel("timeseries", "Processes, threads, open fds",
             "Number of processes, threads and open file descriptors of each group.",
-            [target(f"lookout_process_count{{{G}}}", "{{group}} processes"),
+            [target(f"lookout_processes{{{G}}}", "{{group}} processes"),
              target(f"lookout_process_threads{{{G}}}", "{{group}} threads", ref="B"),
              target(f"lookout_process_open_fds{{{G}}}", "{{group}} fds", ref="C")], unit="short", w=8)
     b.panel("timeseries", "Context switches",
@@ -194,15 +194,19 @@ def overview():
                     "{{group}} {{type}}")], unit="ops", w=12)
 
     b.row("Container (cgroup)")
-    b.panel("timeseries", "cgroup CPU usage",
-            "CPU used by the agent's cgroup, in cores.",
-            [target(f"rate(lookout_cgroup_cpu_usage_seconds_total{{{INST}}}[{RATE}])", "{{instance}}")], unit="short")
+    b.panel("timeseries", "cgroup CPU usage and limit",
+            "CPU used by the agent's cgroup and its limit (quota / period), in cores; no limit line when unlimited.",
+            [target(f"rate(lookout_cgroup_cpu_usage_seconds_total{{{INST}}}[{RATE}])", "{{instance}}"),
+             target(f"lookout_cgroup_cpu_limit_cores{{{INST}}}", "{{instance}} limit", ref="B")], unit="short")
     b.panel("timeseries", "cgroup CPU throttling",
             "Time throttled per second and the share of CFS periods that were throttled.",
             [target(f"rate(lookout_cgroup_cpu_throttled_seconds_total{{{INST}}}[{RATE}])", "{{instance}} throttled s/s"),
              target(f"rate(lookout_cgroup_cpu_throttled_periods_total{{{INST}}}[{RATE}])"
                     f" / clamp_min(rate(lookout_cgroup_cpu_periods_total{{{INST}}}[{RATE}]), 1)",
                     "{{instance}} throttled periods", ref="B")], unit="percentunit")
+    b.panel("timeseries", "cgroup CPU weight",
+            "The cgroup's share of contended CPU: cgroup v2 cpu.weight (default 100) or v1 cpu.shares (default 1024).",
+            [target(f"lookout_cgroup_cpu_weight{{{INST}}}", "{{instance}}")], unit="short")
 
     b.row("Probes and scrapes")
     b.panel("timeseries", "Probe latency p50 / p95 / p99",
@@ -284,7 +288,7 @@ def overview():
              target(f"rate(lookout_sampler_missed_ticks_total{{{INST}}}[{RATE}])", "{{instance}} missed/s", ref="B"),
              target(f"lookout_sampler_frequency_hertz{{{INST}}}", "{{instance}} configured", ref="C")], unit="short", w=6)
     return b.render([
-        ("group", "Process group", 'label_values(lookout_process_count{instance=~"$instance"}, group)'),
+        ("group", "Process group", 'label_values(lookout_processes{instance=~"$instance"}, group)'),
         ("target", "Target", 'label_values(lookout_probe_success{instance=~"$instance"}, target)'),
     ])
 

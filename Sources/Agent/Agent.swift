@@ -59,6 +59,8 @@ public final class Agent: Sendable {
     let profiles: ProfileService
     private let group: MultiThreadedEventLoopGroup
     let startedAt: WallTime
+    /// The listen address as configured (for the message when it cannot be bound).
+    private let listenAddress: String
 
     /// Builds the agent. Throws `Diagnostics` when the configuration (or a file it names) is invalid.
     public init(
@@ -75,6 +77,7 @@ public final class Agent: Sendable {
             throw Diagnostics([Diagnostic("listen address must be HOST:PORT, found \"\(config.listen)\"", at: nil)])
         }
         self.config = Mutex(config)
+        self.listenAddress = config.listen
         self.reloads = ReloadMetrics(clock: clock)
 
         let procfs: ProcFS
@@ -160,14 +163,27 @@ public final class Agent: Sendable {
 
     /// Binds the listening socket now (before `run`); returns the port.
     @discardableResult
-    public func bind() async throws -> Int { try await server.bind() }
+    public func bind() async throws -> Int { try await bindListener() }
+
+    /// Binds the listen address; a failure says what and where, the way Go servers do
+    /// (`listen tcp 127.0.0.1:9100: bind: address already in use`).
+    @discardableResult
+    private func bindListener() async throws -> Int {
+        do {
+            return try await server.bind()
+        } catch let error as IOError {
+            throw ListenError(address: listenAddress, operation: "bind", errno: error.errnoCode)
+        } catch {
+            throw ListenError(address: listenAddress, operation: "bind", reason: "\(error)")
+        }
+    }
 
     /// Runs until SIGTERM or SIGINT (or cancellation), then stops every service within ~2 s.
     public func run() async throws {
         // SIGHUP is trapped before the socket is bound: a reload asked for as soon as the agent
         // answers must reload it, not kill it (the default action); earlier ones wait in the sequence.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
-        try await server.bind()
+        try await bindListener()
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         services.append(.init(service: ServerService(server: server), serviceName: "server"))
         services.append(.init(service: ReloadOnHangup(agent: self, signals: hangups), serviceName: "sighup"))
@@ -364,4 +380,24 @@ final class ReloadMetrics: MetricsSource {
                 [(.empty, at.secondsSinceEpoch)]),
         ]
     }
+}
+
+/// The agent could not listen: `listen tcp HOST:PORT: bind: address already in use`.
+public struct ListenError: Error, CustomStringConvertible, Sendable {
+    public var address: String
+    public var operation: String
+    public var reason: String
+
+    public init(address: String, operation: String, reason: String) {
+        self.address = address
+        self.operation = operation
+        self.reason = reason
+    }
+
+    /// The system's message for `errno`, lowercased as Go prints it.
+    public init(address: String, operation: String, errno: Int32) {
+        self.init(address: address, operation: operation, reason: String(cString: strerror(errno)).lowercased())
+    }
+
+    public var description: String { "listen tcp \(address): \(operation): \(reason)" }
 }

@@ -5,6 +5,10 @@ import Probing
 import Rules
 import Sampling
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 extension AgentConfig {
     /// `alerts/lookout.rules.yml`, embedded: the rules used when the config names none.
     public static let defaultRulesText = String(decoding: PackageResources.lookout_rules_yml, as: UTF8.self)
@@ -33,7 +37,11 @@ public struct AgentConfig: Sendable, Hashable {
     }
 
     /// Parses a config file's text. Every problem is reported, each as `FILE:LINE:COL: message`.
-    public static func parse(_ text: String, file: String) throws(Diagnostics) -> AgentConfig {
+    /// State the config does not place (the notification outbox) goes under `stateDirectory`
+    /// (systemd's `$STATE_DIRECTORY` by default), else under `data/` beside the config file.
+    public static func parse(
+        _ text: String, file: String, stateDirectory: String? = AgentConfig.environmentStateDirectory()
+    ) throws(Diagnostics) -> AgentConfig {
         let doc = YAMLDocument(text: text, file: file)
         var c = AgentConfig()
         c.source = file
@@ -74,7 +82,25 @@ public struct AgentConfig: Sendable, Hashable {
             if let v = m["notify"] { c.notify = NotifySettings.parse(v) }
         }
         try doc.check()
-        return c.resolvingRuleFiles
+        var resolved = c.resolvingRuleFiles
+        if resolved.notify.outboxIsDefault {
+            resolved.notify.outbox = Self.stateDirectory(stateDirectory, configFile: file) + "/outbox"
+        }
+        return resolved
+    }
+
+    /// The first directory of `$STATE_DIRECTORY` (systemd sets it from `StateDirectory=`,
+    /// colon-separated when there are several); nil when unset or empty.
+    public static func environmentStateDirectory() -> String? {
+        guard let v = getenv("STATE_DIRECTORY") else { return nil }
+        let first = String(cString: v).split(separator: ":", omittingEmptySubsequences: true).first.map(String.init)
+        return first?.isEmpty == false ? first : nil
+    }
+
+    /// Where the agent keeps its state: `stateDirectory` when given, else `data` beside the config file.
+    static func stateDirectory(_ stateDirectory: String?, configFile: String) -> String {
+        if let stateDirectory { return stateDirectory.count > 1 && stateDirectory.hasSuffix("/") ? String(stateDirectory.dropLast()) : stateDirectory }
+        return resolve("data", relativeTo: configFile)
     }
 
     /// Reads and parses a config file.

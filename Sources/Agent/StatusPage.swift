@@ -37,6 +37,12 @@ struct StatusPageModel: Sendable {
         var points: [Double]
     }
 
+    /// The agent's cgroup: its CPU limit in cores (nil: unlimited) and weight.
+    struct CgroupLimit: Sendable {
+        var cores: Double?
+        var weight: UInt64?
+    }
+
     struct Receiver: Sendable {
         var name: String
         var detail: String
@@ -54,6 +60,8 @@ struct StatusPageModel: Sendable {
     var alerts: [AlertRow] = []
     var hostCPU: Series?
     var groupCPU: [Series] = []
+    /// nil when the agent's cgroup has no cpu controller files (or none was found).
+    var cgroupLimit: CgroupLimit?
     var outboxLength: Int = 0
     var outboxOldestAge: Duration?
     var receivers: [Receiver] = []
@@ -144,7 +152,14 @@ enum StatusPage {
             h += sparkline(g, caption: "group \(g.name) (cores)", maxValue: peak)
         }
         if m.hostCPU == nil && m.groupCPU.isEmpty { h += "<p class=\"muted\">No samples yet.</p>" }
-        h += "</div></section>"
+        h += "</div>"
+        if let c = m.cgroupLimit {
+            h += "<p id=\"cgroup-limit\">cgroup CPU limit: "
+            h += c.cores.map { "<span class=\"num\">\(esc(GoValue.format($0)))</span> cores" } ?? "none"
+            if let w = c.weight { h += ", weight <span class=\"num\">\(w)</span>" }
+            h += "</p>"
+        }
+        h += "</section>"
 
         // Notifications
         h += "<section id=\"notifications\"><h2>Notifications</h2><p>Outbox: \(m.outboxLength) pending"

@@ -50,6 +50,9 @@ struct StatusPageSource: Sendable {
         func points(_ values: [Double?]) -> [Double] { values.drop { $0 == nil }.map { $0 ?? 0 } }
         m.hostCPU = .init(name: "host", points: points(history.host.mean))
         m.groupCPU = history.groups.map { .init(name: $0.group ?? "", points: points($0.mean)) }
+        if let limit = sampler.metrics.cgroupLimit {
+            m.cgroupLimit = .init(cores: limit.cores, weight: limit.weight)
+        }
         let outbox = notifier.status()
         m.outboxLength = Int(outbox["length"]?.doubleValue ?? 0)
         if let age = outbox["oldestAgeSeconds"]?.doubleValue { m.outboxOldestAge = .seconds(age) }

@@ -317,10 +317,11 @@ final class NotifierLoop {
         stats = owner.shared.withLock { $0.stats }
         stats.directory = settings.outbox
         do {
+            // Without a receiver nothing is queued: the directory is made once one is configured.
             outbox = try Outbox(
-                directory: settings.outbox, maxEntries: settings.outboxMaxEntries, maxBytes: settings.outboxMaxBytes,
-                compactionMinBytes: settings.outboxCompactionMinBytes ?? owner.compactionMinBytes)
-            stats.durable = true
+                directory: settings.hasReceivers ? settings.outbox : nil, maxEntries: settings.outboxMaxEntries,
+                maxBytes: settings.outboxMaxBytes, compactionMinBytes: settings.outboxCompactionMinBytes ?? owner.compactionMinBytes)
+            stats.durable = outbox.isDurable
         } catch {
             owner.logger.error(
                 "outbox unusable; notifications are kept in memory only and a crash loses them",
@@ -525,7 +526,23 @@ final class NotifierLoop {
     // MARK: Settings
 
     func configure(_ new: NotifySettings, now: MonotonicInstant, wallNow: WallTime, initial: Bool) {
-        if !initial && new.outbox != settings.outbox {
+        if !initial && !outbox.isDurable && outbox.count == 0 && new.hasReceivers && stats.outboxError == nil {
+            // The first receiver came with a reload: the durable outbox opens now.
+            do {
+                let durable = try Outbox(
+                    directory: new.outbox, maxEntries: new.outboxMaxEntries, maxBytes: new.outboxMaxBytes,
+                    compactionMinBytes: new.outboxCompactionMinBytes ?? owner.compactionMinBytes)
+                outbox.close()
+                outbox = durable
+                stats.durable = true
+                stats.directory = new.outbox
+            } catch {
+                logger.error(
+                    "outbox unusable; notifications are kept in memory only and a crash loses them",
+                    metadata: ["error": "\(error)"])
+                stats.outboxError = error.description
+            }
+        } else if !initial && outbox.isDurable && new.outbox != settings.outbox {
             logger.warning(
                 "notify.outbox changed; the new directory is used after a restart",
                 metadata: ["current": "\(settings.outbox)", "configured": "\(new.outbox)"])

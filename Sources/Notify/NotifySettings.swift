@@ -28,7 +28,7 @@ import Series
 ///     - {url: https://am.example:9093, basic_auth: {username: lookout, password_file: am.pw}}
 ///   resend_delay: 1m                 # how often still-firing alerts are re-sent to Alertmanager
 ///   alertmanager_timeout: 10s
-///   outbox: data/outbox
+///   outbox: /var/lib/lookout/outbox  # default: $STATE_DIRECTORY/outbox, else data/outbox beside the config file
 ///   outbox_max_entries: 10000
 ///   outbox_max_bytes: 16MiB
 ///   outbox_compaction_min_bytes: 1MiB  # the log is rewritten once this large and mostly acked
@@ -42,8 +42,12 @@ public struct NotifySettings: Sendable, Hashable {
     public var alertmanagers: [AlertmanagerSettings] = []
     /// Applied to webhook receivers before grouping. Alertmanager does its own inhibition.
     public var inhibitRules: [InhibitRule] = InhibitRule.defaults
-    /// Directory of the durable outbox; relative paths are under the working directory.
+    /// Directory of the durable outbox; relative paths are under the working directory. The
+    /// agent puts the default in its state directory (see `outboxIsDefault`). Created only
+    /// once a receiver is configured.
     public var outbox: String = "data/outbox"
+    /// `outbox` was not given in the config.
+    public var outboxIsDefault = true
     /// The outbox keeps at most this many undelivered notifications; the oldest go first.
     public var outboxMaxEntries: Int = 10_000
     /// ... and at most this many bytes of them.
@@ -63,6 +67,9 @@ public struct NotifySettings: Sendable, Hashable {
     public var externalURL: String?
 
     public init() {}
+
+    /// A webhook or an Alertmanager is configured: notifications are sent (and queued).
+    public var hasReceivers: Bool { !webhooks.isEmpty || !alertmanagers.isEmpty }
 
     public static let keys = [
         "webhooks", "alertmanagers", "inhibit_rules", "outbox", "outbox_max_entries", "outbox_max_bytes",
@@ -106,7 +113,12 @@ public struct NotifySettings: Sendable, Hashable {
             }
         }
         if let v = m["outbox"]?.string("notify.outbox") {
-            if v.isEmpty { m["outbox"]?.error("notify.outbox must not be empty") } else { s.outbox = v }
+            if v.isEmpty {
+                m["outbox"]?.error("notify.outbox must not be empty")
+            } else {
+                s.outbox = v
+                s.outboxIsDefault = false
+            }
         }
         if let v = m["outbox_max_entries"]?.int("notify.outbox_max_entries", range: 1...10_000_000) {
             s.outboxMaxEntries = v

@@ -117,11 +117,167 @@ public struct CgroupCPUFiles: Sendable, Hashable {
     public var usageFile: String?
     /// v1 only: the cpu controller's `cpu.stat`.
     public var throttlingFile: String?
+    /// The cgroup's directory in the hierarchy of the cpu controller, where its limit and
+    /// weight are (v2 `cpu.max`, `cpu.weight`; v1 `cpu.cfs_quota_us`, `cpu.cfs_period_us`,
+    /// `cpu.shares`); nil when that controller is not there.
+    public var cpuDirectory: String?
 
-    public init(layout: Layout, cgroupPath: String, usageFile: String?, throttlingFile: String?) {
+    public init(layout: Layout, cgroupPath: String, usageFile: String?, throttlingFile: String?, cpuDirectory: String? = nil) {
         self.layout = layout
         self.cgroupPath = cgroupPath
         self.usageFile = usageFile
         self.throttlingFile = throttlingFile
+        self.cpuDirectory = cpuDirectory
+    }
+}
+
+/// A cgroup's CPU limit and weight: gauges, read with the accounting once a second.
+public struct CgroupCPULimit: Sendable, Hashable {
+    /// Quota ÷ period, in cores; nil when unlimited.
+    public var cores: Double?
+    /// v2 `cpu.weight` (1 to 10000, 100 by default) or v1 `cpu.shares` (2 to 262144, 1024 by default).
+    public var weight: UInt64?
+
+    public init(cores: Double? = nil, weight: UInt64? = nil) {
+        self.cores = cores
+        self.weight = weight
+    }
+
+    /// The files of the limit and weight in a cgroup's cpu directory, in the order `read` takes them.
+    public static func fileNames(_ layout: CgroupCPUFiles.Layout) -> [String] {
+        layout == .v2 ? ["cpu.max", "cpu.weight"] : ["cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares"]
+    }
+
+    /// Reads the limit and weight through `files` (handles of `fileNames(layout)`); nil when
+    /// neither the limit nor the weight file exists.
+    public static func read(_ layout: CgroupCPUFiles.Layout, _ files: [ProcFile], buffer: ReadBuffer) throws(ProcFSError) -> CgroupCPULimit? {
+        var limit = CgroupCPULimit()
+        switch layout {
+        case .v2:
+            let cpuMax = try files[0].read(buffer, parseV2Max)
+            limit.cores = cpuMax ?? nil
+            limit.weight = try files[1].read(buffer, parseUnsigned)
+            if cpuMax == nil && limit.weight == nil { return nil }
+        case .v1:
+            let quota = try files[0].read(buffer, parseInteger)
+            let period = try files[1].read(buffer, parseUnsigned)
+            if let quota, let period { limit.cores = coresV1(quota: quota, period: period) }
+            limit.weight = try files[2].read(buffer, parseUnsigned)
+            if quota == nil && limit.weight == nil { return nil }
+        }
+        return limit
+    }
+
+    /// cgroup v2 `cpu.max`: `QUOTA PERIOD` in microseconds, or `max PERIOD` (unlimited, nil).
+    public static func parseV2Max(_ bytes: UnsafeRawBufferPointer) throws(ProcFSError) -> Double? {
+        var sc = ByteScanner(bytes)
+        let quota = sc.word()
+        var quotaScanner = ByteScanner(UnsafeRawBufferPointer(rebasing: bytes[0..<quota.upperBound]), from: quota.lowerBound)
+        let unlimited = sc.equals(quota, "max")
+        let q = unlimited ? nil : quotaScanner.unsigned()
+        guard unlimited || (q != nil && quotaScanner.isAtEnd) else { throw ProcFSError.malformed("expected \"max\" or a quota", bytes) }
+        guard let period = sc.unsigned(), period > 0, sc.atEndOfLine() else {
+            throw ProcFSError.malformed("expected \"QUOTA PERIOD\"", bytes, at: sc.position)
+        }
+        return q.map { Double($0) / Double(period) }
+    }
+
+    /// cgroup v1 `cpu.cfs_quota_us` and `cpu.cfs_period_us`: the quota (`-1`: unlimited, nil) ÷ the period.
+    public static func coresV1(quota: Int64, period: UInt64) -> Double? {
+        quota > 0 && period > 0 ? Double(quota) / Double(period) : nil
+    }
+
+    /// One integer on one line: v1 `cpu.cfs_quota_us` (may be `-1`).
+    public static func parseInteger(_ bytes: UnsafeRawBufferPointer) throws(ProcFSError) -> Int64 {
+        var sc = ByteScanner(bytes)
+        sc.skipBlanks()
+        let v = sc.peek == UInt8(ascii: "-") ? sc.signed() : sc.unsigned().flatMap { Int64(exactly: $0) }
+        guard let v, sc.atEndOfLine() else { throw sc.malformed("expected an integer") }
+        return v
+    }
+
+    /// One unsigned integer on one line: `cpu.weight`, `cpu.shares`, `cpu.cfs_period_us`.
+    public static func parseUnsigned(_ bytes: UnsafeRawBufferPointer) throws(ProcFSError) -> UInt64 {
+        var sc = ByteScanner(bytes)
+        guard let v = sc.unsigned(), sc.atEndOfLine() else { throw sc.malformed("expected an unsigned integer") }
+        return v
+    }
+}
+
+/// A cgroup filesystem as /proc/PID/mountinfo lists it: which part of the hierarchy
+/// (`root`) is visible where (`mountPoint`). In a container the root is often the
+/// container's own cgroup (`/docker/ID`): a cgroup path maps to a directory only below it.
+public struct CgroupMount: Sendable, Hashable {
+    public var root: String
+    public var mountPoint: String
+    /// `cgroup2` (unified) or `cgroup` (v1).
+    public var isUnified: Bool
+    /// v1: the controllers of the hierarchy (`cpu`, `cpuacct`, `name=systemd`, ...) from the super options.
+    public var controllers: [String]
+
+    public init(root: String, mountPoint: String, isUnified: Bool, controllers: [String]) {
+        self.root = root
+        self.mountPoint = mountPoint
+        self.isUnified = isUnified
+        self.controllers = controllers
+    }
+
+    /// The cgroup mounts of a mountinfo file (`ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS
+    /// [OPTIONAL...] - FSTYPE SOURCE SUPEROPTIONS`), in its order. Other mounts are skipped.
+    public static func parseMountinfo(_ bytes: UnsafeRawBufferPointer) throws(ProcFSError) -> [CgroupMount] {
+        var out: [CgroupMount] = []
+        var sc = ByteScanner(bytes)
+        while !sc.isAtEnd {
+            let line = sc.restOfLine()
+            if line.isEmpty { continue }
+            var fields = ByteScanner(UnsafeRawBufferPointer(rebasing: bytes[0..<line.upperBound]), from: line.lowerBound)
+            var words: [Range<Int>] = []
+            while true {
+                let w = fields.word()
+                if w.isEmpty { break }
+                words.append(w)
+            }
+            guard let dash = words.firstIndex(where: { sc.equals($0, "-") }), dash >= 6, words.count >= dash + 3 else {
+                throw ProcFSError.malformed("expected \"ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS ... - TYPE SOURCE OPTIONS\"", bytes, at: line.lowerBound)
+            }
+            let type = words[dash + 1]
+            let unified = sc.equals(type, "cgroup2")
+            guard unified || sc.equals(type, "cgroup") else { continue }
+            let superOptions = words.count > dash + 3 ? sc.string(words[dash + 3]).split(separator: ",").map(String.init) : []
+            let known: Set<String> = ["rw", "ro"]
+            out.append(
+                CgroupMount(
+                    root: unescape(sc.string(words[3])), mountPoint: unescape(sc.string(words[4])), isUnified: unified,
+                    controllers: unified ? [] : superOptions.filter { !known.contains($0) }))
+        }
+        return out
+    }
+
+    /// The directory of `cgroupPath` under this mount; nil when the path is not at or below
+    /// the mount's root (that cgroup is not visible here).
+    public func directory(of cgroupPath: String) -> String? {
+        let base = mountPoint == "/" ? "" : mountPoint
+        if root == "/" { return cgroupPath == "/" ? mountPoint : base + cgroupPath }
+        if cgroupPath == root { return mountPoint }
+        guard cgroupPath.hasPrefix(root + "/") else { return nil }
+        return base + cgroupPath.dropFirst(root.count)
+    }
+
+    /// mountinfo escapes space, tab, newline and backslash as `\ooo`.
+    static func unescape(_ s: String) -> String {
+        guard s.contains("\\") else { return s }
+        var out: [UInt8] = []
+        let b = Array(s.utf8)
+        var i = 0
+        while i < b.count {
+            if b[i] == 92, i + 3 < b.count, let v = UInt8(String(decoding: b[(i + 1)...(i + 3)], as: UTF8.self), radix: 8) {
+                out.append(v)
+                i += 4
+                continue
+            }
+            out.append(b[i])
+            i += 1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

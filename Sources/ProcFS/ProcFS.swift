@@ -190,48 +190,88 @@ public struct ProcFS: Sendable, Hashable {
     /// when neither layout is mounted under `sysRoot/fs/cgroup`.
     ///
     /// cgroup v1 wins when a v1 hierarchy has the cpu or cpuacct controller (hybrid systems
-    /// mount a controller-less v2 tree at `unified/` next to it). When the cgroup's own
-    /// directory is not visible (a container with its cgroup mounted as the root of the
-    /// hierarchy), the mount's root is the cgroup.
+    /// mount a controller-less v2 tree at `unified/` next to it). The cgroup's path is mapped
+    /// to a directory through the mounts of /proc/PID/mountinfo (a container's mount shows
+    /// its own cgroup at the mount point: its root is that cgroup); without mountinfo, the
+    /// path is looked up under the usual mount points. A path that cannot be mapped (not
+    /// below the mount's root, or not there) is an error: reading the mount's root instead
+    /// would report another cgroup.
     public func cgroupCPUFiles(pid: Int32? = nil) throws(ProcFSError) -> CgroupCPUFiles? {
         let cgroupFile = pid.map { path(pid: $0, "cgroup") } ?? path("self/cgroup")
         guard let entries = try read(cgroupFile, CgroupEntry.parse) else { return nil }
+        let mountinfoFile = pid.map { path(pid: $0, "mountinfo") } ?? path("self/mountinfo")
+        let mounts = try read(mountinfoFile, buffer: ReadBuffer(capacity: 16 << 10), CgroupMount.parseMountinfo)?.map(rebased)
         let base = sysRoot + "/fs/cgroup"
-        func resolve(_ mount: String, _ cgroupPath: String) -> String {
-            let full = cgroupPath == "/" ? mount : mount + cgroupPath
-            return ProcFS.isDirectory(full) ? full : mount
+
+        /// The directory of `entry`'s cgroup in the hierarchy that has `controller` (the
+        /// unified one when nil) and holds `file`; nil when no such hierarchy is mounted.
+        func directory(_ entry: CgroupEntry, controller: String?, file: String, conventional: [String]) throws(ProcFSError) -> String? {
+            let mount: CgroupMount?
+            if let mounts {
+                mount = mounts.first { m in controller.map { !m.isUnified && m.controllers.contains($0) } ?? m.isUnified }
+            } else {
+                let probe = controller == nil ? "cgroup.controllers" : file
+                mount = conventional.first { FileIOProbe.exists($0 + "/" + probe) }.map {
+                    CgroupMount(root: "/", mountPoint: $0, isUnified: controller == nil, controllers: controller.map { [$0] } ?? [])
+                }
+            }
+            guard let mount else { return nil }
+            let what = controller.map { "cgroup \(entry.path) of the \($0) controller" } ?? "cgroup \(entry.path)"
+            guard let dir = mount.directory(of: entry.path) else {
+                throw ProcFSError(
+                    kind: .io, path: cgroupFile,
+                    reason: "\(what) is not below the root \(mount.root) of the mount at \(mount.mountPoint); its files cannot be found")
+            }
+            guard ProcFS.isDirectory(dir) else {
+                throw ProcFSError(
+                    kind: .io, path: cgroupFile, reason: "\(what) has no directory \(dir) under the mount at \(mount.mountPoint)")
+            }
+            return FileIOProbe.exists(dir + "/" + file) ? dir : nil
         }
+
         let cpuacct = entries.first { $0.controllers.contains("cpuacct") }
         let cpu = entries.first { $0.controllers.contains("cpu") }
         if cpuacct != nil || cpu != nil {
             var usage: String?
             var throttling: String?
-            if let cpuacct {
-                let mounts = ["cpu,cpuacct", "cpuacct,cpu", "cpuacct"].map { base + "/" + $0 }
-                if let m = mounts.first(where: { FileIOProbe.exists($0 + "/cpuacct.usage") }) {
-                    usage = resolve(m, cpuacct.path) + "/cpuacct.usage"
-                }
+            var cpuDirectory: String?
+            if let cpuacct,
+                let dir = try directory(
+                    cpuacct, controller: "cpuacct", file: "cpuacct.usage",
+                    conventional: ["cpu,cpuacct", "cpuacct,cpu", "cpuacct"].map { base + "/" + $0 })
+            {
+                usage = dir + "/cpuacct.usage"
             }
-            if let cpu {
-                let mounts = ["cpu,cpuacct", "cpuacct,cpu", "cpu"].map { base + "/" + $0 }
-                if let m = mounts.first(where: { FileIOProbe.exists($0 + "/cpu.stat") }) {
-                    throttling = resolve(m, cpu.path) + "/cpu.stat"
-                }
+            if let cpu,
+                let dir = try directory(
+                    cpu, controller: "cpu", file: "cpu.stat", conventional: ["cpu,cpuacct", "cpuacct,cpu", "cpu"].map { base + "/" + $0 })
+            {
+                throttling = dir + "/cpu.stat"
+                cpuDirectory = dir
             }
             if usage != nil || throttling != nil {
                 return CgroupCPUFiles(
-                    layout: .v1, cgroupPath: (cpuacct ?? cpu)!.path, usageFile: usage, throttlingFile: throttling)
+                    layout: .v1, cgroupPath: (cpuacct ?? cpu)!.path, usageFile: usage, throttlingFile: throttling,
+                    cpuDirectory: cpuDirectory)
             }
         }
-        if let unified = entries.first(where: \.isUnified) {
-            for m in [base, base + "/unified"] where FileIOProbe.exists(m + "/cgroup.controllers") {
-                let dir = resolve(m, unified.path)
-                if FileIOProbe.exists(dir + "/cpu.stat") {
-                    return CgroupCPUFiles(layout: .v2, cgroupPath: unified.path, usageFile: dir + "/cpu.stat", throttlingFile: nil)
-                }
-            }
+        if let unified = entries.first(where: \.isUnified),
+            let dir = try directory(unified, controller: nil, file: "cpu.stat", conventional: [base, base + "/unified"])
+        {
+            return CgroupCPUFiles(
+                layout: .v2, cgroupPath: unified.path, usageFile: dir + "/cpu.stat", throttlingFile: nil,
+                cpuDirectory: FileIOProbe.exists(dir + "/cpu.max") || FileIOProbe.exists(dir + "/cpu.weight") ? dir : nil)
         }
         return nil
+    }
+
+    /// A mount point of this machine's /sys, moved under `sysRoot` (a fixture tree, the
+    /// host's /sys mounted elsewhere).
+    private func rebased(_ m: CgroupMount) -> CgroupMount {
+        guard sysRoot != "/sys", m.mountPoint == "/sys" || m.mountPoint.hasPrefix("/sys/") else { return m }
+        var copy = m
+        copy.mountPoint = sysRoot + m.mountPoint.dropFirst(4)
+        return copy
     }
 
     /// Reads the files `cgroupCPUFiles` found. nil when they are gone (the cgroup was removed).
@@ -256,6 +296,14 @@ public struct ProcFS: Sendable, Hashable {
             }
             return any ? s : nil
         }
+    }
+
+    /// The CPU limit and weight of the cgroup `cgroupCPUFiles` found; nil when it has no cpu
+    /// controller's files (or they are gone).
+    public func cgroupCPULimit(_ files: CgroupCPUFiles, buffer: ReadBuffer? = nil) throws(ProcFSError) -> CgroupCPULimit? {
+        guard let dir = files.cpuDirectory else { return nil }
+        let handles = CgroupCPULimit.fileNames(files.layout).map { ProcFile(dir + "/" + $0, keepOpen: false) }
+        return try CgroupCPULimit.read(files.layout, handles, buffer: buffer ?? ReadBuffer(capacity: 256))
     }
 
     // MARK: helpers

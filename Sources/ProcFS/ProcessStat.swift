@@ -94,6 +94,24 @@ public struct ProcessStat: Sendable, Hashable {
         return s
     }
 
+    /// Only `utime + stime` (fields 14 and 15), in USER_HZ ticks: a thread's CPU time where
+    /// `schedstat` cannot be read, read every tick without building the whole value.
+    public static func parseCPUTicks(_ bytes: UnsafeRawBufferPointer) throws(ProcFSError) -> UInt64 {
+        let (_, _, rest) = try split(bytes)
+        var sc = ByteScanner(bytes, from: rest)
+        // The state (field 3), then fields 4 to 13 skipped.
+        for _ in 3...13 {
+            sc.skipBlanks()
+            guard !sc.word().isEmpty else { throw sc.malformed("expected at least 15 fields") }
+        }
+        sc.skipBlanks()
+        let at = sc.position
+        guard let utime = sc.unsigned() else { throw ProcFSError.malformed("field 14 is not a number", bytes, at: at) }
+        sc.skipBlanks()
+        guard let stime = sc.unsigned() else { throw ProcFSError.malformed("field 15 is not a number", bytes, at: sc.position) }
+        return utime &+ stime
+    }
+
     /// Only the state letter (for block and mutex sampling, which read it every tick).
     public static func parseState(_ bytes: UnsafeRawBufferPointer) throws(ProcFSError) -> UInt8 {
         let (_, _, rest) = try split(bytes)

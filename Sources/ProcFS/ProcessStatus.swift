@@ -40,10 +40,15 @@ public struct ProcessStatus: Sendable, Hashable {
             }
             switch key.count {
             case 4 where sc.equals(key, "Name"):
-                // The name is the rest of the line after one tab; it may contain anything but a newline
-                // (the kernel escapes `\n` and `\\` in it).
-                _ = sc.consume(9)
-                s.name = unescapeName(sc, sc.restOfLine())
+                // The name is the rest of the line after a tab; it may contain anything but a newline
+                // (the kernel escapes `\n` and `\\` in it). Blanks around it are padding (emulated
+                // and sandboxed /proc files align the value with spaces), not part of the name.
+                sc.skipBlanks()
+                var line = sc.restOfLine()
+                while !line.isEmpty, bytes[line.upperBound - 1] == 32 || bytes[line.upperBound - 1] == 9 {
+                    line = line.lowerBound..<(line.upperBound - 1)
+                }
+                s.name = unescapeName(sc, line)
                 sawName = true
                 continue
             case 5 where sc.equals(key, "State"):

@@ -131,7 +131,7 @@ public enum ProfileCommand {
         }
         let families = sampler.metrics.collect()
         let processes =
-            families.first { $0.name == SamplerMetricNames.processCount }?
+            families.first { $0.name == SamplerMetricNames.processes }?
             .metrics.first { $0.labels == ["group": watched.name] }?.value.singleValue ?? 0
         if recorded.aggregate.samples == 0 && processes == 0 {
             throw .runtime(

@@ -81,6 +81,8 @@ final class CgroupReader {
     private var files: CgroupCPUFiles?
     private var usage: ProcFile?
     private var throttling: ProcFile?
+    /// v2: `cpu.max`, `cpu.weight`; v1: `cpu.cfs_quota_us`, `cpu.cfs_period_us`, `cpu.shares`.
+    private var limitFiles: [ProcFile] = []
     private var nextLocate: MonotonicInstant?
 
     init(procfs: ProcFS, logger: Logger) {
@@ -100,6 +102,7 @@ final class CgroupReader {
             guard let found = files else { return nil }
             usage = found.usageFile.map { ProcFile($0) }
             throttling = found.throttlingFile.map { ProcFile($0) }
+            limitFiles = found.cpuDirectory.map { dir in CgroupCPULimit.fileNames(found.layout).map { ProcFile(dir + "/" + $0) } } ?? []
             logger.debug(
                 "cgroup CPU accounting found", metadata: ["layout": "\(found.layout.rawValue)", "cgroup": "\(found.cgroupPath)"])
         }
@@ -134,8 +137,21 @@ final class CgroupReader {
             // The cgroup went away: find it again.
             files = nil
             nextLocate = nil
+            limitFiles = []
         }
         return s
+    }
+
+    /// The cgroup's CPU limit and weight (after `read`, which finds the files); nil when
+    /// the cgroup has no cpu controller files.
+    func readLimit(_ buffer: ReadBuffer, log: ReadErrorLog) -> CgroupCPULimit? {
+        guard let layout = files?.layout, !limitFiles.isEmpty else { return nil }
+        do {
+            return try CgroupCPULimit.read(layout, limitFiles, buffer: buffer)
+        } catch {
+            log(error)
+            return nil
+        }
     }
 }
 

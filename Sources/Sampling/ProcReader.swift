@@ -13,7 +13,9 @@ import ProcFS
 /// plus each thread's `stat` while block or mutex sampling is on. Once a second: the groups'
 /// selection (regexes never run on other ticks), each process' `stat`, `statm`, fd count and
 /// its threads' `status`, PSI and the cgroup. A process is known by PID and start time: a
-/// reused PID is a new process.
+/// reused PID is a new process, and one found again after it was taken for gone is not
+/// added a second time. Where `schedstat` cannot be read, a thread's CPU comes from its
+/// `stat`; a process without `task/` is one thread, its own directory.
 final class ProcReader: TickReader {
     /// What `sampling:` asks the reader to read.
     struct Options: Sendable, Hashable {
@@ -70,7 +72,7 @@ final class ProcReader: TickReader {
             return GroupRuntime(settings: gs)
         }
         if !new.readsThreadStates {
-            for g in groups { for p in g.processes { for t in p.threads { t.taskStat = nil } } }
+            for g in groups { for p in g.processes { for t in p.threads where !t.cpuFromStat { t.taskStat = nil } } }
         }
         rescanRequested = true
         layoutChanged = true
@@ -119,10 +121,12 @@ final class ProcReader: TickReader {
         if slow {
             tick.pressureWaitingMicroseconds = pressure.read(buffer, log: log)
             tick.cgroup = cgroup.read(buffer, at: time, log: log)
+            tick.cgroupLimit = cgroup.readLimit(buffer, log: log)
             for (i, g) in groups.enumerated() { Self.count(g, &tick.groups[i].slow!) }
         } else {
             tick.pressureWaitingMicroseconds = nil
             tick.cgroup = nil
+            tick.cgroupLimit = nil
         }
         var selectionChanged = false
         for (i, g) in groups.enumerated() where g.membershipChanged {
@@ -196,6 +200,7 @@ final class ProcReader: TickReader {
             }
         }
         if anyProcessGone {
+            for p in g.processes where p.gone { g.departed[p.identity] = p }
             g.processes.removeAll { $0.gone }
             g.membershipChanged = true
         }
@@ -208,17 +213,7 @@ final class ProcReader: TickReader {
         _ g: GroupRuntime, _ p: ProcessRuntime, _ t: ThreadRuntime, demand: ThreadSampleDemand?, _ out: inout GroupTick,
         _ samples: inout [ThreadSample]
     ) -> UInt64? {
-        let run: UInt64
-        do {
-            guard let s = try t.schedstat.read(buffer, Schedstat.parse) else {
-                t.gone = true
-                return nil
-            }
-            run = s.runNanoseconds
-        } catch {
-            log(error)
-            return nil
-        }
+        guard let run = readRunNanoseconds(t) else { return nil }
         guard let last = t.lastRunNanoseconds else {
             if let slot = t.commIndex { out.threadNanoseconds[slot] &+= run }
             t.lastRunNanoseconds = run
@@ -232,7 +227,7 @@ final class ProcReader: TickReader {
             var wchan: String?
             if demand.contains(.kernelStack) && !t.stackUnreadable {
                 do {
-                    stack = try procfs.kernelStack(pid: p.pid, tid: t.tid, buffer: buffer)
+                    stack = try procfs.read(t.directory + "/stack", buffer: buffer, KernelStack.parse)
                 } catch {
                     // Without root the stack is unreadable for good; the wait channel stands in.
                     t.stackUnreadable = true
@@ -240,7 +235,7 @@ final class ProcReader: TickReader {
                 }
             }
             if demand.contains(.waitChannel) || (demand.contains(.kernelStack) && stack == nil) {
-                wchan = waitChannel(p.pid, t.tid)
+                wchan = waitChannel(t)
             }
             samples.append(
                 ThreadSample(
@@ -250,16 +245,43 @@ final class ProcReader: TickReader {
         return delta
     }
 
+    /// The thread's on-CPU nanoseconds: `schedstat`, or `stat`'s utime + stime where
+    /// `schedstat` is missing (found on the first read; the thread is gone only when `stat`
+    /// is gone too). nil when gone (marked) or unreadable.
+    private func readRunNanoseconds(_ t: ThreadRuntime) -> UInt64? {
+        do {
+            if !t.cpuFromStat {
+                if let s = try t.schedstat.read(buffer, Schedstat.parse) { return s.runNanoseconds }
+                // Once read, a schedstat that fails means the thread exited.
+                if t.lastRunNanoseconds != nil {
+                    t.gone = true
+                    return nil
+                }
+                t.cpuFromStat = true
+                t.schedstat.close()
+            }
+            guard let ticks = try t.stat.read(buffer, ProcessStat.parseCPUTicks) else {
+                t.gone = true
+                return nil
+            }
+            return ticks &* nanosecondsPerTick
+        } catch {
+            log(error)
+            return nil
+        }
+    }
+
+    private var nanosecondsPerTick: UInt64 { 1_000_000_000 / UInt64(procfs.userHZ) }
+
     /// Block and mutex sampling: the thread's state letter, then its wait channel (`D`) or
     /// system call (`S`).
     private func readState(
         _ g: GroupRuntime, _ p: ProcessRuntime, _ t: ThreadRuntime, demand: ThreadSampleDemand?, interval: UInt64,
         _ out: inout GroupTick, _ samples: inout [ThreadSample]
     ) {
-        if t.taskStat == nil { t.taskStat = procfs.threadFile(pid: p.pid, tid: t.tid, "stat") }
         let state: UInt8
         do {
-            guard let s = try t.taskStat!.read(buffer, ProcessStat.parseState) else {
+            guard let s = try t.stat.read(buffer, ProcessStat.parseState) else {
                 t.gone = true
                 return
             }
@@ -269,7 +291,7 @@ final class ProcReader: TickReader {
             return
         }
         if options.block && state == UInt8(ascii: "D") {
-            let wchan = waitChannel(p.pid, t.tid) ?? "unknown"
+            let wchan = waitChannel(t) ?? "unknown"
             if let i = out.blocked.firstIndex(where: { $0.waitChannel == wchan }) {
                 out.blocked[i].count &+= 1
             } else {
@@ -285,7 +307,9 @@ final class ProcReader: TickReader {
         // futex waits sleep interruptibly: only `S` threads can be in one.
         if options.mutex && state == UInt8(ascii: "S") {
             do {
-                if let sys = try procfs.syscall(pid: p.pid, tid: t.tid, buffer: buffer), sys.isFutexWait {
+                if let sys = try procfs.read(t.directory + "/syscall", buffer: buffer, emptyMeansGone: true, SyscallState.parse),
+                    sys.isFutexWait
+                {
                     out.mutexWaits &+= 1
                     if demand != nil {
                         samples.append(
@@ -300,9 +324,9 @@ final class ProcReader: TickReader {
         }
     }
 
-    private func waitChannel(_ pid: Int32, _ tid: Int32) -> String? {
+    private func waitChannel(_ t: ThreadRuntime) -> String? {
         do {
-            return try procfs.waitChannel(pid: pid, tid: tid, buffer: buffer) ?? nil
+            return try procfs.read(t.directory + "/wchan", buffer: buffer) { WaitChannel.parse($0) } ?? nil
         } catch {
             log(error)
             return nil
@@ -401,10 +425,15 @@ final class ProcReader: TickReader {
             for w in wanted {
                 if let p = existing[w.pid], p.identity.startTime == w.startTime {
                     next.append(p)
+                } else if let p = g.departed[w] {
+                    // Marked gone but still there: known, so its counters are not added again.
+                    p.gone = false
+                    next.append(p)
                 } else {
                     next.append(ProcessRuntime(w, procfs: procfs))
                 }
             }
+            g.departed.removeAll()
             g.processes = next
             g.membershipChanged = true
             for p in next { refreshThreads(p) }
@@ -414,10 +443,18 @@ final class ProcReader: TickReader {
     private func refreshThreads(_ p: ProcessRuntime) {
         let tids: [Int32]
         do {
-            guard let ids = try ProcFS.numericEntries(p.taskPath) else {
-                p.gone = true
+            guard let ids = try ProcFS.numericEntries(p.taskPath), !ids.isEmpty else {
+                // No task/ (or an empty one): gone, or a /proc without it (a snapshot, an
+                // emulated /proc), where the process is one process with one thread.
+                if access(procfs.path(pid: p.pid, "stat"), F_OK) != 0 {
+                    p.gone = true
+                } else if !p.withoutTasks || p.threads.isEmpty {
+                    p.withoutTasks = true
+                    p.threads = [ThreadRuntime(processWithoutTasks: p.pid, procfs: procfs)]
+                }
                 return
             }
+            p.withoutTasks = false
             tids = ids
         } catch {
             log(error)

@@ -4,13 +4,22 @@ import ProcFS
 // read, per thread, process and group. Only the reader touches it, on the tick thread.
 
 /// One thread of a watched process. Its `schedstat` stays open: it is read every tick.
+/// A process without a `task/` folder (a /proc snapshot, an emulated /proc) is one thread
+/// whose files are the process' own.
 final class ThreadRuntime {
     let tid: Int32
+    /// `task/TID`, or the process' directory for a process without `task/`.
+    let directory: String
     let schedstat: ProcFile
     /// `task/TID/status`, read once a second (kept as a path: an fd per thread is enough).
     let statusPath: String
-    /// `task/TID/stat`, open only while block or mutex sampling is on (they need the state letter every tick).
+    /// `stat`, open while block or mutex sampling is on (they need the state letter every
+    /// tick) and while the thread's CPU time comes from it.
     var taskStat: ProcFile?
+    /// The CPU time is `stat`'s utime + stime: `schedstat` cannot be read (a kernel without
+    /// scheduler statistics, a sandboxed /proc), or the thread stands for a whole process
+    /// without `task/` (whose `stat` counts all its threads).
+    var cpuFromStat: Bool
     var lastRunNanoseconds: UInt64?
     var comm: String?
     /// Slot in the group's thread-name table (groups with `threads: true`).
@@ -20,10 +29,29 @@ final class ThreadRuntime {
     var stackUnreadable = false
     var gone = false
 
-    init(pid: Int32, tid: Int32, procfs: ProcFS) {
+    convenience init(pid: Int32, tid: Int32, procfs: ProcFS) {
+        self.init(tid: tid, directory: "\(procfs.root)/\(pid)/task/\(tid)", cpuFromStat: false)
+    }
+
+    /// The only thread of a process that has no `task/` folder.
+    convenience init(processWithoutTasks pid: Int32, procfs: ProcFS) {
+        self.init(tid: pid, directory: "\(procfs.root)/\(pid)", cpuFromStat: true)
+    }
+
+    private init(tid: Int32, directory: String, cpuFromStat: Bool) {
         self.tid = tid
-        schedstat = procfs.threadFile(pid: pid, tid: tid, "schedstat")
-        statusPath = procfs.path(pid: pid, tid: tid, "status")
+        self.directory = directory
+        self.cpuFromStat = cpuFromStat
+        schedstat = ProcFile(directory + "/schedstat", emptyMeansGone: true)
+        statusPath = directory + "/status"
+    }
+
+    /// The thread's `stat`, opened on first use and kept open.
+    var stat: ProcFile {
+        if let f = taskStat { return f }
+        let f = ProcFile(directory + "/stat", emptyMeansGone: true)
+        taskStat = f
+        return f
     }
 }
 
@@ -36,6 +64,8 @@ final class ProcessRuntime {
     let fdPath: String
     let taskPath: String
     var threads: [ThreadRuntime] = []
+    /// The process has no `task/` folder: its one thread is the process itself.
+    var withoutTasks = false
     var lastUtime: UInt64?
     var lastStime: UInt64?
     var numThreads: Int64 = 0
@@ -65,6 +95,10 @@ final class GroupRuntime {
     private var threadSlots: [String: Int] = [:]
     /// Members came or went since the tick last listed them.
     var membershipChanged = true
+    /// Members that left since the last selection, by identity: one the selection finds
+    /// again (same PID and start time) comes back with its counters' last readings instead
+    /// of bringing its whole lifetime CPU a second time.
+    var departed: [SelectedProcess: ProcessRuntime] = [:]
 
     init(settings: ProcessGroupSettings) { self.settings = settings }
 

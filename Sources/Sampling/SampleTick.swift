@@ -27,6 +27,9 @@ public struct SampleTick: Sendable {
     public internal(set) var pressureWaitingMicroseconds: UInt64?
     /// The agent's cgroup CPU accounting (counters); read once a second when found.
     public internal(set) var cgroup: CgroupCPUStat?
+    /// The agent's cgroup CPU limit and weight (gauges); read with `cgroup`, nil when the
+    /// cgroup has no cpu controller files.
+    public internal(set) var cgroupLimit: CgroupCPULimit?
     /// One entry per `processes:` group, in configuration order.
     public internal(set) var groups: [GroupTick] = []
     /// Changes whenever a group's processes change (at most once a second, and when one

@@ -23,6 +23,8 @@ struct SamplerAggregate: Sendable {
     private(set) var hostHistory: HistoryRing
     private(set) var pressureWaitingMicroseconds: UInt64?
     private(set) var cgroup: CgroupCPUStat?
+    /// As last read (gauges): a limit removed at run time disappears with the next read.
+    private(set) var cgroupLimit: CgroupCPULimit?
     private(set) var groups: [GroupAggregate] = []
 
     /// Ticks cost tens of microseconds to a few milliseconds.
@@ -71,6 +73,7 @@ struct SamplerAggregate: Sendable {
         }
         if let p = tick.pressureWaitingMicroseconds { pressureWaitingMicroseconds = max(pressureWaitingMicroseconds ?? 0, p) }
         if let c = tick.cgroup { mergeCgroup(c) }
+        if tick.isSlow { cgroupLimit = tick.cgroupLimit }
         let interval = tick.interval.nanoseconds
         for i in tick.groups.indices where i < groups.count {
             groups[i].add(tick.groups[i], interval: interval, at: time, second: second)

@@ -13,10 +13,12 @@ public enum SamplerMetricNames {
     public static let cgroupThrottledSeconds = "lookout_cgroup_cpu_throttled_seconds_total"
     public static let cgroupThrottledPeriods = "lookout_cgroup_cpu_throttled_periods_total"
     public static let cgroupPeriods = "lookout_cgroup_cpu_periods_total"
+    public static let cgroupLimitCores = "lookout_cgroup_cpu_limit_cores"
+    public static let cgroupWeight = "lookout_cgroup_cpu_weight"
     public static let processCPUSeconds = "lookout_process_cpu_seconds_total"
     public static let processUtilization = "lookout_process_cpu_utilization_ratio"
     public static let processUtilizationPeak = "lookout_process_cpu_utilization_peak_ratio"
-    public static let processCount = "lookout_process_count"
+    public static let processes = "lookout_processes"
     public static let processThreads = "lookout_process_threads"
     public static let processResidentMemory = "lookout_process_resident_memory_bytes"
     public static let processOpenFDs = "lookout_process_open_fds"
@@ -62,6 +64,8 @@ public final class SamplerMetrics: MetricsSource, Sendable {
     /// Sample ticks done so far.
     public var ticks: UInt64 { published.read { $0.ticks } }
     public var missedTicks: UInt64 { published.read { $0.missedTicks } }
+    /// The agent's cgroup CPU limit and weight as last read; nil when unknown.
+    public var cgroupLimit: CgroupCPULimit? { published.read { $0.cgroupLimit } }
     /// The settings the sampler runs with now (after reloads): what a profile request
     /// checks before asking for block or mutex samples.
     public var settings: SamplerSettings { published.read { $0.settings } }
@@ -138,6 +142,21 @@ public final class SamplerMetrics: MetricsSource, Sendable {
             }
         }
 
+        if let limit = s.cgroupLimit {
+            if let cores = limit.cores {
+                out.append(
+                    .gauge(
+                        N.cgroupLimitCores, help: "CPU limit of the agent's cgroup in cores (quota / period); absent when unlimited.",
+                        [(.empty, cores)]))
+            }
+            if let weight = limit.weight {
+                out.append(
+                    .gauge(
+                        N.cgroupWeight, help: "CPU weight of the agent's cgroup (cgroup v2 cpu.weight, or v1 cpu.shares).",
+                        [(.empty, Double(weight))]))
+            }
+        }
+
         // Process groups.
         guard !s.groups.isEmpty else { return out }
         var cpu: [(Labels, Double)] = []
@@ -188,7 +207,7 @@ public final class SamplerMetrics: MetricsSource, Sendable {
                 N.processUtilizationPeak,
                 help: "Max per-tick CPU utilization of the group in the last peak_window (1.0 = one full core).", unit: "ratio", peak))
         if !count.isEmpty {
-            out.append(.gauge(N.processCount, help: "Processes in the group.", count))
+            out.append(.gauge(N.processes, help: "Processes in the group.", count))
             out.append(.gauge(N.processThreads, help: "Threads of the group's processes.", threads))
             out.append(.gauge(N.processResidentMemory, help: "Resident memory of the group's processes.", unit: "bytes", rss))
             out.append(.gauge(N.processOpenFDs, help: "Open file descriptors of the group's processes.", fds))

@@ -67,6 +67,19 @@ import Testing
         #expect(c.targets.isEmpty)
     }
 
+    /// State goes under systemd's $STATE_DIRECTORY when set, else under data/ beside the config file.
+    @Test func outboxDefaultsToTheStateDirectory() throws {
+        let receivers = "notify:\n  webhooks:\n    - url: http://127.0.0.1:5001/hook\n"
+        var c = try AgentConfig.parse(receivers, file: "/etc/lookout/lookout.yml", stateDirectory: "/var/lib/lookout")
+        #expect(c.notify.outbox == "/var/lib/lookout/outbox")
+        c = try AgentConfig.parse(receivers, file: "/etc/lookout/lookout.yml", stateDirectory: nil)
+        #expect(c.notify.outbox == "/etc/lookout/data/outbox")
+        c = try AgentConfig.parse(receivers, file: "lookout.yml", stateDirectory: nil)
+        #expect(c.notify.outbox == "data/outbox")
+        c = try AgentConfig.parse(receivers + "  outbox: /srv/outbox\n", file: "/etc/lookout/lookout.yml", stateDirectory: "/var/lib/lookout")
+        #expect(c.notify.outbox == "/srv/outbox")
+    }
+
     @Test func embeddedDefaultWatchesTheAgentItself() {
         let c = AgentConfig.embeddedDefault
         #expect(c.processes.count == 1)

@@ -40,6 +40,17 @@ import Testing
         #expect(!html.contains("src=") && !html.contains("<link") && !html.contains("<script"))  // no external assets, no scripts
     }
 
+    @Test func showsTheCgroupCPULimitAndWeight() {
+        var m = model()
+        #expect(!StatusPage.render(m).contains("cgroup CPU limit"))
+        m.cgroupLimit = .init(cores: 1.5, weight: 1024)
+        var html = StatusPage.render(m)
+        #expect(html.contains("cgroup CPU limit: <span class=\"num\">1.5</span> cores, weight <span class=\"num\">1024</span>"))
+        m.cgroupLimit = .init(cores: nil, weight: 100)
+        html = StatusPage.render(m)
+        #expect(html.contains("cgroup CPU limit: none, weight <span class=\"num\">100</span>"))
+    }
+
     @Test func emptyStateIsExplained() {
         var m = model()
         m.targets = []

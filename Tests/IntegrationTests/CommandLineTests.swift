@@ -73,6 +73,25 @@ import Testing
         #expect(hanging.output.contains("timeout"))
     }
 
+    /// Said the way node_exporter says it: what, where, exit 1, no library call in sight.
+    @Test func aListenAddressInUseEndsTheAgentWithAPlainMessage() throws {
+        let occupant = try AgentProcess(config: nil)
+        let address = "127.0.0.1:\(occupant.port)"
+        let (status, output) = LookoutBinary.run(["run", "--listen", address], timeout: .seconds(30))
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("listen tcp \(address): bind: address already in use"), "\(output)")
+        #expect(!output.contains("descriptor") && !output.contains("errno"), "\(output)")
+    }
+
+    /// No receiver, no outbox: nothing is written where the agent was started or beside its config.
+    @Test func anAgentWithoutReceiversCreatesNoStateDirectory() async throws {
+        let dir = TemporaryDirectory(prefix: "lookout-nostate")
+        let agent = try AgentProcess(config: "processes:\n  - name: me\n    pid: 1\n", workingDirectory: dir)
+        #expect(await waitUntil(timeout: .seconds(20)) { agent.get("/-/ready").status == 200 }, "\(agent.log)")
+        try await Task.sleep(for: .milliseconds(500))
+        #expect(!FileIO.exists(dir.path + "/data"), "\(agent.log)")
+    }
+
     @Test func versionPrintsTheVersion() {
         let (status, output) = LookoutBinary.run(["version"])
         #expect(status == 0)

@@ -131,15 +131,15 @@ import Glibc
             let r = agent.get("/metrics", headers: [auth])
             guard r.status == 200 else { return false }
             let s = ExpositionText.parse(r.text)
-            return s.value("lookout_process_count", ["group": "hygiene"]) ?? 0 >= 1
-                && s.value("lookout_process_count", ["group": "bycmdline"]) ?? 0 >= 1
+            return s.value("lookout_processes", ["group": "hygiene"]) ?? 0 >= 1
+                && s.value("lookout_processes", ["group": "bycmdline"]) ?? 0 >= 1
                 && s.value("lookout_notifications_total", ["receiver": "signed", "result": "success"]) ?? 0 >= 1
                 && s.value("lookout_notifications_total", ["receiver": "basic", "result": "dropped"]) ?? 0 >= 1
                 && s.value("lookout_notifications_total", ["receiver": "failing", "result": "retry"]) ?? 0 >= 1
                 && s.value("lookout_notifications_total", ["receiver": "down", "result": "retry"]) ?? 0 >= 1
                 && s.value("app_up", ["target": "tokenfile"]) == 1
         }
-        #expect(busy, "\(agent.get("/metrics", headers: [auth]).text.split(separator: "\n").filter { $0.contains("notif") || $0.contains("process_count") })\n\(agent.log)")
+        #expect(busy, "\(agent.get("/metrics", headers: [auth]).text.split(separator: "\n").filter { $0.contains("notif") || $0.contains("lookout_processes") })\n\(agent.log)")
 
         // Not vacuous: the secrets were in use.
         #expect(server.received("/status/401").last?.headers["Authorization"] == "Bearer \(secrets["target bearer token"]!)")

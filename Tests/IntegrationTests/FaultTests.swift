@@ -205,7 +205,7 @@ import Glibc
                 }
                 last[s.series] = s.value
             }
-            maxCount = max(maxCount, samples.value("lookout_process_count", ["group": "churn"]) ?? 0)
+            maxCount = max(maxCount, samples.value("lookout_processes", ["group": "churn"]) ?? 0)
             let cpu = samples.all("lookout_process_cpu_seconds_total", ["group": "churn"]).map(\.value).reduce(0, +)
             if firstCPU == nil { firstCPU = cpu }
             lastCPU = cpu
@@ -214,7 +214,7 @@ import Glibc
         #expect(wentBack.isEmpty, "\(wentBack.prefix(20))")
         #expect(scrapes >= 40)
         // Not vacuous: the group had several members at once and its CPU time grew.
-        #expect(maxCount >= 2, "largest lookout_process_count{group=\"churn\"}: \(maxCount)")
+        #expect(maxCount >= 2, "largest lookout_processes{group=\"churn\"}: \(maxCount)")
         #expect(lastCPU - (firstCPU ?? 0) >= 0.5, "churn group CPU \(firstCPU ?? -1) → \(lastCPU)")
         #expect(last.keys.contains { $0.hasPrefix("lookout_thread_cpu_seconds_total{group=\"churn\"") })
         #expect(agent.process.isRunning)
@@ -250,7 +250,7 @@ import Glibc
         }
         let first = try ChildProcess(busy)
         let pid = first.pid
-        #expect(await waitUntil(timeout: .seconds(10)) { agent.samples().value("lookout_process_count", ["group": "reuse"]) == 1 })
+        #expect(await waitUntil(timeout: .seconds(10)) { agent.samples().value("lookout_processes", ["group": "reuse"]) == 1 })
         while first.isRunning { _ = cpu(); try await Task.sleep(for: .milliseconds(50)) }
         // The first process' whole CPU time, once the agent has read its last second.
         try await Task.sleep(for: .milliseconds(1500))

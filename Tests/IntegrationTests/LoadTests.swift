@@ -37,7 +37,7 @@ import Glibc
         let agent = try AgentProcess(config: config, port: port)
         let ready = await waitUntil(timeout: .seconds(15), every: .milliseconds(200)) {
             let s = agent.samples()
-            return s.value("lookout_process_count", ["group": "lookout"]) == 1
+            return s.value("lookout_processes", ["group": "lookout"]) == 1
                 && s.all("app_requests_total").count == 500
         }
         #expect(ready, "\(agent.log)")

@@ -283,6 +283,23 @@ let quietLogger: Logger = {
         }
     }
 
+    /// No receiver, no outbox on disk; the first receiver a reload brings opens it.
+    @Test func theOutboxDirectoryIsMadeOnlyOnceAReceiverIsConfigured() async throws {
+        let none = settings(groupWait: .zero) { $0.webhooks = [] }
+        let t = RecordingTransport()
+        let n = notifier(none, t)
+        try await whileRunning(n) {
+            n.submit(AlertRound(firing: [alert("TargetSlow")]))
+            #expect(await idle(n))
+            #expect(!FileIO.exists(dir.path + "/outbox"))
+            #expect(n.status()["durable"] == false)
+            n.update(settings: settings(groupWait: .zero))
+            #expect(await idle(n) { t.count == 1 })
+            #expect(FileIO.exists(dir.path + "/outbox/outbox.log"))
+            #expect(n.status()["durable"] == true)
+        }
+    }
+
     @Test func unusableOutboxDirectoryFallsBackToMemory() async throws {
         dir.write("blocker", "a file where the outbox directory should be")
         let s = settings(groupWait: .zero) { $0.outbox = dir.path + "/blocker/outbox" }

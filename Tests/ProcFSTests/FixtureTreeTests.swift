@@ -151,10 +151,9 @@ import Testing
         #expect(s == CgroupCPUStat(usageNanoseconds: 2_500_000_000, periods: 40, throttledPeriods: 4, throttledNanoseconds: 300_000_000))
     }
 
-    @Test func cgroupV1CombinedMountAndNamespacedRoot() throws {
+    @Test func cgroupV1CombinedMount() throws {
         let fake = FakeProc()
-        // In a container the cgroup's own path is not visible: the mount's root is the cgroup.
-        fake.write("self/cgroup", "2:cpu,cpuacct:/docker/abc123\n")
+        fake.write("self/cgroup", "2:cpu,cpuacct:/\n")
         fake.writeSys("fs/cgroup/cpu,cpuacct/cpuacct.usage", "42\n")
         fake.writeSys("fs/cgroup/cpu,cpuacct/cpu.stat", "nr_periods 1\nnr_throttled 1\nthrottled_time 5\n")
         let fs = try procfs(fake)

@@ -1,6 +1,9 @@
 /// The sampler's exposition of `ExpositionGoldenTests`' fixture: text 0.0.4 and OpenMetrics 1.0.
 enum Golden {
     static let text = #"""
+# HELP lookout_cgroup_cpu_limit_cores CPU limit of the agent's cgroup in cores (quota / period); absent when unlimited.
+# TYPE lookout_cgroup_cpu_limit_cores gauge
+lookout_cgroup_cpu_limit_cores 1.5
 # HELP lookout_cgroup_cpu_periods_total CPU quota periods of the agent's cgroup that have elapsed.
 # TYPE lookout_cgroup_cpu_periods_total counter
 lookout_cgroup_cpu_periods_total 20
@@ -13,6 +16,9 @@ lookout_cgroup_cpu_throttled_seconds_total 0.75
 # HELP lookout_cgroup_cpu_usage_seconds_total CPU time used by the agent's cgroup.
 # TYPE lookout_cgroup_cpu_usage_seconds_total counter
 lookout_cgroup_cpu_usage_seconds_total 2.5
+# HELP lookout_cgroup_cpu_weight CPU weight of the agent's cgroup (cgroup v2 cpu.weight, or v1 cpu.shares).
+# TYPE lookout_cgroup_cpu_weight gauge
+lookout_cgroup_cpu_weight 1024
 # HELP lookout_host_cpu_seconds_total Seconds the CPUs spent in each mode, from /proc/stat.
 # TYPE lookout_host_cpu_seconds_total counter
 lookout_host_cpu_seconds_total{cpu="0",mode="user"} 10.37
@@ -68,11 +74,6 @@ lookout_process_context_switches_total{group="db",type="voluntary"} 0
 lookout_process_context_switches_total{group="db",type="nonvoluntary"} 0
 lookout_process_context_switches_total{group="lookout",type="voluntary"} 0
 lookout_process_context_switches_total{group="lookout",type="nonvoluntary"} 0
-# HELP lookout_process_count Processes in the group.
-# TYPE lookout_process_count gauge
-lookout_process_count{group="api"} 1
-lookout_process_count{group="db"} 1
-lookout_process_count{group="lookout"} 1
 # HELP lookout_process_cpu_seconds_total CPU time of the group's processes, by mode.
 # TYPE lookout_process_cpu_seconds_total counter
 lookout_process_cpu_seconds_total{group="api",mode="user"} 1.75
@@ -162,6 +163,11 @@ lookout_process_resident_memory_bytes{group="lookout"} 409600
 lookout_process_threads{group="api"} 3
 lookout_process_threads{group="db"} 2
 lookout_process_threads{group="lookout"} 1
+# HELP lookout_processes Processes in the group.
+# TYPE lookout_processes gauge
+lookout_processes{group="api"} 1
+lookout_processes{group="db"} 1
+lookout_processes{group="lookout"} 1
 # HELP lookout_sampler_enabled Whether a sampling profile is on (1) or off (0).
 # TYPE lookout_sampler_enabled gauge
 lookout_sampler_enabled{profile="cpu"} 1
@@ -202,6 +208,9 @@ lookout_thread_cpu_seconds_total{group="api",thread="worker"} 2.674
 """#
 
     static let openMetrics = #"""
+# HELP lookout_cgroup_cpu_limit_cores CPU limit of the agent's cgroup in cores (quota / period); absent when unlimited.
+# TYPE lookout_cgroup_cpu_limit_cores gauge
+lookout_cgroup_cpu_limit_cores 1.5
 # HELP lookout_cgroup_cpu_periods CPU quota periods of the agent's cgroup that have elapsed.
 # TYPE lookout_cgroup_cpu_periods counter
 lookout_cgroup_cpu_periods_total 20
@@ -216,6 +225,9 @@ lookout_cgroup_cpu_throttled_seconds_total 0.75
 # TYPE lookout_cgroup_cpu_usage_seconds counter
 # UNIT lookout_cgroup_cpu_usage_seconds seconds
 lookout_cgroup_cpu_usage_seconds_total 2.5
+# HELP lookout_cgroup_cpu_weight CPU weight of the agent's cgroup (cgroup v2 cpu.weight, or v1 cpu.shares).
+# TYPE lookout_cgroup_cpu_weight gauge
+lookout_cgroup_cpu_weight 1024
 # HELP lookout_host_cpu_seconds Seconds the CPUs spent in each mode, from /proc/stat.
 # TYPE lookout_host_cpu_seconds counter
 # UNIT lookout_host_cpu_seconds seconds
@@ -275,11 +287,6 @@ lookout_process_context_switches_total{group="db",type="voluntary"} 0
 lookout_process_context_switches_total{group="db",type="nonvoluntary"} 0
 lookout_process_context_switches_total{group="lookout",type="voluntary"} 0
 lookout_process_context_switches_total{group="lookout",type="nonvoluntary"} 0
-# HELP lookout_process_count Processes in the group.
-# TYPE lookout_process_count gauge
-lookout_process_count{group="api"} 1
-lookout_process_count{group="db"} 1
-lookout_process_count{group="lookout"} 1
 # HELP lookout_process_cpu_seconds CPU time of the group's processes, by mode.
 # TYPE lookout_process_cpu_seconds counter
 # UNIT lookout_process_cpu_seconds seconds
@@ -373,6 +380,11 @@ lookout_process_resident_memory_bytes{group="lookout"} 409600
 lookout_process_threads{group="api"} 3
 lookout_process_threads{group="db"} 2
 lookout_process_threads{group="lookout"} 1
+# HELP lookout_processes Processes in the group.
+# TYPE lookout_processes gauge
+lookout_processes{group="api"} 1
+lookout_processes{group="db"} 1
+lookout_processes{group="lookout"} 1
 # HELP lookout_sampler_enabled Whether a sampling profile is on (1) or off (0).
 # TYPE lookout_sampler_enabled gauge
 lookout_sampler_enabled{profile="cpu"} 1

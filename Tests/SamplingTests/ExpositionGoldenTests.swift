@@ -14,7 +14,7 @@ import Testing
 @Suite struct ExpositionGoldenTests {
     static let idle: [UInt64] = [1000, 0, 500, 100_000, 10, 0, 5, 0, 0, 0]
 
-    /// Host, cgroup v1, PSI, a group with per-thread series, a group with block and mutex
+    /// Host, cgroup v1 (with a CPU limit), PSI, a group with per-thread series, a group with block and mutex
     /// samples and the agent itself; a second of ticks with CPU moving, ending on the tick
     /// that does the once-a-second reads.
     func exposition() async throws -> (text: String, openMetrics: String) {
@@ -28,6 +28,9 @@ import Testing
         fake.addProcess(me)
         fake.writeSys("fs/cgroup/cpu,cpuacct/cpuacct.usage", "2500000000\n")
         fake.writeSys("fs/cgroup/cpu,cpuacct/cpu.stat", "nr_periods 20\nnr_throttled 5\nthrottled_time 750000000\n")
+        fake.writeSys("fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "150000\n")
+        fake.writeSys("fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n")
+        fake.writeSys("fs/cgroup/cpu,cpuacct/cpu.shares", "1024\n")
         fake.write("pressure/cpu", "some avg10=0.00 avg60=0.00 avg300=0.00 total=1500000\n")
         var api = FakeProc.Process(pid: 20, comm: "api")
         api.utime = 150

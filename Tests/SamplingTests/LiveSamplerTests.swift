@@ -53,7 +53,7 @@ import Testing
             let figure = try kernelCPUSeconds(burner.pid)
             #expect(figure > 0.5, "the child burned \(figure) s")
             #expect(abs(user + system - figure) <= 0.02 * figure, "ours \(user + system) s, kernel \(figure) s")
-            #expect(m.value(N.processCount, ["group": "burn"]) == 1)
+            #expect(m.value(N.processes, ["group": "burn"]) == 1)
             #expect(m.value(N.processThreads, ["group": "burn"]) == 1)
         }
     }
@@ -150,7 +150,7 @@ import Testing
             let tickAverage = (h1.sum - h0.sum) / (h1.count - h0.count)
             let counterAverage = (cpu(m1) - cpu(m0)) / elapsed
             let peak = try #require(m1.value(N.processUtilizationPeak, labels))
-            #expect(m1.value(N.processCount, labels) == 1)  // found through the pidfile
+            #expect(m1.value(N.processes, labels) == 1)  // found through the pidfile
             #expect(peak >= 0.8, "peak \(peak)")
             #expect(tickAverage < 0.2 && counterAverage < 0.2, "average per tick \(tickAverage), from the counter \(counterAverage)")
             // The per-tick figures add up to what the kernel accounted for the child in that time.
@@ -259,7 +259,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(2200))
             let m = sampler.metrics.collect()
             let g: Labels = ["group": "lookout"]
-            #expect(m.value(N.processCount, g) == 1)
+            #expect(m.value(N.processes, g) == 1)
             #expect((m.value(N.processThreads, g) ?? 0) >= 2)
             #expect((m.value(N.processResidentMemory, g) ?? 0) > 1_048_576)
             #expect((m.value(N.processOpenFDs, g) ?? 0) >= 3)

@@ -95,7 +95,7 @@ import Testing
         // Before the first once-a-second read nothing is known: no counter, no gauge.
         a.add(tick(at: 1) { $0.groups = [group("api") { $0.cpuNanoseconds = 26_315_789 }] })
         var m = families(a)
-        #expect(m.value(N.processCount, api) == nil && m.value(N.processCPUSeconds, api.setting("mode", "user")) == nil)
+        #expect(m.value(N.processes, api) == nil && m.value(N.processCPUSeconds, api.setting("mode", "user")) == nil)
         #expect(abs((m.histogram(N.processUtilization, api)?.sum ?? 0) - 0.5) < 1e-6)
 
         a.add(tick(at: 2) {
@@ -132,7 +132,7 @@ import Testing
         #expect(m.value(N.processContextSwitches, api.setting("type", "voluntary")) == 75)
         #expect(m.value(N.processContextSwitches, api.setting("type", "nonvoluntary")) == 4)
         // Gauges are the last read's.
-        #expect(m.value(N.processCount, api) == 1 && m.value(N.processThreads, api) == 4)
+        #expect(m.value(N.processes, api) == 1 && m.value(N.processThreads, api) == 4)
         #expect(m.value(N.processResidentMemory, api) == 0 && m.value(N.processOpenFDs, api) == 0)
         // Only ticks with a CPU figure and an interval are observed.
         #expect(m.histogram(N.processUtilization, api)?.count == 1)

@@ -84,7 +84,7 @@ typealias N = SamplerMetricNames
         m = sampler.metrics.collect()
         h = try #require(m.histogram(N.processUtilization, ["group": "api"]))
         #expect(h.count == 2 && h.buckets[0].cumulativeCount == 1)
-        #expect(m.value(N.processCount, ["group": "api"]) == 1)
+        #expect(m.value(N.processes, ["group": "api"]) == 1)
         #expect(m.value(N.processThreads, ["group": "api"]) == 2)
         #expect(m.value(N.processResidentMemory, ["group": "api"]) == 409_600.0)
         #expect(m.value(N.processOpenFDs, ["group": "api"]) == 3)
@@ -116,7 +116,7 @@ typealias N = SamplerMetricNames
         let voluntary: Labels = ["group": "workers", "type": "voluntary"]
         #expect(m.value(N.processCPUSeconds, user) == 1.5)
         #expect(m.value(N.processCPUSeconds, system) == 0.25)
-        #expect(m.value(N.processCount, ["group": "workers"]) == 2)
+        #expect(m.value(N.processes, ["group": "workers"]) == 2)
         #expect(m.value(N.processContextSwitches, voluntary) == 17)
 
         // worker-b exits and is reaped; worker-a keeps running.
@@ -136,7 +136,7 @@ typealias N = SamplerMetricNames
         await sampler.tick()
         m = sampler.metrics.collect()
         #expect(m.value(N.processCPUSeconds, user) == 1.8)  // 1.5 + 0.3, b's 0.5 kept
-        #expect(m.value(N.processCount, ["group": "workers"]) == 1)
+        #expect(m.value(N.processes, ["group": "workers"]) == 1)
         #expect(m.value(N.processContextSwitches, voluntary) == 19)
 
         // worker-a exits and a new process gets its PID (a later start time): a new member,
@@ -150,7 +150,7 @@ typealias N = SamplerMetricNames
         await sampler.tick()
         m = sampler.metrics.collect()
         #expect(m.value(N.processCPUSeconds, user) == 1.9)
-        #expect(m.value(N.processCount, ["group": "workers"]) == 1)
+        #expect(m.value(N.processes, ["group": "workers"]) == 1)
         // Processes vanishing is normal: nothing was logged as a problem.
         #expect(logs.warnings.isEmpty, "\(logs.warnings)")
     }
@@ -196,7 +196,7 @@ typealias N = SamplerMetricNames
         let sampler = Sampler(groups: groups, procfs: try fakeProcFS(fake), clock: ManualClock(), logger: logs.logger)
         await sampler.tick()
         let m = sampler.metrics.collect()
-        func count(_ g: String) -> Double? { m.value(N.processCount, ["group": g]) }
+        func count(_ g: String) -> Double? { m.value(N.processes, ["group": g]) }
         func user(_ g: String) -> Double? { m.value(N.processCPUSeconds, ["group": g, "mode": "user"]) }
         #expect(count("odd") == 1 && user("odd") == 0.01)  // the kernel thread of the same name is not taken
         #expect(count("cmd") == 1 && user("cmd") == 0.02)  // the zombie python3 is not taken
@@ -417,12 +417,12 @@ typealias N = SamplerMetricNames
         await sampler.tick()
         m = sampler.metrics.collect()
         #expect(m.value(N.processCPUSeconds, ["group": "one", "mode": "user"]) == 4.0)
-        #expect(m.value(N.processCount, ["group": "one"]) == 2)
+        #expect(m.value(N.processes, ["group": "one"]) == 2)
         // Kept: the 40 ms tick and now an idle one (901 joined and has no delta yet).
         let kept = try #require(m.histogram(N.processUtilization, ["group": "one"]))
         #expect(kept.count == 2 && abs(kept.sum - Double(40_000_000) / Double(period(19).nanoseconds)) < 1e-9)
         #expect(m.value(N.processCPUSeconds, ["group": "three", "mode": "user"]) == 1.0)
-        #expect(m.value(N.processCount, ["group": "two"]) == nil)
+        #expect(m.value(N.processes, ["group": "two"]) == nil)
         #expect(m.value(N.samplerFrequency) == 97)
         #expect(m.value(N.samplerTicks) == 3)
     }
@@ -493,6 +493,9 @@ typealias N = SamplerMetricNames
             f.write("10/cgroup", "2:cpu,cpuacct:/\n")
             f.writeSys("fs/cgroup/cpu,cpuacct/cpuacct.usage", "5\n")
             f.writeSys("fs/cgroup/cpu,cpuacct/cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n")
+            f.writeSys("fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", "200000\n")
+            f.writeSys("fs/cgroup/cpu,cpuacct/cpu.cfs_period_us", "100000\n")
+            f.writeSys("fs/cgroup/cpu,cpuacct/cpu.shares", "1024\n")
             var p = FakeProc.Process(pid: 11, comm: "api")
             p.threads = [.init(tid: 11, comm: "api", state: "D", wchan: "io_schedule")]
             f.addProcess(p)
@@ -512,8 +515,8 @@ typealias N = SamplerMetricNames
             (N.hostCPUSeconds, .counter, ["cpu", "mode"]), (N.hostUtilization, .histogram, []),
             (N.hostUtilizationPeak, .gauge, []), (N.hostPressureWaiting, .counter, []), (N.cgroupUsage, .counter, []),
             (N.cgroupThrottledSeconds, .counter, []), (N.cgroupThrottledPeriods, .counter, []), (N.cgroupPeriods, .counter, []),
-            (N.processCPUSeconds, .counter, ["group", "mode"]), (N.processUtilization, .histogram, ["group"]),
-            (N.processUtilizationPeak, .gauge, ["group"]), (N.processCount, .gauge, ["group"]), (N.processThreads, .gauge, ["group"]),
+            (N.cgroupLimitCores, .gauge, []), (N.cgroupWeight, .gauge, []), (N.processCPUSeconds, .counter, ["group", "mode"]), (N.processUtilization, .histogram, ["group"]),
+            (N.processUtilizationPeak, .gauge, ["group"]), (N.processes, .gauge, ["group"]), (N.processThreads, .gauge, ["group"]),
             (N.processResidentMemory, .gauge, ["group"]), (N.processOpenFDs, .gauge, ["group"]),
             (N.processContextSwitches, .counter, ["group", "type"]), (N.threadCPUSeconds, .counter, ["group", "thread"]),
             (N.processBlockedSamples, .counter, ["group", "wchan"]), (N.processMutexWaitSamples, .counter, ["group"]),
