@@ -2,11 +2,14 @@
 # Installs the system packages the build and the tests need (Debian; run as root).
 
 SWIFT ?= swift
-# Build: libcurl, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC).
-BUILD_PACKAGES := libcurl4-openssl-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev pkg-config
+# Build: libcurl, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC), elfutils (stack unwinding, symbols).
+BUILD_PACKAGES := libcurl4-openssl-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev pkg-config \
+	libdw-dev libelf-dev
 # Tests: the real servers lookout is tested against, and the tools that read its output.
+# Stack profiles: programs in C, C++, Go and JavaScript to sample, perf to compare with.
 TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \
-	python3 python3-prometheus-client python3-yaml openssl curl procps wrk
+	python3 python3-prometheus-client python3-yaml openssl curl procps wrk \
+	gcc g++ binutils nodejs linux-perf
 # Benchmarks/compare: the peers lookout is measured against, gcc for its C floor.
 BENCH_PACKAGES := gcc prometheus-blackbox-exporter prometheus-process-exporter
 APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES) | md5sum | cut -c1-8)

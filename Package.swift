@@ -15,8 +15,8 @@ let package = Package(
         .library(
             name: "LookoutKit",
             targets: [
-                "LookoutCore", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify", "Profiles",
-                "Server", "Agent",
+                "LookoutCore", "ProcFS", "Sampling", "Stacks", "Exposition", "Probing", "PromQL", "Rules", "Notify",
+                "Profiles", "Server", "Agent",
             ]),
     ],
     dependencies: [
@@ -40,6 +40,12 @@ let package = Package(
             name: "CProtobuf",
             exclude: ["regenerate.sh", "proto"],
             linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        /// Stack profiling in C: perf_event_open and its ring buffer, libelf, libdw (line
+        /// tables, CFI unwinding), C++ and Swift demangling.
+        .target(
+            name: "CStacks",
+            linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("stdc++")]
         ),
         /// Small C helpers: zlib streams, crypt(3) for bcrypt, HMAC-SHA256, syscalls.
         .target(
@@ -88,8 +94,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// perf_event stack sampling: ring buffers, frame-pointer and DWARF unwinding,
+        /// symbolization (ELF, build-id, debuglink, kallsyms, perf maps), stack aggregates.
+        .target(name: "Stacks", dependencies: ["LookoutCore", "CStacks"]),
         /// pprof profiles aggregated per stack from the sampler's thread samples.
-        .target(name: "Profiles", dependencies: ["LookoutCore", "ProcFS", "Sampling", "Exposition", "CProtobuf", "CLookout"]),
+        .target(
+            name: "Profiles",
+            dependencies: ["LookoutCore", "ProcFS", "Sampling", "Stacks", "Exposition", "CProtobuf", "CLookout"]),
         /// The HTTP server: NIO, a small router, limits, auth.
         .target(
             name: "Server",
@@ -140,6 +151,10 @@ let package = Package(
         .testTarget(
             name: "ProfilesTests",
             dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+        .testTarget(
+            name: "StacksTests",
+            dependencies: ["Stacks", "Profiles", "CProtobuf", "CTestSupport", "LookoutCore", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
         .testTarget(
             name: "AgentTests",

@@ -21,6 +21,11 @@ enum FoldedEncoder {
             for f in a.leafFrames(key).reversed() { frames.append(frame(a.strings[f])) }
             lines[frames.joined(separator: ";"), default: 0] += values.count
         }
+        return render(lines)
+    }
+
+    /// `stack count` lines, sorted by stack.
+    static func render(_ lines: [String: Int64]) -> String {
         var out = ""
         for (stack, count) in lines.sorted(by: { $0.key < $1.key }) {
             out += stack
