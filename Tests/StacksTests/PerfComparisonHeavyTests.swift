@@ -9,7 +9,7 @@ import TestSupport
 
 /// lookout's profile against `perf record -g` + `perf report` on the same workload at the
 /// same time: the top 5 functions' shares within 5 percentage points, with at least 2,000
-/// samples each (at 199 Hz, to fit in a test; 19 Hz needs minutes for as many).
+/// samples each (at 997 Hz, to fit in a test; 19 Hz needs minutes for as many).
 @Suite(.serialized) struct PerfComparisonHeavyTests {
     static let workload = """
         #include <pthread.h>
@@ -34,14 +34,14 @@ import TestSupport
         let p = try startProgram([prog.path])
         let dir = TemporaryDirectory(prefix: "lookout-perf")
         let data = dir.path + "/perf.data"
-        let seconds = 14
+        let seconds = 30
         let perf = try ChildProcess(
-            ["perf", "record", "-F", "199", "-g", "-p", String(p.pid), "-o", data, "--", "sleep", String(seconds)],
+            ["perf", "record", "-F", "997", "-g", "-p", String(p.pid), "-o", data, "--", "sleep", String(seconds)],
             stdout: dir.path + "/record.log", stderr: dir.path + "/record.log")
         // lookout samples the same seconds.
-        let sampler = try StackSampler.start(testSettings(frequency: 199)).get()
+        let sampler = try StackSampler.start(testSettings(scope: .tasks, frequency: 997)).get()
         sampler.setTargets([p.pid: "work"])
-        var aggregate = StackAggregate(periodNanoseconds: 1_000_000_000 / 199)
+        var aggregate = StackAggregate(periodNanoseconds: 1_000_000_000 / 997)
         let clock = SystemClock()
         let start = clock.now
         let wallStart = clock.wallNow
@@ -54,18 +54,19 @@ import TestSupport
         try #require(status == 0, "perf record: \((try? FileIO.readText(dir.path + "/record.log")) ?? "")")
         let lookout = StackProfile(aggregate: aggregate, startTime: wallStart, duration: clock.now - start)
 
-        let report = Build.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol", "-F", "overhead,sym"])
+        let report = Build.run(
+            ["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol", "-F", "overhead,sample,sym"])
         try #require(report.status == 0, "\(report.output)")
         var perfShares: [String: Double] = [:]
         var perfSamples = 0
+        // `  41.91%   1234  [.] parse_request  -  -` (the last two: IPC columns perf adds).
         for line in report.output.split(separator: "\n") {
-            if line.hasPrefix("# Samples: ") {
-                perfSamples = Int(line.split(separator: " ")[2].filter(\.isNumber)) ?? 0
-                if line.contains("K") { perfSamples *= 1000 }
-            }
-            let f = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard f.count >= 3, f[0].hasSuffix("%"), let share = Double(f[0].dropLast()), f[1].hasPrefix("[") else { continue }
-            perfShares[f[2...].joined(separator: " "), default: 0] += share
+            var f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count >= 4, f[0].hasSuffix("%"), let share = Double(f[0].dropLast()), let n = Int(f[1]), f[2].hasPrefix("[")
+            else { continue }
+            while f.last == "-" { f.removeLast() }
+            perfShares[f[3...].joined(separator: " "), default: 0] += share
+            perfSamples += n
         }
         let lookoutTop = lookout.topFunctions(10)
         let total = Double(lookout.aggregate.samples)
@@ -76,7 +77,9 @@ import TestSupport
             rows.append("\(name): perf \(fixed(share, 1))%, lookout \(fixed(ours, 1))%")
             #expect(abs(ours - share) <= 5, "\(name): perf \(share)%, lookout \(ours)%")
         }
-        print("perf \(perfSamples) samples, lookout \(lookout.aggregate.samples) samples; " + rows.joined(separator: "; "))
+        print(
+            "perf \(perfSamples) samples, lookout \(lookout.aggregate.samples) samples (\(sampler.counters.lostSamples) lost); "
+                + rows.joined(separator: "; "))
         #expect(lookout.aggregate.samples >= 2000, "lookout: \(lookout.aggregate.samples) samples")
         #expect(perfSamples >= 2000, "perf: \(perfSamples) samples\n\(report.output.prefix(2000))")
         #expect(Set(perfTop.map(\.key)) == Set(lookoutTop.prefix(5).map(\.name)), "\(rows)")
