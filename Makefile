@@ -10,8 +10,9 @@ BUILD_PACKAGES := libcurl4-openssl-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev
 TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \
 	python3 python3-prometheus-client python3-yaml openssl curl procps wrk \
 	gcc g++ binutils nodejs linux-perf
-# Benchmarks/compare: the peers lookout is measured against, gcc for its C floor.
-BENCH_PACKAGES := gcc prometheus-blackbox-exporter prometheus-process-exporter
+# Benchmarks/compare: the peers lookout is measured against, gcc for its C floor; Benchmarks/stacks: libunwind
+# (DWARF unwinding cost against libdw).
+BENCH_PACKAGES := gcc prometheus-blackbox-exporter prometheus-process-exporter libunwind-dev
 APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES) | md5sum | cut -c1-8)
 
 .PHONY: run test build release deps check-rules clean

@@ -18,6 +18,8 @@ let package = Package(
                 "LookoutCore", "ProcFS", "Sampling", "Stacks", "Exposition", "Probing", "PromQL", "Rules", "Notify",
                 "Profiles", "Server", "Agent",
             ]),
+        // The stack sampling engine alone, for Benchmarks/stacks (a release build of it needs nothing else).
+        .library(name: "LookoutStacks", targets: ["Stacks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -3,6 +3,8 @@
 #include <elfutils/libdw.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <malloc.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -192,36 +194,83 @@ size_t lookout_elf_read(lookout_elf *e, uint64_t addr, uint8_t *out, size_t n) {
 
 // MARK: DWARF line tables
 
-/// The address ranges of one compilation unit, sorted for a binary search.
-typedef struct unit_range {
-    uint64_t low, high;
-    Dwarf_Off die_offset;
-} unit_range;
+// A compact copy of the line tables: one row where the (file, line) changes, 12 bytes each,
+// file names interned. Built from .debug_line alone (DWARF 5 line tables are self-contained,
+// so the far larger .debug_info is not decompressed), then libdw is closed: memory is the
+// rows and the names, not the DWARF.
+
+typedef struct line_row {
+    uint32_t addr;  // from base
+    uint32_t line;  // 0: end of a sequence (no line here)
+    uint32_t file;
+} line_row;
 
 struct lookout_lines {
-    Elf *elf;
-    Dwarf *dwarf;
-    unit_range *ranges;
+    uint64_t base;
+    line_row *rows;
     size_t count;
+    char **files;
+    size_t nfiles;
     size_t bytes;
 };
 
-static int compare_ranges(const void *a, const void *b) {
-    const unit_range *x = a, *y = b;
-    return x->low < y->low ? -1 : x->low > y->low;
+typedef struct raw_row {
+    uint64_t addr;
+    uint32_t line;
+    uint32_t file;
+} raw_row;
+
+static int compare_raw(const void *a, const void *b) {
+    const raw_row *x = a, *y = b;
+    if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
+    // At one address an end of sequence goes first: the next sequence starts there.
+    return (x->line != 0) - (y->line != 0);
 }
 
-static size_t section_bytes(Elf *elf, const char *prefix) {
-    size_t shstrndx, total = 0;
-    if (elf_getshdrstrndx(elf, &shstrndx) != 0) return 0;
-    Elf_Scn *scn = NULL;
-    while ((scn = elf_nextscn(elf, scn)) != NULL) {
-        GElf_Shdr shdr;
-        if (!gelf_getshdr(scn, &shdr) || shdr.sh_type == SHT_NOBITS) continue;
-        const char *n = elf_strptr(elf, shstrndx, shdr.sh_name);
-        if (n && strncmp(n, prefix, strlen(prefix)) == 0) total += shdr.sh_size;
+/// File names interned by content (open addressing on an FNV-1a hash).
+typedef struct names {
+    char **all;
+    size_t count, cap;
+    uint32_t *slots;  // index + 1, 0 empty
+    size_t nslots;
+    size_t bytes;
+} names;
+
+static uint32_t intern_name(names *n, const char *s) {
+    if (n->count * 2 >= n->nslots) {
+        size_t nslots = n->nslots ? n->nslots * 2 : 1024;
+        uint32_t *slots = calloc(nslots, sizeof *slots);
+        if (!slots) return 0;
+        for (size_t i = 0; i < n->nslots; i++) {
+            if (!n->slots[i]) continue;
+            uint64_t h = 1469598103934665603ull;
+            for (const char *p = n->all[n->slots[i] - 1]; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+            size_t j = h & (nslots - 1);
+            while (slots[j]) j = (j + 1) & (nslots - 1);
+            slots[j] = n->slots[i];
+        }
+        free(n->slots);
+        n->slots = slots;
+        n->nslots = nslots;
     }
-    return total;
+    uint64_t h = 1469598103934665603ull;
+    for (const char *p = s; *p; p++) h = (h ^ (uint8_t)*p) * 1099511628211ull;
+    size_t j = h & (n->nslots - 1);
+    while (n->slots[j]) {
+        if (strcmp(n->all[n->slots[j] - 1], s) == 0) return n->slots[j] - 1;
+        j = (j + 1) & (n->nslots - 1);
+    }
+    if (n->count == n->cap) {
+        size_t cap = n->cap ? n->cap * 2 : 256;
+        char **all = realloc(n->all, cap * sizeof *all);
+        if (!all) return 0;
+        n->all = all;
+        n->cap = cap;
+    }
+    n->all[n->count] = strdup(s);
+    n->bytes += strlen(s) + 1 + sizeof(char *);
+    n->slots[j] = (uint32_t)(n->count + 1);
+    return (uint32_t)n->count++;
 }
 
 lookout_lines *lookout_lines_open(int fd) {
@@ -233,74 +282,90 @@ lookout_lines *lookout_lines_open(int fd) {
         elf_end(elf);
         return NULL;
     }
+    raw_row *raw = NULL;
+    size_t count = 0, cap = 0;
+    names files = {0};
+    Dwarf_Off off = 0, next;
+    Dwarf_CU *cu = NULL;
+    Dwarf_Lines *lines;
+    size_t nlines;
+    while (dwarf_next_lines(dwarf, off, &next, &cu, NULL, NULL, &lines, &nlines) == 0) {
+        off = next;
+        uint32_t last_file = UINT32_MAX, last_line = UINT32_MAX;
+        for (size_t i = 0; i < nlines; i++) {
+            Dwarf_Line *dl = dwarf_onesrcline(lines, i);
+            Dwarf_Addr addr;
+            int n = 0;
+            bool end = false;
+            if (!dl || dwarf_lineaddr(dl, &addr) != 0 || dwarf_lineno(dl, &n) != 0) continue;
+            dwarf_lineendsequence(dl, &end);
+            uint32_t file = 0, line = end ? 0 : (uint32_t)(n > 0 ? n : 1);
+            if (!end) {
+                const char *f = dwarf_linesrc(dl, NULL, NULL);
+                file = intern_name(&files, f ? f : "");
+                if (file == last_file && line == last_line) continue;
+            }
+            last_file = end ? UINT32_MAX : file;
+            last_line = end ? UINT32_MAX : line;
+            if (count == cap) {
+                cap = cap ? cap * 2 : 4096;
+                raw_row *grown = realloc(raw, cap * sizeof *raw);
+                if (!grown) break;
+                raw = grown;
+            }
+            raw[count++] = (raw_row){addr, line, file};
+        }
+    }
+    dwarf_end(dwarf);
+    elf_end(elf);
     lookout_lines *l = calloc(1, sizeof *l);
-    if (!l) {
-        dwarf_end(dwarf);
-        elf_end(elf);
+    if (!l || count == 0) {
+        free(raw);
+        for (size_t i = 0; i < files.count; i++) free(files.all[i]);
+        free(files.all);
+        free(files.slots);
+        free(l);
         return NULL;
     }
-    l->elf = elf;
-    l->dwarf = dwarf;
-    // Every unit's ranges (DW_AT_low_pc/high_pc or DW_AT_ranges): .debug_aranges is
-    // optional and compilers no longer always write it.
-    size_t cap = 0;
-    Dwarf_Off off = 0, next;
-    size_t header_size;
-    while (dwarf_nextcu(dwarf, off, &next, &header_size, NULL, NULL, NULL) == 0) {
-        Dwarf_Die cu;
-        if (dwarf_offdie(dwarf, off + header_size, &cu)) {
-            Dwarf_Addr base, low, high;
-            ptrdiff_t r = 0;
-            while ((r = dwarf_ranges(&cu, r, &base, &low, &high)) > 0) {
-                if (high <= low) continue;
-                if (l->count == cap) {
-                    cap = cap ? cap * 2 : 64;
-                    unit_range *grown = realloc(l->ranges, cap * sizeof *grown);
-                    if (!grown) break;
-                    l->ranges = grown;
-                }
-                l->ranges[l->count++] = (unit_range){low, high, off + header_size};
-            }
-        }
-        off = next;
+    qsort(raw, count, sizeof *raw, compare_raw);
+    l->base = raw[0].addr;
+    l->rows = malloc(count * sizeof *l->rows);
+    for (size_t i = 0; i < count && l->rows; i++) {
+        if (raw[i].addr - l->base > UINT32_MAX) break;
+        l->rows[l->count++] = (line_row){(uint32_t)(raw[i].addr - l->base), raw[i].line, raw[i].file};
     }
-    qsort(l->ranges, l->count, sizeof *l->ranges, compare_ranges);
-    l->bytes = section_bytes(elf, ".debug_line") + section_bytes(elf, ".debug_info") +
-               section_bytes(elf, ".zdebug_line") + section_bytes(elf, ".zdebug_info") +
-               l->count * sizeof *l->ranges;
+    free(raw);
+    free(files.slots);
+    // libdw decoded every unit's table in small allocations: give the freed memory back.
+    malloc_trim(0);
+    l->files = files.all;
+    l->nfiles = files.count;
+    l->bytes = l->count * sizeof *l->rows + files.bytes + sizeof *l;
     return l;
 }
 
 void lookout_lines_close(lookout_lines *l) {
     if (!l) return;
-    dwarf_end(l->dwarf);
-    elf_end(l->elf);
-    free(l->ranges);
+    for (size_t i = 0; i < l->nfiles; i++) free(l->files[i]);
+    free(l->files);
+    free(l->rows);
     free(l);
 }
 
 int lookout_lines_find(lookout_lines *l, uint64_t addr, const char **file, int *line) {
-    // The last range starting at or before addr, then back over overlapping ones.
+    if (addr < l->base || addr - l->base > UINT32_MAX) return 0;
+    uint32_t a = (uint32_t)(addr - l->base);
     size_t lo = 0, hi = l->count;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (l->ranges[mid].low <= addr) lo = mid + 1; else hi = mid;
+        if (l->rows[mid].addr <= a) lo = mid + 1; else hi = mid;
     }
-    for (size_t i = lo; i > 0; i--) {
-        unit_range *r = &l->ranges[i - 1];
-        if (addr >= r->high) continue;
-        Dwarf_Die cu;
-        if (!dwarf_offdie(l->dwarf, r->die_offset, &cu)) continue;
-        Dwarf_Line *dl = dwarf_getsrc_die(&cu, addr);
-        if (!dl) continue;
-        int n = 0;
-        const char *f = dwarf_linesrc(dl, NULL, NULL);
-        if (!f || dwarf_lineno(dl, &n) != 0) continue;
-        *file = f;
-        *line = n;
-        return 1;
-    }
-    return 0;
+    if (lo == 0) return 0;
+    const line_row *r = &l->rows[lo - 1];
+    if (r->line == 0 || r->file >= l->nfiles) return 0;
+    *file = l->files[r->file];
+    *line = (int)r->line;
+    return 1;
 }
 
 size_t lookout_lines_bytes(const lookout_lines *l) { return l->bytes; }

@@ -79,8 +79,8 @@ final class ElfFile {
         for i in 0..<filled {
             let s = symbols[i]
             guard let name = s.name else { continue }
-            // Global 1 > weak 2 > local 0.
-            let rank: UInt8 = s.binding == 1 ? 2 : s.binding == 2 ? 1 : 0
+            // As perf ranks aliases: a global symbol over a local one over a weak one.
+            let rank: UInt8 = s.binding == 1 ? 2 : s.binding == 0 ? 1 : 0
             builder.add(start: s.value, size: s.size, name: UnsafeRawBufferPointer(start: name, count: strlen(name)), rank: rank)
         }
     }
@@ -103,28 +103,21 @@ final class ElfFile {
     }
 }
 
-/// Source lines of one ELF file's DWARF (libdw), by vaddr.
+/// Source lines of one ELF file's DWARF line tables, by vaddr (a compact copy).
 final class LineTable {
-    private let fd: Int32
     private let handle: OpaquePointer
     let bytes: Int
 
     init?(path: String) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
-        guard let handle = lookout_lines_open(fd) else {
-            close(fd)
-            return nil
-        }
-        self.fd = fd
+        defer { close(fd) }
+        guard let handle = lookout_lines_open(fd) else { return nil }
         self.handle = handle
         bytes = lookout_lines_bytes(handle)
     }
 
-    deinit {
-        lookout_lines_close(handle)
-        close(fd)
-    }
+    deinit { lookout_lines_close(handle) }
 
     /// File and line of `address` (a vaddr of the file).
     func find(_ address: UInt64) -> (file: String, line: Int32)? {

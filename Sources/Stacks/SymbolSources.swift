@@ -3,8 +3,8 @@ import LookoutCore
 /// Parsers of the text symbol sources: `/proc/kallsyms` and JIT perf maps.
 enum SymbolSources {
     /// `/proc/kallsyms`: `ffffffff81000000 T _text` (and `\t[module]` after module symbols).
-    /// Keeps text symbols (t, T, w, W); addresses of 0 (hidden by kptr_restrict) are skipped,
-    /// so a table from a restricted kallsyms is empty.
+    /// Keeps text symbols (t, T, w, W) but the padding markers; addresses of 0 (hidden by
+    /// kptr_restrict) are skipped, so a table from a restricted kallsyms is empty.
     static func kallsyms(_ bytes: [UInt8]) -> SymbolTable {
         // A plain loop over the bytes: the file has ~100 000 lines.
         var builder = SymbolTable.Builder()
@@ -27,11 +27,13 @@ enum SymbolSources {
                     let nameStart = i + 3
                     var j = nameStart
                     while j < n, p[j] != 10, p[j] != 9, p[j] != 32 { j += 1 }
+                    let name = UnsafeRawBufferPointer(start: p + nameStart, count: j - nameStart)
+                    // `__pfx_` and `__cfi_` mark the padding before each function (half the file).
+                    let padding = name.starts(with: "__pfx_".utf8) || name.starts(with: "__cfi_".utf8)
                     switch type {
+                    case _ where padding: break
                     case UInt8(ascii: "t"), UInt8(ascii: "T"), UInt8(ascii: "w"), UInt8(ascii: "W"):
-                        builder.add(
-                            start: address, size: 0, name: UnsafeRawBufferPointer(start: p + nameStart, count: j - nameStart),
-                            rank: type == UInt8(ascii: "T") ? 1 : 0)
+                        builder.add(start: address, size: 0, name: name, rank: type == UInt8(ascii: "T") ? 1 : 0)
                     default: break
                     }
                     i = j

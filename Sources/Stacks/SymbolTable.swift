@@ -1,8 +1,12 @@
 /// Function symbols of one object (an ELF file, the kernel, a JIT's perf map), sorted by
 /// address, names packed in one byte array: ~16 bytes per symbol plus its name.
 final class SymbolTable {
-    private let starts: [UInt64]
-    /// Sizes; 0 when the symbol did not say (it then reaches the next symbol).
+    /// Starts as offsets from `base` when they fit in 32 bits (ELF objects, the kernel's
+    /// text), else in full.
+    private let base: UInt64
+    private let offsets: [UInt32]
+    private let wideStarts: [UInt64]
+    /// Sizes, empty when no symbol has one (kallsyms); a size of 0 reaches the next symbol.
     private let sizes: [UInt32]
     /// End offsets of the names in `names`: name i is names[nameEnds[i-1]..<nameEnds[i]].
     private let nameEnds: [UInt32]
@@ -10,34 +14,42 @@ final class SymbolTable {
 
     /// Bytes this table holds, for the cache's bound.
     let bytes: Int
-    var count: Int { starts.count }
+    var count: Int { nameEnds.count }
 
     fileprivate init(starts: [UInt64], sizes: [UInt32], nameEnds: [UInt32], names: [UInt8]) {
-        self.starts = starts
-        self.sizes = sizes
+        let base = starts.first ?? 0
+        self.base = base
+        if let last = starts.last, last - base <= UInt64(UInt32.max) {
+            offsets = starts.map { UInt32($0 - base) }
+            wideStarts = []
+        } else {
+            offsets = []
+            wideStarts = starts
+        }
+        self.sizes = sizes.contains { $0 != 0 } ? sizes : []
         self.nameEnds = nameEnds
         self.names = names
-        bytes = starts.count * 16 + names.count + 64
+        bytes = offsets.count * 4 + wideStarts.count * 8 + self.sizes.count * 4 + nameEnds.count * 4 + names.count + 96
     }
 
     /// The index of the symbol holding `address`, or nil.
     func lookup(_ address: UInt64) -> Int? {
         var lo = 0
-        var hi = starts.count
+        var hi = count
         while lo < hi {
             let mid = (lo + hi) / 2
-            if starts[mid] <= address { lo = mid + 1 } else { hi = mid }
+            if start(mid) <= address { lo = mid + 1 } else { hi = mid }
         }
         guard lo > 0 else { return nil }
         let i = lo - 1
-        let size = UInt64(sizes[i])
-        if size > 0 { return address - starts[i] < size ? i : nil }
-        // No size (assembly, some JIT entries): up to the next symbol, within 64 KiB.
-        let limit = i + 1 < starts.count ? starts[i + 1] : starts[i] + 0x10000
-        return address < limit && address - starts[i] < 0x10000 ? i : nil
+        let size = sizes.isEmpty ? 0 : UInt64(sizes[i])
+        if size > 0 { return address - start(i) < size ? i : nil }
+        // No size (assembly, kallsyms, some JIT entries): up to the next symbol, within 64 KiB.
+        let limit = i + 1 < count ? start(i + 1) : start(i) + 0x10000
+        return address < limit && address - start(i) < 0x10000 ? i : nil
     }
 
-    func start(_ i: Int) -> UInt64 { starts[i] }
+    func start(_ i: Int) -> UInt64 { wideStarts.isEmpty ? base + UInt64(offsets[i]) : wideStarts[i] }
 
     /// The name of symbol `i` as written in the object (mangled).
     func name(_ i: Int) -> String {
@@ -51,7 +63,7 @@ final class SymbolTable {
             var start: UInt64
             var size: UInt64
             var name: Range<Int>
-            /// Preferred among symbols at one address: higher wins (global over weak over local).
+            /// Preferred among symbols at one address: higher wins.
             var rank: UInt8
         }
 
@@ -74,15 +86,20 @@ final class SymbolTable {
             name.withUTF8 { add(start: start, size: size, name: UnsafeRawBufferPointer($0), rank: rank) }
         }
 
-        /// The table: sorted by address; of several symbols at one address the highest
-        /// rank, then the shortest name (an alias like `__GI_memcpy` loses to `memcpy`).
+        /// The table: sorted by address, one name per address.
         func build() -> SymbolTable {
+            // Of aliases, the one perf's symbol loader picks: one with a size, the higher
+            // rank (binding), fewer leading underscores, the longer name.
+            func underscores(_ e: Entry) -> Int { names[e.name].prefix { $0 == UInt8(ascii: "_") }.count }
             func before(_ a: Int, _ b: Int) -> Bool {
                 let x = entries[a]
                 let y = entries[b]
                 if x.start != y.start { return x.start < y.start }
+                if (x.size > 0) != (y.size > 0) { return x.size > 0 }
                 if x.rank != y.rank { return x.rank > y.rank }
-                if x.name.count != y.name.count { return x.name.count < y.name.count }
+                let (ux, uy) = (underscores(x), underscores(y))
+                if ux != uy { return ux < uy }
+                if x.name.count != y.name.count { return x.name.count > y.name.count }
                 return a < b
             }
             // kallsyms comes sorted: skip the sort when it is.

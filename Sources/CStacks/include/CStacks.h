@@ -115,13 +115,14 @@ size_t lookout_elf_read(lookout_elf *e, uint64_t addr, uint8_t *out, size_t n);
 // MARK: DWARF line tables (libdw)
 
 typedef struct lookout_lines lookout_lines;
-/// Opens the DWARF of the ELF file at `fd` (kept open by the caller); NULL without DWARF.
+/// Reads the line tables of the ELF file at `fd` (the caller closes it) into a compact
+/// table; NULL without line tables.
 lookout_lines *lookout_lines_open(int fd);
 void lookout_lines_close(lookout_lines *l);
 /// The source file and line of `addr` (a vaddr of the file). Returns 1 when found; *file
-/// points into libdw's memory (valid until close).
+/// points into the table (valid until close).
 int lookout_lines_find(lookout_lines *l, uint64_t addr, const char **file, int *line);
-/// Bytes of the DWARF sections behind the handle, to account for it in a cache.
+/// Bytes the table holds.
 size_t lookout_lines_bytes(const lookout_lines *l);
 
 // MARK: DWARF CFI unwinding (libdw's dwfl)
