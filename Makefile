@@ -2,8 +2,8 @@
 # Installs the system packages the build and the tests need (Debian; run as root).
 
 SWIFT ?= swift
-# Build: libcurl, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC), elfutils (stack unwinding, symbols).
-BUILD_PACKAGES := libcurl4-openssl-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev pkg-config \
+# Build: libcurl, libyaml, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC), elfutils (stack unwinding, symbols).
+BUILD_PACKAGES := libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev pkg-config \
 	libdw-dev libelf-dev
 # Tests: the real servers lookout is tested against, and the tools that read its output.
 # Stack profiles: programs in C, C++, Go and JavaScript to sample, perf to compare with.

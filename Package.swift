@@ -4,9 +4,11 @@ import PackageDescription
 /// lookout: a sidecar observability agent for Linux.
 ///
 /// The targets follow the data: /proc → ProcFS → Sampling; HTTP targets →
-/// Probing; both → Exposition (series model and encoders) → Server; series →
-/// PromQL → Rules → Notify. Agent wires them into one ServiceGroup; `lookout`
-/// is the command line. C lives in C-named targets behind typed wrappers.
+/// Probing; both publish Series (labels, families, the registry) → Exposition
+/// (encoders) → Server; series → PromQL → Rules → Notify, which share Series'
+/// alert value; GoFormat prints what must read as Go prints it. Agent wires them
+/// into one ServiceGroup; `lookout` is the command line. C lives in C-named
+/// targets behind typed wrappers.
 let package = Package(
     name: "lookout",
     products: [
@@ -15,8 +17,8 @@ let package = Package(
         .library(
             name: "LookoutKit",
             targets: [
-                "LookoutCore", "ProcFS", "Sampling", "Stacks", "Exposition", "Probing", "PromQL", "Rules", "Notify",
-                "Profiles", "Server", "Agent",
+                "LookoutCore", "GoFormat", "Series", "ProcFS", "Sampling", "Stacks", "Exposition", "Probing", "PromQL",
+                "Rules", "Notify", "Profiles", "Server", "Agent",
             ]),
         // The stack sampling engine alone, for Benchmarks/stacks (a release build of it needs nothing else).
         .library(name: "LookoutStacks", targets: ["Stacks"]),
@@ -36,6 +38,11 @@ let package = Package(
         .target(
             name: "CCurl",
             linkerSettings: [.linkedLibrary("curl")]
+        ),
+        /// libyaml's event parser, under the YAML reader in LookoutCore.
+        .target(
+            name: "CYAML",
+            linkerSettings: [.linkedLibrary("yaml")]
         ),
         /// protoc-c output for metrics.proto and profile.proto (see Sources/CProtobuf/regenerate.sh).
         .target(
@@ -57,42 +64,54 @@ let package = Package(
 
         // MARK: Swift libraries
 
-        /// Shared primitives: clocks, durations, diagnostics with file:line:col, strict YAML, locks, JSON.
+        /// Shared primitives: clocks, durations, diagnostics with file:line:col, strict YAML (over libyaml), locks, JSON.
         .target(
             name: "LookoutCore",
             dependencies: [
+                "CYAML",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// What Go prints and reads, for texts that must match Prometheus': quoting and string
+        /// literals, float formatting, printf, humanize, text/template.
+        .target(name: "GoFormat", dependencies: ["LookoutCore"]),
+        /// The series model: labels, families, the registry that merges every source (and counts
+        /// what it drops), label matchers, the alert value rules hand the notifier.
+        .target(
+            name: "Series",
+            dependencies: ["LookoutCore", "GoFormat", .product(name: "Logging", package: "swift-log")]
+        ),
         /// One type per /proc or /sys file; pure parsers over bytes, an injectable root.
         .target(name: "ProcFS", dependencies: ["LookoutCore", "CLookout"]),
-        /// Series model and its formats: text 0.0.4, OpenMetrics 1.0, protobuf; the scrape parser.
-        .target(name: "Exposition", dependencies: ["LookoutCore", "CProtobuf", "CLookout"]),
+        /// The exposition formats: text 0.0.4, OpenMetrics 1.0, protobuf, content negotiation; the scrape parser.
+        .target(name: "Exposition", dependencies: ["LookoutCore", "GoFormat", "Series", "CProtobuf", "CLookout"]),
         /// The fixed-frequency /proc sampler: deltas, utilization histograms, peaks.
         .target(
             name: "Sampling",
-            dependencies: ["LookoutCore", "ProcFS", "Exposition", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["LookoutCore", "ProcFS", "Series", .product(name: "Logging", package: "swift-log")]
         ),
         /// HTTP on the curl multi interface; health probes, scrapes, circuit breakers.
         .target(
             name: "Probing",
             dependencies: [
-                "LookoutCore", "CCurl", "CLookout", "Exposition",
+                "LookoutCore", "CCurl", "CLookout", "Series", "Exposition",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         /// The PromQL subset: lexer, parser, evaluator, bounded history.
-        .target(name: "PromQL", dependencies: ["LookoutCore", "Exposition"]),
-        /// Prometheus rule files, alert state, rule unit tests.
+        .target(name: "PromQL", dependencies: ["LookoutCore", "GoFormat", "Series"]),
+        /// Prometheus rule files, alert state; one round of alerts (firing, resolved) per evaluation.
         .target(
             name: "Rules",
-            dependencies: ["LookoutCore", "PromQL", "Exposition", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "LookoutCore", "GoFormat", "Series", "PromQL", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         /// Webhooks (Alertmanager payload v4), Alertmanager push, grouping, inhibition, durable outbox.
         .target(
             name: "Notify",
             dependencies: [
-                "LookoutCore", "Exposition", "CLookout",
+                "LookoutCore", "GoFormat", "Series", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -102,7 +121,7 @@ let package = Package(
         /// pprof profiles aggregated per stack from the sampler's thread samples.
         .target(
             name: "Profiles",
-            dependencies: ["LookoutCore", "ProcFS", "Sampling", "Stacks", "Exposition", "CProtobuf", "CLookout"]),
+            dependencies: ["LookoutCore", "ProcFS", "Sampling", "Series", "Stacks", "CProtobuf", "CLookout"]),
         /// The HTTP server: NIO, a small router, limits, auth.
         .target(
             name: "Server",
@@ -119,7 +138,7 @@ let package = Package(
         .target(
             name: "Agent",
             dependencies: [
-                "LookoutCore", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules", "Notify",
+                "LookoutCore", "ProcFS", "Sampling", "Series", "Exposition", "Probing", "PromQL", "Rules", "Notify",
                 "Profiles", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -129,10 +148,11 @@ let package = Package(
             ],
             resources: [.embedInCode("Resources/lookout.rules.yml")]
         ),
+        /// The command line, and the rule unit test runner behind `lookout test-rules`.
         .executableTarget(
             name: "lookout",
             dependencies: [
-                "Agent", "LookoutCore", "Probing", "Profiles", "Rules",
+                "Agent", "LookoutCore", "GoFormat", "Series", "Probing", "Profiles", "PromQL", "Rules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -142,14 +162,20 @@ let package = Package(
 
         .target(name: "TestSupport", dependencies: ["LookoutCore", "CCurl"], path: "Tests/TestSupport", exclude: ["testserver.py"]),
         .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore", "TestSupport"]),
-        .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
-        .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "CProtobuf", "TestSupport"]),
-        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Exposition", "TestSupport"]),
-        .testTarget(name: "ProbingTests", dependencies: ["Probing", "Exposition", "TestSupport"]),
-        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Exposition", "TestSupport"]),
+        .testTarget(name: "GoFormatTests", dependencies: ["GoFormat"]),
         .testTarget(
-            name: "RulesTests", dependencies: ["Rules", "PromQL", "Exposition", "TestSupport"], exclude: ["testdata"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "TestSupport"]),
+            name: "SeriesTests",
+            dependencies: [
+                "Series", "Exposition", "LookoutCore", "TestSupport", .product(name: "Logging", package: "swift-log"),
+            ]),
+        .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Series", "CProtobuf", "TestSupport"]),
+        .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Series", "Exposition", "TestSupport"]),
+        .testTarget(name: "ProbingTests", dependencies: ["Probing", "Series", "Exposition", "TestSupport"]),
+        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Series", "TestSupport"]),
+        .testTarget(
+            name: "RulesTests", dependencies: ["Rules", "PromQL", "Series", "TestSupport"], exclude: ["testdata"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Series", "TestSupport"]),
         .testTarget(
             name: "ProfilesTests",
             dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
@@ -158,13 +184,14 @@ let package = Package(
             name: "StacksTests",
             dependencies: ["Stacks", "Profiles", "CProtobuf", "CTestSupport", "LookoutCore", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
+        .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "AgentTests",
-            dependencies: ["Agent", "Exposition", "LookoutCore", "TestSupport"]
+            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport"]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Agent", "Exposition", "LookoutCore", "Notify", "TestSupport"]
+            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "Notify", "TestSupport"]
         ),
     ]
 )

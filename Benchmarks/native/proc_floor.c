@@ -1,5 +1,5 @@
 // The floor for lookout's sampler: a plain C loop that reads the same /proc files at the
-// same rate as Sources/Sampling/SamplerEngine.swift, with nothing else around it.
+// same rate as Sources/Sampling/ProcReader.swift, with nothing else around it.
 //
 // Per tick (FREQ Hz, ticks at start + k/FREQ on CLOCK_MONOTONIC, absolute sleeps):
 //   /proc/stat (kept open, pread), parsing every cpu line;

@@ -1,4 +1,3 @@
-import Exposition
 import Logging
 import LookoutCore
 import NIOCore
@@ -9,6 +8,7 @@ import Probing
 import Profiles
 import Rules
 import Sampling
+import Series
 import Server
 import ServiceLifecycle
 import Synchronization
@@ -45,7 +45,7 @@ public final class Agent: Sendable {
     public let options: AgentOptions
     let clock: any AgentClock
     let logger: Logger
-    let registry = Registry()
+    let registry = Registry(logger: Logger(label: "lookout.scrape"))
     let readiness = Readiness()
     private let config: Mutex<AgentConfig>
     private let components: [any AgentComponent]
@@ -114,8 +114,8 @@ public final class Agent: Sendable {
         registry.register(prober.probeMetrics)
         registry.register(notifier)
         registry.register(rules)
-        // Scraped series come last: a target's family that clashes with one of the agent's own is left out.
-        registry.register(prober.scrapedMetrics)
+        // Scraped series come after the agent's own: a target's family that clashes with one of them is left out (and counted).
+        registry.register(scraped: prober.scrapedMetrics)
 
         group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         var settings = ServerSettings(host: address.host, port: address.port)

@@ -1,10 +1,10 @@
-import Exposition
 import Logging
 import LookoutCore
 import Notify
 import Probing
 import Rules
 import Sampling
+import Series
 
 /// The /proc sampler at the configured frequency.
 struct SamplingComponent: AgentComponent {
@@ -30,19 +30,14 @@ struct ProbingComponent: AgentComponent {
     }
 }
 
-/// Alert rules, evaluated where the data is; every round hands the notifier all firing alerts.
+/// Alert rules, evaluated where the data is; every round's alerts (firing and resolved) go to the notifier.
 struct RulesComponent: AgentComponent {
     let name = "rules"
     let engine: RuleEngine
     let notifier: Notifier
 
     func run() async throws {
-        try await engine.run { [engine, notifier] now in
-            let firing = engine.firingNotifications().map {
-                NotifiableAlert(labels: $0.labels, annotations: $0.annotations, startsAt: $0.startsAt, endsAt: nil, generatorURL: $0.generatorURL)
-            }
-            notifier.submit(firing, at: now, source: "rules")
-        }
+        try await engine.run { [notifier] round in notifier.submit(round) }
     }
 
     func apply(_ config: AgentConfig) async {

@@ -3,6 +3,7 @@ import LookoutCore
 import Probing
 import Profiles
 import Rules
+import Series
 import Server
 
 /// The agent's HTTP endpoints (DESIGN.md, "HTTP endpoints").

@@ -1,24 +1,33 @@
-import Exposition
 import LookoutCore
 import ProcFS
 
 #if canImport(Glibc)
 import Glibc
+import Series
 #endif
 
 /// The agent's own process metrics under their standard names (`process_cpu_seconds_total`,
-/// `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds`, ...).
-/// Read once a second on its own schedule, so a scrape does no I/O.
+/// `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds`, ...),
+/// read through the ProcFS readers once a second on its own schedule, so a scrape does no I/O.
 final class SelfMetrics: AgentComponent {
     let name = "self-metrics"
     let box = SnapshotBox()
     private let procfs: ProcFS
     private let clock: any AgentClock
-    private let pid = getpid()
+    /// The agent as the procfs sees it (another PID namespace's procfs numbers it differently).
+    private let pid: Int32
+    /// Boot time plus the start time in `stat`: neither changes, so /proc/stat is read once.
+    private let startTimeSeconds: Double?
 
     init(procfs: ProcFS, clock: any AgentClock) {
         self.procfs = procfs
         self.clock = clock
+        pid = procfs.selfPID()
+        if let boot = (try? procfs.systemStat())?.bootTime, let stat = (try? procfs.processStat(pid: pid)) ?? nil {
+            startTimeSeconds = Double(boot) + Double(stat.startTime) / Double(procfs.userHZ)
+        } else {
+            startTimeSeconds = nil
+        }
         refresh()
     }
 
@@ -31,16 +40,16 @@ final class SelfMetrics: AgentComponent {
 
     func apply(_ config: AgentConfig) async {}
 
-    /// Reads /proc/self and publishes; a file that cannot be read leaves its series out.
-    func refresh() {
+    /// Reads and publishes; a file that cannot be read leaves its series out.
+    func refresh() { box.publish(families()) }
+
+    func families() -> [MetricFamily] {
         var families: [MetricFamily] = []
-        let stat = try? procfs.read(procfs.path(pid: pid, "stat"), ProcessStat.parse)
-        if let stat = stat ?? nil {
-            let hz = Double(procfs.userHZ)
+        if let stat = (try? procfs.processStat(pid: pid)) ?? nil {
             families.append(
                 .counter(
                     "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", unit: "seconds",
-                    [(.empty, Double(stat.utime + stat.stime) / hz)]))
+                    [(.empty, Double(stat.utime + stat.stime) / Double(procfs.userHZ))]))
             families.append(
                 .gauge(
                     "process_resident_memory_bytes", help: "Resident memory size in bytes.", unit: "bytes",
@@ -49,19 +58,14 @@ final class SelfMetrics: AgentComponent {
                 .gauge(
                     "process_virtual_memory_bytes", help: "Virtual memory size in bytes.", unit: "bytes",
                     [(.empty, Double(stat.virtualMemoryBytes))]))
-            let system = try? procfs.read(procfs.path("stat")) { bytes throws(ProcFSError) in
-                var s = SystemStat()
-                try SystemStat.parse(bytes, into: &s, cpuLinesOnly: false)
-                return s
-            }
-            if let boot = (system ?? nil)?.bootTime {
+            if let startTimeSeconds {
                 families.append(
                     .gauge(
                         "process_start_time_seconds", help: "Start time of the process since unix epoch in seconds.",
-                        unit: "seconds", [(.empty, Double(boot) + Double(stat.startTime) / hz)]))
+                        unit: "seconds", [(.empty, startTimeSeconds)]))
             }
         }
-        if let fds = (try? ProcFS.countEntries(procfs.path(pid: pid, "fd"))) ?? nil {
+        if let fds = (try? procfs.openFileDescriptorCount(pid: pid)) ?? nil {
             families.append(.gauge("process_open_fds", help: "Number of open file descriptors.", [(.empty, Double(fds))]))
         }
         var limit = rlimit()
@@ -69,6 +73,6 @@ final class SelfMetrics: AgentComponent {
             families.append(
                 .gauge("process_max_fds", help: "Maximum number of open file descriptors.", [(.empty, Double(limit.rlim_cur))]))
         }
-        box.publish(families)
+        return families
     }
 }

@@ -1,3 +1,5 @@
+import GoFormat
+
 /// Appending text and numbers to a byte buffer without building intermediate strings.
 /// The encoders write whole expositions this way, so these are the hot path of `/metrics`.
 extension Array where Element == UInt8 {
@@ -99,10 +101,8 @@ extension Array where Element == UInt8 {
     /// spellings of the specials. Used for `le` and `quantile` label values so that series
     /// re-exposed from a scrape keep the label values Prometheus' own clients give them.
     mutating func appendGoFloat(_ v: Double) {
-        if v.isNaN { return appendASCII("NaN") }
-        if v.isInfinite { return appendASCII(v > 0 ? "+Inf" : "-Inf") }
         if v == 0 { return append(UInt8(ascii: "0")) }
-        FloatDigits(v).appendGo(to: &self)
+        GoFloat.appendG(v, to: &self)
     }
 
     /// Appends an OpenMetrics timestamp: seconds with up to millisecond precision, exact.
@@ -122,96 +122,6 @@ extension Array where Element == UInt8 {
         if digits == 3 && s < 100 { append(UInt8(ascii: "0")) }
         if digits >= 2 && s < 10 { append(UInt8(ascii: "0")) }
         appendUInt(s)
-    }
-}
-
-/// The shortest decimal digits that round-trip a finite, non-zero double, and where the
-/// decimal point goes: the value is `0.d1d2d3... × 10^pointPosition`.
-///
-/// Swift's `description` already produces the shortest round-trip digits (as Go's
-/// `strconv` does); only the layout differs, so the digits are taken from it.
-struct FloatDigits {
-    var negative = false
-    var digits: [UInt8] = []
-    var pointPosition = 0
-
-    init(_ v: Double) {
-        var text = v.description
-        text.withUTF8 { p in
-            var i = 0
-            if p[0] == UInt8(ascii: "-") {
-                negative = true
-                i = 1
-            }
-            var seenDot = false
-            var leading = true
-            digits.reserveCapacity(20)
-            while i < p.count {
-                let c = p[i]
-                if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { break }
-                if c == UInt8(ascii: ".") {
-                    seenDot = true
-                } else if leading && c == UInt8(ascii: "0") {
-                    if seenDot { pointPosition -= 1 }
-                } else {
-                    leading = false
-                    digits.append(c)
-                    if !seenDot { pointPosition += 1 }
-                }
-                i += 1
-            }
-            if i < p.count {
-                i += 1
-                var expNegative = false
-                if p[i] == UInt8(ascii: "-") {
-                    expNegative = true
-                    i += 1
-                } else if p[i] == UInt8(ascii: "+") {
-                    i += 1
-                }
-                var e = 0
-                while i < p.count {
-                    e = e * 10 + Int(p[i] &- 48)
-                    i += 1
-                }
-                pointPosition += expNegative ? -e : e
-            }
-        }
-        while let last = digits.last, last == UInt8(ascii: "0") { digits.removeLast() }
-    }
-
-    /// Go's `%g` with the shortest precision: exponent form when the exponent is below -4
-    /// or at least 6 (Go uses 6 as the precision for that decision when printing shortest).
-    func appendGo(to out: inout [UInt8]) {
-        if negative { out.append(UInt8(ascii: "-")) }
-        let exp = pointPosition - 1
-        let nd = digits.count
-        if exp < -4 || exp >= 6 {
-            out.append(digits[0])
-            if nd > 1 {
-                out.append(UInt8(ascii: "."))
-                out.append(contentsOf: digits[1...])
-            }
-            out.append(UInt8(ascii: "e"))
-            out.append(exp < 0 ? UInt8(ascii: "-") : UInt8(ascii: "+"))
-            let m = exp.magnitude
-            if m < 10 { out.append(UInt8(ascii: "0")) }
-            out.appendUInt(UInt64(m))
-            return
-        }
-        if pointPosition <= 0 {
-            out.append(UInt8(ascii: "0"))
-            out.append(UInt8(ascii: "."))
-            for _ in 0..<(-pointPosition) { out.append(UInt8(ascii: "0")) }
-            out.append(contentsOf: digits)
-        } else if pointPosition >= nd {
-            out.append(contentsOf: digits)
-            for _ in 0..<(pointPosition - nd) { out.append(UInt8(ascii: "0")) }
-        } else {
-            out.append(contentsOf: digits[0..<pointPosition])
-            out.append(UInt8(ascii: "."))
-            out.append(contentsOf: digits[pointPosition...])
-        }
     }
 }
 

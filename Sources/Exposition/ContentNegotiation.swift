@@ -1,3 +1,6 @@
+import Series
+
+
 /// The three formats `/metrics` speaks.
 public enum ExpositionFormat: String, Sendable, Hashable, CaseIterable {
     case text

@@ -1,4 +1,5 @@
 import CLookout
+import Series
 
 /// What the HTTP server calls for `GET /metrics`.
 public enum MetricsExposition {

@@ -1,3 +1,6 @@
+import Series
+
+
 /// OpenMetrics 1.0.0 text exposition.
 ///
 /// Families are written under their OpenMetrics names: a counter without `_total` in

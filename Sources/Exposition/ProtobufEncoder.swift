@@ -1,4 +1,5 @@
 import CProtobuf
+import Series
 
 /// The protobuf exposition: length-delimited `io.prometheus.client.MetricFamily` messages
 /// (metrics.proto), packed by protobuf-c.
@@ -14,7 +15,7 @@ public enum ProtobufEncoder {
         "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"
 
     public static func encode(_ families: [MetricFamily], into out: inout [UInt8]) {
-        let arena = Arena()
+        let arena = ProtobufArena()
         for f in families where !f.metrics.isEmpty {
             arena.reset()
             var mf = Io__Prometheus__Client__MetricFamily()
@@ -65,7 +66,7 @@ public enum ProtobufEncoder {
         return UInt64(v)
     }
 
-    private static func build(_ f: MetricFamily, into mf: inout Io__Prometheus__Client__MetricFamily, arena: Arena) {
+    private static func build(_ f: MetricFamily, into mf: inout Io__Prometheus__Client__MetricFamily, arena: ProtobufArena) {
         mf.name = arena.cString(f.name)
         if !f.help.isEmpty { mf.help = arena.cString(f.help) }
         if !f.unit.isEmpty { mf.unit = arena.cString(f.unit) }
@@ -107,7 +108,7 @@ public enum ProtobufEncoder {
     }
 
     private static func setSingle(
-        _ v: Double, type: MetricType, on pm: UnsafeMutablePointer<Io__Prometheus__Client__Metric>, arena: Arena
+        _ v: Double, type: MetricType, on pm: UnsafeMutablePointer<Io__Prometheus__Client__Metric>, arena: ProtobufArena
     ) {
         switch type {
         case .counter:
@@ -131,7 +132,7 @@ public enum ProtobufEncoder {
         }
     }
 
-    private static func histogram(_ h: HistogramValue, arena: Arena) -> UnsafeMutablePointer<Io__Prometheus__Client__Histogram> {
+    private static func histogram(_ h: HistogramValue, arena: ProtobufArena) -> UnsafeMutablePointer<Io__Prometheus__Client__Histogram> {
         let ph = arena.allocate(Io__Prometheus__Client__Histogram.self, count: 1)
         io__prometheus__client__histogram__init(ph)
         if let c = wholeCount(h.count) {
@@ -166,7 +167,7 @@ public enum ProtobufEncoder {
         return ph
     }
 
-    private static func summary(_ s: SummaryValue, arena: Arena) -> UnsafeMutablePointer<Io__Prometheus__Client__Summary> {
+    private static func summary(_ s: SummaryValue, arena: ProtobufArena) -> UnsafeMutablePointer<Io__Prometheus__Client__Summary> {
         let ps = arena.allocate(Io__Prometheus__Client__Summary.self, count: 1)
         io__prometheus__client__summary__init(ps)
         ps.pointee.has_sample_count = 1
@@ -193,7 +194,7 @@ public enum ProtobufEncoder {
 
 /// Bump allocation for the C message structs of one family. Memory is freed when the arena
 /// goes away; `reset()` reuses the first block.
-final class Arena {
+final class ProtobufArena {
     private var blocks: [(base: UnsafeMutableRawPointer, size: Int)] = []
     private var current: UnsafeMutableRawPointer?
     private var remaining = 0

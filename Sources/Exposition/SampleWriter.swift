@@ -1,3 +1,6 @@
+import Series
+
+
 /// Writes sample lines for both text formats. Keeps the formatted `le` values of the last
 /// histogram, since every series of a family almost always has the same bounds.
 struct SampleWriter {

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import Series
 #endif
 
 /// What a sample line is to its family.

@@ -1,3 +1,6 @@
+import Series
+
+
 /// The grammar of OpenMetrics 1.0.0, one line at a time: single spaces, no blank lines, no
 /// comments other than HELP, TYPE, UNIT and EOF.
 extension ScrapeParser {

@@ -1,3 +1,6 @@
+import Series
+
+
 /// The grammar of Prometheus text format 0.0.4, one line at a time.
 extension ScrapeParser {
     mutating func textLine(_ p: UnsafeBufferPointer<UInt8>) throws(ScrapeError) {

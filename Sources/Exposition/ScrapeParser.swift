@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import Series
 #endif
 
 /// The parser for scraped bodies: Prometheus text 0.0.4 and OpenMetrics 1.0.0, into the

@@ -1,3 +1,6 @@
+import Series
+
+
 /// Prometheus text exposition format 0.0.4.
 ///
 /// HELP escapes `\` and newline; label values also `"`. Histograms are written as

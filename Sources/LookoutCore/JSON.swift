@@ -304,7 +304,7 @@ private struct JSONParser {
                         code = pair
                     }
                     guard let scalar = Unicode.Scalar(code) else { throw fail("invalid \\u escape") }
-                    out.append(contentsOf: Array(String(Character(scalar)).utf8))
+                    UTF8.encode(scalar) { out.append($0) }
                 default: throw fail("invalid escape")
                 }
                 i += 1
@@ -318,11 +318,7 @@ private struct JSONParser {
 
     mutating func hex4() throws(JSON.ParseError) -> UInt32 {
         guard i + 4 < bytes.count else { throw fail("short \\u escape") }
-        var v: UInt32 = 0
-        for k in 1...4 {
-            guard let d = hexDigitValue(bytes[i + k]) else { throw fail("invalid hex digit") }
-            v = v << 4 | UInt32(d)
-        }
+        guard let v = hexValue(bytes, from: i + 1, count: 4) else { throw fail("invalid hex digit") }
         i += 4
         return v
     }

@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 
 /// What the agent pushes to Alertmanager's `POST /api/v2/alerts`, the way Prometheus'
 /// notifier does: every alert firing now and every alert resolved in the last 15 minutes,
@@ -16,7 +16,7 @@ public struct AlertmanagerPusher: Sendable {
     public var resolvedRetention: Duration = .seconds(15 * 60)
 
     struct Tracked: Sendable {
-        var alert: NotifiableAlert
+        var alert: Alert
         var resolvedAt: MonotonicInstant?
     }
 
@@ -30,7 +30,7 @@ public struct AlertmanagerPusher: Sendable {
 
     /// Takes an alert update. New alerts and changes of state make the next batch due now;
     /// other changes (annotations that carry a value) ride with the next periodic resend.
-    public mutating func update(_ alert: NotifiableAlert, now: MonotonicInstant) {
+    public mutating func update(_ alert: Alert, now: MonotonicInstant) {
         let fp = alert.fingerprint
         if let t = alerts[fp] {
             if t.alert.isResolved != alert.isResolved || t.alert.startsAt != alert.startsAt { dirty = true }
@@ -52,7 +52,7 @@ public struct AlertmanagerPusher: Sendable {
     }
 
     /// The batch to send now, if one is due.
-    public mutating func due(now: MonotonicInstant) -> [NotifiableAlert]? {
+    public mutating func due(now: MonotonicInstant) -> [Alert]? {
         for (fp, t) in alerts {
             if let r = t.resolvedAt, r + resolvedRetention <= now { alerts[fp] = nil }
         }
@@ -70,7 +70,7 @@ public struct AlertmanagerPusher: Sendable {
 /// The JSON body of `POST /api/v2/alerts`: `[{labels, annotations, startsAt, endsAt, generatorURL}]`.
 public enum AlertmanagerPayload {
     /// `endsAt` of a firing alert is `validFor` after `now`; a resolved alert's is its end.
-    public static func json(_ alerts: [NotifiableAlert], now: WallTime, validFor: Duration) -> JSON {
+    public static func json(_ alerts: [Alert], now: WallTime, validFor: Duration) -> JSON {
         .array(
             alerts.map { a in
                 [
@@ -83,7 +83,7 @@ public enum AlertmanagerPayload {
             })
     }
 
-    public static func body(_ alerts: [NotifiableAlert], now: WallTime, validFor: Duration) -> [UInt8] {
+    public static func body(_ alerts: [Alert], now: WallTime, validFor: Duration) -> [UInt8] {
         var out: [UInt8] = []
         json(alerts, now: now, validFor: validFor).write(to: &out)
         return out

@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 
 /// The timing and shape of one receiver's notifications (from `WebhookSettings`).
 public struct GroupingSettings: Sendable, Hashable {
@@ -52,7 +52,7 @@ public struct AlertGrouper: Sendable {
 
     struct Group: Sendable {
         var labels: Labels
-        var alerts: [Fingerprint: NotifiableAlert] = [:]
+        var alerts: [Fingerprint: Alert] = [:]
         var nextFlush: MonotonicInstant
         var hasFlushed = false
     }
@@ -78,11 +78,11 @@ public struct AlertGrouper: Sendable {
     public var groupLabels: [Labels] { groups.keys.sorted { Registry.compare($0, $1) < 0 } }
 
     /// The alerts the group with `labels` holds now.
-    public func alerts(inGroup labels: Labels) -> [NotifiableAlert] {
+    public func alerts(inGroup labels: Labels) -> [Alert] {
         groups[labels].map { Array($0.alerts.values) } ?? []
     }
 
-    public func groupLabels(of alert: NotifiableAlert) -> Labels {
+    public func groupLabels(of alert: Alert) -> Labels {
         settings.groupsByAll ? alert.labels : alert.labels.keeping(Set(settings.groupBy))
     }
 
@@ -91,7 +91,7 @@ public struct AlertGrouper: Sendable {
 
     /// Adds or updates an alert. A resolved alert of a group that does not exist is ignored:
     /// nobody was told it fired.
-    public mutating func insert(_ alert: NotifiableAlert, now: MonotonicInstant, wallNow: WallTime) {
+    public mutating func insert(_ alert: Alert, now: MonotonicInstant, wallNow: WallTime) {
         let key = groupLabels(of: alert)
         var group: Group
         if let g = groups[key] {
@@ -110,7 +110,7 @@ public struct AlertGrouper: Sendable {
     }
 
     /// Flushes every group whose time has come and returns the notifications to send.
-    public mutating func flush(now: MonotonicInstant, isMuted: (NotifiableAlert) -> Bool) -> [GroupNotification] {
+    public mutating func flush(now: MonotonicInstant, isMuted: (Alert) -> Bool) -> [GroupNotification] {
         var out: [GroupNotification] = []
         let due = groups.values.filter { $0.nextFlush <= now }.map(\.labels).sorted { Registry.compare($0, $1) < 0 }
         for key in due {

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import Logging
+import Series
 import Synchronization
 
 /// Tells people about alerts: Alertmanager-style webhooks (grouped, inhibited, repeated),
@@ -27,7 +27,7 @@ public final class Notifier: MetricsSource, Sendable {
     let defaultExternalURL: String
     let jitter: @Sendable () -> Double
     let compactionMinBytes: Int
-    let shared: Mutex<Shared>
+    let shared: Mutex<NotifierSharedState>
     let wake = WakeSignal()
 
     /// - Parameters:
@@ -48,30 +48,17 @@ public final class Notifier: MetricsSource, Sendable {
         self.defaultExternalURL = externalURL
         self.jitter = jitter
         self.compactionMinBytes = compactionMinBytes
-        self.shared = Mutex(Shared(settings: settings))
+        self.shared = Mutex(NotifierSharedState(settings: settings))
     }
 
     // MARK: Input
 
-    /// Hands over the result of one rule evaluation: every alert firing now (`endsAt` nil)
-    /// plus the alerts that resolved in it (`endsAt` set). An alert this `source` submitted as
-    /// firing last time and does not mention now is taken as resolved at `time` (its rule
-    /// was removed, or the evaluator forgot it). Sources let several evaluators share one
-    /// notifier; one evaluator uses the default.
-    public func submit(_ alerts: [NotifiableAlert], at time: WallTime, source: String = "") {
+    /// Hands over the result of one round of rule evaluation: every alert firing now and the
+    /// alerts that resolved in it, taken as they are.
+    public func submit(_ round: AlertRound) {
         shared.withLock { s in
-            var firing: [Fingerprint: NotifiableAlert] = [:]
-            var mentioned = Set<Fingerprint>()
-            for a in alerts {
-                let fp = a.fingerprint
-                mentioned.insert(fp)
-                if !a.isResolved { firing[fp] = a }
-                s.addUpdate(a, fp)
-            }
-            for (fp, old) in s.firingBySource[source] ?? [:] where !mentioned.contains(fp) {
-                s.addUpdate(old.resolved(at: time), fp)
-            }
-            s.firingBySource[source] = firing
+            for a in round.firing { s.addUpdate(a, a.fingerprint) }
+            for a in round.resolved { s.addUpdate(a, a.fingerprint) }
             s.loop.produced += 1
         }
         wake.signal()
@@ -93,7 +80,7 @@ public final class Notifier: MetricsSource, Sendable {
     /// directory cannot be used the notifier keeps running with an in-memory outbox and says
     /// so in the log and the status.
     public func run() async throws {
-        let core = Core(owner: self)
+        let core = NotifierLoop(owner: self)
         defer { core.close() }
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
@@ -259,21 +246,20 @@ struct LoopState: Sendable {
     var waitingOnClock = false
 }
 
-struct Shared: Sendable {
+struct NotifierSharedState: Sendable {
     var loop = LoopState()
     var settings: NotifySettings
     var pendingSettings: NotifySettings?
     /// Alert changes the loop has not taken yet, the latest state of each alert only: the
     /// backlog stays as small as the set of alerts however long the loop is away.
-    var updates: [NotifiableAlert] = []
+    var updates: [Alert] = []
     var updateIndex: [Fingerprint: Int] = [:]
-    var firingBySource: [String: [Fingerprint: NotifiableAlert]] = [:]
     var completions: [Completion] = []
     var stats = NotifierStats()
 
     init(settings: NotifySettings) { self.settings = settings }
 
-    mutating func addUpdate(_ alert: NotifiableAlert, _ fp: Fingerprint) {
+    mutating func addUpdate(_ alert: Alert, _ fp: Fingerprint) {
         if let i = updateIndex[fp] {
             updates[i] = alert
         } else {
@@ -297,7 +283,7 @@ struct Send: Sendable {
 /// Everything only the loop touches: the outbox, the state machines, the alerts firing now.
 /// `step` drains what `submit`, `update` and finished requests left in the shared state,
 /// advances the state machines and returns the requests to start.
-final class Core {
+final class NotifierLoop {
     let owner: Notifier
     var clock: any AgentClock { owner.clock }
     var logger: Logger { owner.logger }
@@ -311,7 +297,7 @@ final class Core {
     var scheduler: DeliveryScheduler
     var inhibitor: Inhibitor
     /// Alerts firing now, by fingerprint: the inhibitor's sources.
-    var active: [Fingerprint: NotifiableAlert] = [:]
+    var active: [Fingerprint: Alert] = [:]
     /// Counter changes made in a step, published with the rest in `publish`.
     var stats: NotifierStats
     /// The last compaction failure, logged once rather than at every step.
@@ -421,7 +407,7 @@ final class Core {
     func flushGroups(now: MonotonicInstant, wallNow: WallTime) {
         let firing = Array(active.values)
         let inhibitor = self.inhibitor
-        let isMuted: (NotifiableAlert) -> Bool = { inhibitor.isMuted($0.labels, firing: firing) }
+        let isMuted: (Alert) -> Bool = { inhibitor.isMuted($0.labels, firing: firing) }
         for name in groupers.keys.sorted() {
             let notifications = groupers[name]!.flush(now: now, isMuted: isMuted)
             guard let ep = endpoints[name] else { continue }

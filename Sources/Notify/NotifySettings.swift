@@ -1,5 +1,5 @@
 import LookoutCore
-import Exposition
+import Series
 
 /// `notify:` in the config.
 ///

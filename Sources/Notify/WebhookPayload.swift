@@ -1,5 +1,6 @@
-import Exposition
+import GoFormat
 import LookoutCore
+import Series
 
 /// One notification of an aggregation group, ready to be written as Alertmanager's
 /// webhook payload.
@@ -7,11 +8,11 @@ public struct GroupNotification: Sendable, Hashable {
     public var receiver: String
     public var groupLabels: Labels
     /// The alerts of the payload, sorted by labels, already cut to `max_alerts`.
-    public var alerts: [NotifiableAlert]
+    public var alerts: [Alert]
     /// How many alerts `max_alerts` left out.
     public var truncatedAlerts: Int
 
-    public init(receiver: String, groupLabels: Labels, alerts: [NotifiableAlert], truncatedAlerts: Int = 0) {
+    public init(receiver: String, groupLabels: Labels, alerts: [Alert], truncatedAlerts: Int = 0) {
         self.receiver = receiver
         self.groupLabels = groupLabels
         self.alerts = alerts

@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 
 /// The probe and scrape series of DESIGN.md ("Probes and scrapes"). Each endpoint's
 /// series are rendered once per result (`EndpointSeries`); a snapshot only concatenates

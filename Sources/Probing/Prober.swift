@@ -1,6 +1,7 @@
 import Exposition
 import LookoutCore
 import Logging
+import Series
 import Synchronization
 
 /// Probes every endpoint of every target on its interval and scrapes the `metrics`
@@ -23,8 +24,9 @@ import Synchronization
 public final class Prober: Sendable {
     /// `lookout_probe_*`, `lookout_scrape_samples`, `lookout_scrape_body_bytes`.
     public var probeMetrics: any MetricsSource { ProbeSeriesSource(shared: shared) }
-    /// The scraped targets' series, each with its `target` label.
-    public var scrapedMetrics: any MetricsSource { ScrapedSeriesSource(shared: shared) }
+    /// The scraped targets' series, each with its `target` label, target by target (the
+    /// registry merges them, and counts what it leaves out).
+    public var scrapedMetrics: any ScrapedMetricsSource { ScrapedSeriesSource(shared: shared) }
 
     private let shared: Shared
     private let client: HTTPClient
@@ -172,7 +174,7 @@ public final class Prober: Sendable {
 final class Shared: Sendable {
     let state: Mutex<Prober.State>
     private let probeCache = Mutex<(version: UInt64, families: [MetricFamily])>((0, []))
-    private let scrapedCache = Mutex<(version: UInt64, families: [MetricFamily])>((0, []))
+    private let scrapedCache = Mutex<(version: UInt64, targets: [ScrapedTarget])>((0, []))
 
     init(_ state: Prober.State) { self.state = Mutex(state) }
 
@@ -188,16 +190,14 @@ final class Shared: Sendable {
         return families
     }
 
-    func scrapedFamilies() -> [MetricFamily] {
+    func scrapedTargets() -> (version: UInt64, targets: [ScrapedTarget]) {
         let cached = scrapedCache.withLock { $0 }
         guard let scraped = state.withLock({ s in s.scrapedVersion == cached.version ? nil : (s.scrapedVersion, s.scraped()) })
-        else { return cached.families }
-        // Several targets may expose the same family: one family, series of all of them.
-        let families = Registry.merge(scraped.1.flatMap { $0 })
+        else { return cached }
         scrapedCache.withLock { c in
-            if scraped.0 > c.version { c = (scraped.0, families) }
+            if scraped.0 > c.version { c = scraped }
         }
-        return families
+        return scraped
     }
 }
 
@@ -206,9 +206,9 @@ struct ProbeSeriesSource: MetricsSource {
     func collect() -> [MetricFamily] { shared.probeFamilies() }
 }
 
-struct ScrapedSeriesSource: MetricsSource {
+struct ScrapedSeriesSource: ScrapedMetricsSource {
     let shared: Shared
-    func collect() -> [MetricFamily] { shared.scrapedFamilies() }
+    func scrapedTargets() -> (version: UInt64, targets: [ScrapedTarget]) { shared.scrapedTargets() }
 }
 
 /// One probe to run: everything the task needs, copied out of the state.
@@ -279,6 +279,8 @@ extension Prober {
         var nextDue: MonotonicInstant?
         var endpoints: [EndpointState]
         var scraped: [MetricFamily] = []
+        /// The `scrapedVersion` that recorded `scraped`: one number per scrape.
+        var scrapeGeneration: UInt64 = 0
         var scrape: (samples: Int, bodyBytes: Int, seconds: Double)?
     }
 
@@ -312,6 +314,7 @@ extension Prober {
                 if old.settings.interval == t.interval { target.nextDue = old.nextDue }
                 if t.metrics != nil && t.metrics == old.settings.metrics {
                     target.scraped = old.scraped
+                    target.scrapeGeneration = old.scrapeGeneration
                     target.scrape = old.scrape
                 }
             }
@@ -419,6 +422,7 @@ extension Prober {
                 targets.values[ti].scraped = scrape.families
                 targets.values[ti].scrape = (scrape.samples, scrape.bodyBytes, scrape.duration.seconds)
                 scrapedVersion += 1
+                targets.values[ti].scrapeGeneration = scrapedVersion
             }
             version += 1
             return transition
@@ -432,9 +436,13 @@ extension Prober {
             }
         }
 
-        /// Every target's scraped families, targets by name.
-        func scraped() -> [[MetricFamily]] {
-            sortedNames.compactMap { targets[$0]!.scraped.isEmpty ? nil : targets[$0]!.scraped }
+        /// The scraped families of every target with a `metrics` endpoint, targets by name.
+        func scraped() -> [ScrapedTarget] {
+            sortedNames.compactMap { name in
+                let t = targets[name]!
+                guard t.settings.metrics != nil else { return nil }
+                return ScrapedTarget(name: name, generation: t.scrapeGeneration, families: t.scraped)
+            }
         }
     }
 }

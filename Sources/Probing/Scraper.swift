@@ -1,5 +1,6 @@
 import Exposition
 import LookoutCore
+import Series
 
 /// What a scrape decoder gets: the decoded body as received, its content type, the target.
 public struct ScrapeInput: Sendable {

@@ -1,5 +1,6 @@
 import Exposition
 import LookoutCore
+import Series
 
 /// The endpoints a target can have; the `endpoint` label value.
 public enum EndpointKind: String, Sendable, Hashable, CaseIterable, Comparable {

@@ -1,7 +1,7 @@
 import CProtobuf
 
 /// C memory for one encode of a protoc-c `Profile`, freed together when the arena goes.
-final class Arena {
+final class PprofArena {
     private var blocks: [UnsafeMutableRawPointer] = []
 
     func make<T>(_: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {

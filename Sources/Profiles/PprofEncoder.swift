@@ -59,7 +59,7 @@ enum PprofEncoder {
             offsets.append(locationIDs.count)
         }
 
-        let arena = Arena()
+        let arena = PprofArena()
         var profile = Perftools__Profiles__Profile()
         perftools__profiles__profile__init(&profile)
 

@@ -76,7 +76,7 @@ public struct ProfileAggregate: Sendable {
     /// Distinct stacks (with their thread) held.
     public var stackCount: Int { stacks.count }
 
-    public mutating func add(_ tick: ThreadSampleTick) {
+    public mutating func add(_ tick: SampleTick) {
         ticks += 1
         frequency = tick.frequency
         let kind = type.sampleKind

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
 import LookoutCore
 import ProcFS
 import Sampling
+import Series
 
 /// `lookout profile (--pid PID | --group NAME) [--seconds N] [--type T] [--format F] -o FILE`:
 /// records a profile without the server, with a sampler of its own that watches only that

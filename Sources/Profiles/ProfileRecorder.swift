@@ -17,7 +17,7 @@ import Synchronization
 /// let sampler = Sampler(settings: ..., groups: ..., procfs: procfs, clock: clock, reporters: [recorder])
 /// let profiles = ProfileService(recorder: recorder, sampler: sampler)
 /// ```
-public final class ProfileRecorder: ThreadSampleReporter, Sendable {
+public final class ProfileRecorder: TickReporter, Sendable {
     public struct Limits: Sendable, Hashable {
         /// Distinct stacks (per thread) one recording keeps; samples of further stacks are dropped and counted.
         public var maxStacks: Int
@@ -54,14 +54,14 @@ public final class ProfileRecorder: ThreadSampleReporter, Sendable {
         self.limits = limits
     }
 
-    // MARK: ThreadSampleReporter
+    // MARK: TickReporter
 
     public var demand: ThreadSampleDemand? {
         let bits = demandBits.load(ordering: .relaxed)
         return bits == 0 ? nil : ThreadSampleDemand(rawValue: UInt8(truncatingIfNeeded: bits))
     }
 
-    public func report(_ tick: ThreadSampleTick) {
+    public func report(_ tick: SampleTick) {
         state.withLock { s in
             for i in s.running.indices where tick.monotonicTime > s.running[i].start {
                 s.running[i].aggregate.add(tick)
@@ -160,12 +160,12 @@ public struct RecordedProfile: Sendable {
     public var type: ProfileType { aggregate.type }
 
     /// The packed `perftools.profiles.Profile`, not compressed.
-    public func pprofBytes(defaultFrequency: Int = 19) -> [UInt8] {
+    public func pprofBytes(defaultFrequency: Int = SamplerSettings().frequency) -> [UInt8] {
         PprofEncoder.encode(self, defaultFrequency: defaultFrequency)
     }
 
     /// The gzipped `Profile`, as `go tool pprof` and `/debug/pprof/profile` expect it.
-    public func pprofGzip(defaultFrequency: Int = 19) throws(ProfileError) -> [UInt8] {
+    public func pprofGzip(defaultFrequency: Int = SamplerSettings().frequency) throws(ProfileError) -> [UInt8] {
         try Gzip.compress(pprofBytes(defaultFrequency: defaultFrequency))
     }
 
@@ -173,7 +173,7 @@ public struct RecordedProfile: Sendable {
     public func folded() -> String { FoldedEncoder.encode(aggregate) }
 
     /// The profile in `format`, as written to a file or an HTTP body.
-    public func encoded(_ format: ProfileFormat, defaultFrequency: Int = 19) throws(ProfileError) -> [UInt8] {
+    public func encoded(_ format: ProfileFormat, defaultFrequency: Int = SamplerSettings().frequency) throws(ProfileError) -> [UInt8] {
         switch format {
         case .pprof: return try pprofGzip(defaultFrequency: defaultFrequency)
         case .folded: return Array(folded().utf8)

@@ -30,7 +30,7 @@ enum StackPprofEncoder {
                 Int64(strings.intern("\(a.droppedSamples) samples dropped: more than \(a.maxStacks) distinct stacks")))
         }
 
-        let arena = Arena()
+        let arena = PprofArena()
         var profile = Perftools__Profiles__Profile()
         perftools__profiles__profile__init(&profile)
         arena.setSampleTypes(

@@ -1,5 +1,6 @@
-import Exposition
+import GoFormat
 import LookoutCore
+import Series
 
 /// The types an expression can have, as PromQL names them.
 public enum ValueType: String, Sendable {
@@ -7,57 +8,6 @@ public enum ValueType: String, Sendable {
     case vector = "instant vector"
     case matrix = "range vector"
     case string
-}
-
-/// A label matcher of a selector: `name op "value"`.
-public struct LabelMatcher: Hashable, Sendable, CustomStringConvertible {
-    public enum Op: String, Sendable {
-        case equal = "="
-        case notEqual = "!="
-        case regexMatch = "=~"
-        case regexNoMatch = "!~"
-    }
-
-    public let name: String
-    public let op: Op
-    public let value: String
-    /// The compiled regex for `=~` and `!~` (anchored at both ends, as in Prometheus).
-    public let regex: AnchoredRegex?
-
-    public init(name: String, op: Op, value: String) throws(AnchoredRegex.SyntaxError) {
-        self.name = name
-        self.op = op
-        self.value = value
-        switch op {
-        case .regexMatch, .regexNoMatch: regex = try AnchoredRegex(value)
-        case .equal, .notEqual: regex = nil
-        }
-    }
-
-    /// Whether the matcher accepts `value` (a missing label has the value "").
-    @inline(__always)
-    public func matches(_ v: String) -> Bool {
-        switch op {
-        case .equal: return v == value
-        case .notEqual: return v != value
-        case .regexMatch: return regex!.matches(v)
-        case .regexNoMatch: return !regex!.matches(v)
-        }
-    }
-
-    public func matches(_ labels: Labels) -> Bool { matches(labels[name] ?? "") }
-
-    /// Whether this matcher accepts the empty string, i.e. series without the label.
-    public var matchesEmpty: Bool { matches("") }
-
-    public var description: String { "\(name)\(op.rawValue)\(goQuoted(value))" }
-}
-
-/// True when every matcher accepts the label set.
-@inline(__always)
-func allMatch(_ matchers: [LabelMatcher], _ labels: Labels) -> Bool {
-    for m in matchers where !m.matches(labels) { return false }
-    return true
 }
 
 public struct VectorSelector: Sendable {

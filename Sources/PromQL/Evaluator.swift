@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
+import GoFormat
+import Series
 
 /// Evaluates expressions of the subset at one instant over a `History`, with Prometheus'
 /// semantics (those of Prometheus 2.x, which `promtool` on this platform implements:

@@ -1,5 +1,6 @@
-import Exposition
+import GoFormat
 import LookoutCore
+import Series
 
 /// What the loaded rules read from the history: the series their selectors can match and
 /// how far back each selector looks. A series no selector matches is not stored; a series
@@ -58,11 +59,11 @@ public struct RetentionPolicy: Sendable {
         guard let needs else { return .max }
         var best: Int64?
         if let candidates = byName[name] {
-            for i in candidates where allMatch(needs[i].matchers, labels) {
+            for i in candidates where needs[i].matchers.allMatch(labels) {
                 best = max(best ?? 0, needs[i].rangeMilliseconds)
             }
         }
-        for i in generic where allMatch(needs[i].matchers, labels) {
+        for i in generic where needs[i].matchers.allMatch(labels) {
             best = max(best ?? 0, needs[i].rangeMilliseconds)
         }
         return best
@@ -430,7 +431,7 @@ public final class History {
         } else {
             out = []
             out.reserveCapacity(candidates.count)
-            for id in candidates where allMatch(rest, series[id]!.labels) { out.append(id) }
+            for id in candidates where rest.allMatch(series[id]!.labels) { out.append(id) }
         }
         if !sorted { out.sort { Labels.compare(series[$0]!.labels, series[$1]!.labels) < 0 } }
         return out

@@ -1,3 +1,5 @@
+import GoFormat
+
 /// A span of an expression's text, as UTF-8 byte offsets (`start` inclusive, `end` exclusive).
 /// Rule loaders add these to the position of the expression in its file.
 public struct PositionRange: Hashable, Sendable, CustomStringConvertible {
@@ -117,7 +119,7 @@ struct Lexer {
             if peek(1) == UInt8(ascii: "=") { return single(.gte, 2) }
             return single(.gtr)
         case UInt8(ascii: "\""), UInt8(ascii: "'"), UInt8(ascii: "`"):
-            return try string(quote: b)
+            return try string()
         default:
             break
         }
@@ -180,69 +182,15 @@ struct Lexer {
         return Token(kind: .number, text: text(start, i), range: PositionRange(start: start, end: i))
     }
 
-    private mutating func string(quote: UInt8) throws(LexError) -> Token {
+    /// A string in any of PromQL's quotes, read as Go reads string literals.
+    private mutating func string() throws(LexError) -> Token {
         let start = i
-        i += 1
-        var out: [UInt8] = []
-        while true {
-            guard let c = peek() else {
-                throw LexError(message: "unterminated quoted string", range: PositionRange(start: start, end: i))
-            }
-            if c == quote {
-                i += 1
-                break
-            }
-            if quote != UInt8(ascii: "`") && c == 10 {
-                throw LexError(message: "unterminated quoted string", range: PositionRange(start: start, end: i))
-            }
-            if quote != UInt8(ascii: "`") && c == UInt8(ascii: "\\") {
-                i += 1
-                guard let e = peek() else {
-                    throw LexError(message: "unterminated quoted string", range: PositionRange(start: start, end: i))
-                }
-                i += 1
-                switch e {
-                case UInt8(ascii: "a"): out.append(7)
-                case UInt8(ascii: "b"): out.append(8)
-                case UInt8(ascii: "f"): out.append(12)
-                case UInt8(ascii: "n"): out.append(10)
-                case UInt8(ascii: "r"): out.append(13)
-                case UInt8(ascii: "t"): out.append(9)
-                case UInt8(ascii: "v"): out.append(11)
-                case UInt8(ascii: "\\"): out.append(92)
-                case UInt8(ascii: "\""), UInt8(ascii: "'"):
-                    guard e == quote else {
-                        throw LexError(message: "unknown escape sequence", range: PositionRange(start: i - 2, end: i))
-                    }
-                    out.append(e)
-                case UInt8(ascii: "x"), UInt8(ascii: "u"), UInt8(ascii: "U"):
-                    let n = e == UInt8(ascii: "x") ? 2 : (e == UInt8(ascii: "u") ? 4 : 8)
-                    guard i + n <= bytes.count, let v = UInt32(text(i, i + n), radix: 16) else {
-                        throw LexError(message: "invalid escape sequence", range: PositionRange(start: i - 2, end: i))
-                    }
-                    i += n
-                    if e == UInt8(ascii: "x") {
-                        out.append(UInt8(v))
-                    } else {
-                        guard let s = Unicode.Scalar(v) else {
-                            throw LexError(message: "invalid Unicode code point in escape sequence", range: PositionRange(start: i - n - 2, end: i))
-                        }
-                        out.append(contentsOf: Array(String(Character(s)).utf8))
-                    }
-                case UInt8(ascii: "0")...UInt8(ascii: "7"):
-                    guard i + 2 <= bytes.count, let v = UInt32(text(i - 1, i + 2), radix: 8), v < 256 else {
-                        throw LexError(message: "invalid escape sequence", range: PositionRange(start: i - 2, end: i))
-                    }
-                    i += 2
-                    out.append(UInt8(v))
-                default:
-                    throw LexError(message: "unknown escape sequence", range: PositionRange(start: i - 2, end: i))
-                }
-                continue
-            }
-            out.append(c)
-            i += 1
+        do {
+            let (value, end) = try GoStringLiteral.read(bytes, at: start)
+            i = end
+            return Token(kind: .string, text: value, range: PositionRange(start: start, end: end))
+        } catch {
+            throw LexError(message: error.message, range: PositionRange(start: error.start, end: error.end))
         }
-        return Token(kind: .string, text: String(decoding: out, as: UTF8.self), range: PositionRange(start: start, end: i))
     }
 }

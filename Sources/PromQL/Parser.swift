@@ -1,4 +1,6 @@
+import GoFormat
 import LookoutCore
+import Series
 
 /// A problem in a PromQL expression: a syntax error, a type error, or a construct outside
 /// lookout's subset. `range` is where in the expression text it is.
@@ -239,7 +241,7 @@ private struct Parser {
         let open = try expect(.leftParen, "\"(\"")
         var labels: [String] = []
         while current.kind != .rightParen {
-            guard current.kind == .identifier, MetricNamesCheck.isLabelName(current.text) else {
+            guard current.kind == .identifier, MetricNames.isValidLabelName(current.text) else {
                 throw unexpected(current, expecting: "label name or \")\"")
             }
             labels.append(advance().text)
@@ -393,7 +395,7 @@ private struct Parser {
             range = range + open.range
             while current.kind != .rightBrace {
                 let labelToken = current
-                guard labelToken.kind == .identifier, MetricNamesCheck.isLabelName(labelToken.text) else {
+                guard labelToken.kind == .identifier, MetricNames.isValidLabelName(labelToken.text) else {
                     throw unexpected(labelToken, expecting: "label matching such as a=\"b\"")
                 }
                 advance()
@@ -522,17 +524,5 @@ private struct Parser {
             throw ParseError("expected type instant vector in aggregation expression, got \(expr.type.rawValue)", expr.range)
         }
         return .aggregate(op, param: param, expr: expr, grouping: grouping, without: without, range)
-    }
-}
-
-enum MetricNamesCheck {
-    static func isLabelName(_ s: String) -> Bool {
-        var first = true
-        for b in s.utf8 {
-            let ok = (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || b == 95 || (!first && b >= 48 && b <= 57)
-            if !ok { return false }
-            first = false
-        }
-        return !first
     }
 }

@@ -1,4 +1,5 @@
-import Exposition
+import GoFormat
+import Series
 
 /// promtool's notation for test series: `foo{a="1"}` for the labels and an expanding
 /// list of values such as `0+10x100 _ 5 stale 1x3`.

@@ -1,4 +1,5 @@
-import Exposition
+import Series
+
 
 /// The labels a vector match or an aggregation group uses, as a dictionary key that does
 /// not build them: `on` keeps only `names`, otherwise all labels but `names`. Hashing and

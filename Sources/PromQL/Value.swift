@@ -1,5 +1,6 @@
-import Exposition
+import GoFormat
 import LookoutCore
+import Series
 
 /// One element of an instant vector.
 public struct Sample: Sendable, Hashable {

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import PromQL
+import Series
 
 public enum AlertState: String, Sendable, Comparable {
     case inactive, pending, firing
@@ -16,8 +16,9 @@ public enum AlertState: String, Sendable, Comparable {
     public static func < (a: AlertState, b: AlertState) -> Bool { a.rank < b.rank }
 }
 
-/// One alert of an alerting rule: a label set the rule's expression returned.
-public struct Alert: Sendable, Hashable {
+/// One alert of an alerting rule and its state: a label set the rule's expression returned.
+/// What the rules API shows; the notifier gets a `Series.Alert` made from it.
+public struct RuleAlert: Sendable, Hashable {
     /// The series' labels without `__name__`, plus the rule's labels and `alertname`.
     public var labels: Labels
     public var annotations: Labels
@@ -27,15 +28,12 @@ public struct Alert: Sendable, Hashable {
     public var activeAt: WallTime
     public var firedAt: WallTime?
     public var resolvedAt: WallTime?
-    public var lastSentAt: WallTime?
-    public var validUntil: WallTime?
     public var keepFiringSince: WallTime?
 
-    public static func == (a: Alert, b: Alert) -> Bool {
+    public static func == (a: RuleAlert, b: RuleAlert) -> Bool {
         a.labels == b.labels && a.annotations == b.annotations && a.state == b.state
             && a.value.bitPattern == b.value.bitPattern && a.activeAt == b.activeAt && a.firedAt == b.firedAt
-            && a.resolvedAt == b.resolvedAt && a.lastSentAt == b.lastSentAt && a.validUntil == b.validUntil
-            && a.keepFiringSince == b.keepFiringSince
+            && a.resolvedAt == b.resolvedAt && a.keepFiringSince == b.keepFiringSince
     }
 
     public func hash(into h: inout Hasher) {
@@ -45,33 +43,17 @@ public struct Alert: Sendable, Hashable {
     }
 }
 
-/// What to send to Alertmanager or a webhook: a firing alert (again, every resend delay)
-/// or a resolved one (for 15 minutes after it resolved), in Alertmanager's terms.
-public struct AlertNotification: Sendable, Hashable {
-    public var labels: Labels
-    public var annotations: Labels
-    public var startsAt: WallTime
-    /// For a firing alert, how long it stays valid without another notification; for a
-    /// resolved one, when it resolved.
-    public var endsAt: WallTime
-    public var generatorURL: String
-    public var isResolved: Bool
-
-    public var status: String { isResolved ? "resolved" : "firing" }
-    public var alertName: String { labels["alertname"] ?? "" }
-}
-
 /// The state of one alerting rule's alerts, as Prometheus keeps it: a new result is
 /// pending until it has held for `for`, then firing; when it is no longer returned a
 /// pending alert is dropped and a firing one resolves (or keeps firing for
-/// `keep_firing_for`); resolved alerts are kept 15 minutes so the resolution is sent.
+/// `keep_firing_for`); resolved alerts are kept 15 minutes, as in Prometheus.
 /// Driven only by the evaluation timestamps it is given.
 public struct AlertStateMachine: Sendable {
     public let holdDuration: Duration
     public let keepFiringFor: Duration
-    public private(set) var alerts: [Labels: Alert] = [:]
+    public private(set) var alerts: [Labels: RuleAlert] = [:]
 
-    /// How long resolved alerts are kept (and re-sent), as in Prometheus.
+    /// How long resolved alerts are kept, as in Prometheus.
     public static let resolvedRetention: Duration = .seconds(15 * 60)
 
     /// One element of an evaluation's result, with the rule's templates expanded.
@@ -96,14 +78,14 @@ public struct AlertStateMachine: Sendable {
     /// after it (what Prometheus writes as `ALERTS`). `limit` > 0 caps their number: above
     /// it every alert is dropped and the evaluation fails.
     @discardableResult
-    public mutating func apply(_ elements: [Element], at ts: WallTime, limit: Int = 0) throws(EvalError) -> [Alert] {
-        var current: [Labels: Alert] = [:]
+    public mutating func apply(_ elements: [Element], at ts: WallTime, limit: Int = 0) throws(EvalError) -> [RuleAlert] {
+        var current: [Labels: RuleAlert] = [:]
         current.reserveCapacity(elements.count)
         for e in elements {
             if current[e.labels] != nil {
                 throw EvalError("vector contains metrics with the same labelset after applying alert labels")
             }
-            current[e.labels] = Alert(labels: e.labels, annotations: e.annotations, state: .pending, value: e.value, activeAt: ts)
+            current[e.labels] = RuleAlert(labels: e.labels, annotations: e.annotations, state: .pending, value: e.value, activeAt: ts)
         }
         for (key, fresh) in current {
             if var existing = alerts[key], existing.state != .inactive {
@@ -114,7 +96,7 @@ public struct AlertStateMachine: Sendable {
             }
             alerts[key] = fresh
         }
-        var activeOrPending: [Alert] = []
+        var activeOrPending: [RuleAlert] = []
         var deleted: [Labels] = []
         var index = alerts.startIndex
         while index != alerts.endIndex {
@@ -152,36 +134,13 @@ public struct AlertStateMachine: Sendable {
         return activeOrPending
     }
 
-    /// The alerts to notify at `ts` (Prometheus' `sendAlerts`): firing ones not sent within
-    /// `resendDelay`, and resolved ones whose resolution was not sent yet or is due again.
-    /// Marks them sent; a firing alert stays valid for 4 × max(resendDelay, interval).
-    public mutating func notifications(
-        at ts: WallTime, resendDelay: Duration, interval: Duration, generatorURL: String
-    ) -> [AlertNotification] {
-        var out: [AlertNotification] = []
-        for key in alerts.keys {
-            guard var a = alerts[key], a.state != .pending else { continue }
-            let resolvedSinceSent = a.resolvedAt.map { r in a.lastSentAt.map { r > $0 } ?? true } ?? false
-            let due = a.lastSentAt.map { $0 + resendDelay < ts } ?? true
-            guard resolvedSinceSent || due else { continue }
-            a.lastSentAt = ts
-            a.validUntil = ts + (resendDelay > interval ? resendDelay : interval) * 4
-            alerts[key] = a
-            out.append(
-                AlertNotification(
-                    labels: a.labels, annotations: a.annotations, startsAt: a.firedAt ?? a.activeAt,
-                    endsAt: a.resolvedAt ?? a.validUntil!, generatorURL: generatorURL, isResolved: a.resolvedAt != nil))
-        }
-        return out.sorted { Self.order($0.labels, $1.labels) }
-    }
-
-    /// Pending and firing alerts (not the resolved ones kept for notification), by labels.
-    public var active: [Alert] {
-        alerts.values.filter { $0.state != .inactive }.sorted { Self.order($0.labels, $1.labels) }
+    /// Pending and firing alerts (not the resolved ones kept), by labels.
+    public var active: [RuleAlert] {
+        alerts.values.filter { $0.state != .inactive }.sorted { Registry.compare($0.labels, $1.labels) < 0 }
     }
 
     /// Alerts that are firing.
-    public var firing: [Alert] { active.filter { $0.state == .firing } }
+    public var firing: [RuleAlert] { active.filter { $0.state == .firing } }
 
     /// The highest state of any alert (the rule's state in the rules API).
     public var state: AlertState { alerts.values.map(\.state).max() ?? .inactive }
@@ -189,14 +148,5 @@ public struct AlertStateMachine: Sendable {
     /// Carries alerts over from the same rule before a reload.
     public mutating func adopt(_ other: AlertStateMachine) {
         alerts = other.alerts
-    }
-
-    static func order(_ a: Labels, _ b: Labels) -> Bool {
-        let n = min(a.count, b.count)
-        for i in 0..<n {
-            if a[i].name != b[i].name { return a[i].name < b[i].name }
-            if a[i].value != b[i].value { return a[i].value < b[i].value }
-        }
-        return a.count < b.count
     }
 }

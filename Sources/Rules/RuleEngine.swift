@@ -1,6 +1,7 @@
-import Exposition
+import GoFormat
 import LookoutCore
 import PromQL
+import Series
 import Synchronization
 
 /// A rule as the rules API shows it.
@@ -18,7 +19,7 @@ public struct RuleStatus: Sendable {
     public var evaluationDuration: Duration
     public var lastEvaluation: WallTime?
     /// Pending and firing alerts.
-    public var alerts: [Alert]
+    public var alerts: [RuleAlert]
     public var state: AlertState
 }
 
@@ -35,7 +36,8 @@ public struct GroupStatus: Sendable {
 
 /// Evaluates Prometheus rule files locally: keeps a bounded history of the series the
 /// rules read (fed from the agent's own exposition), evaluates each group on its interval,
-/// keeps alert state as Prometheus does, and hands out notifications to send. Its state is
+/// keeps alert state as Prometheus does, and hands out one `AlertRound` per round of
+/// evaluation: the alerts firing after it and those that resolved in it. Its state is
 /// behind a lock; readers (APIs, `/metrics`) get the snapshot published after each
 /// evaluation and never wait for one.
 public final class RuleEngine: MetricsSource, Sendable {
@@ -46,21 +48,17 @@ public final class RuleEngine: MetricsSource, Sendable {
         public var externalURL: String
         /// `$externalLabels` in templates.
         public var externalLabels: [String: String]
-        /// How often a still-firing alert is sent again (Prometheus' default: 1 m).
-        public var resendDelay: Duration
         public var historyLimits: History.Limits
         /// Keep every series and sample (unit tests that query arbitrary expressions).
         public var retainEverything: Bool
 
         public init(
             defaultInterval: Duration = .seconds(1), externalURL: String = "", externalLabels: [String: String] = [:],
-            resendDelay: Duration = .seconds(60), historyLimits: History.Limits = History.Limits(),
-            retainEverything: Bool = false
+            historyLimits: History.Limits = History.Limits(), retainEverything: Bool = false
         ) {
             self.defaultInterval = defaultInterval
             self.externalURL = externalURL
             self.externalLabels = externalLabels
-            self.resendDelay = resendDelay
             self.historyLimits = historyLimits
             self.retainEverything = retainEverything
         }
@@ -73,10 +71,12 @@ public final class RuleEngine: MetricsSource, Sendable {
     final class State {
         var options: Options
         let history: History
-        var groups: [GroupRuntime] = []
+        var groups: [RuleGroupRuntime] = []
         var durations = HistogramAccumulator(upperBounds: RuleEngine.durationBounds)
         var failures: [String: Int] = [:]
         let cache = EvaluationCache()
+        /// The alerts the last round handed out as firing, by labels.
+        var lastFiring: [Labels: Alert] = [:]
 
         init(options: Options) {
             self.options = options
@@ -86,7 +86,7 @@ public final class RuleEngine: MetricsSource, Sendable {
         func context(clock: any AgentClock) -> EvaluationContext {
             EvaluationContext(
                 history: history, evaluator: Evaluator(history: history, cache: cache), externalLabels: Labels(options.externalLabels),
-                externalURL: options.externalURL, resendDelay: options.resendDelay, clock: clock)
+                externalURL: options.externalURL, clock: clock)
         }
     }
 
@@ -99,21 +99,15 @@ public final class RuleEngine: MetricsSource, Sendable {
 
     private let clock: any AgentClock
     private let gather: @Sendable () -> [MetricFamily]
-    private let notify: @Sendable ([AlertNotification]) -> Void
     private let state: Mutex<State>
     private let snapshot = Mutex(Snapshot(groups: [], families: []))
 
-    /// - Parameters:
-    ///   - gather: the current exposition (the agent passes `registry.gather`), read each interval.
-    ///   - notify: receives the alerts to send after each evaluation that has any.
+    /// - Parameter gather: the current exposition (the agent passes `registry.gather`), read each interval.
     public init(
-        clock: any AgentClock, options: Options = Options(),
-        gather: @escaping @Sendable () -> [MetricFamily] = { [] },
-        notify: @escaping @Sendable ([AlertNotification]) -> Void = { _ in }
+        clock: any AgentClock, options: Options = Options(), gather: @escaping @Sendable () -> [MetricFamily] = { [] }
     ) {
         self.clock = clock
         self.gather = gather
-        self.notify = notify
         state = Mutex(State(options: options))
         publish()
     }
@@ -157,11 +151,11 @@ public final class RuleEngine: MetricsSource, Sendable {
     public func load(groups: [RuleGroupDefinition]) {
         let now = clock.wallNow
         state.withLock { s in
-            var old: [String: GroupRuntime] = [:]
+            var old: [String: RuleGroupRuntime] = [:]
             for g in s.groups { old[g.key] = g }
-            var fresh: [GroupRuntime] = []
+            var fresh: [RuleGroupRuntime] = []
             for def in groups {
-                let g = GroupRuntime(def, defaultInterval: s.options.defaultInterval)
+                let g = RuleGroupRuntime(def, defaultInterval: s.options.defaultInterval)
                 if let previous = old.removeValue(forKey: g.key) {
                     g.lastEvaluation = previous.lastEvaluation
                     g.evaluationDuration = previous.evaluationDuration
@@ -203,19 +197,24 @@ public final class RuleEngine: MetricsSource, Sendable {
         state.withLock { $0.history.ingest(families, at: time) }
     }
 
-    /// Evaluates the groups that are due at `time` (all of them the first time) and returns
-    /// the notifications to send.
+    /// Evaluates the groups that are due at `time` (all of them the first time; every group,
+    /// in order, with `everyGroup`, as rule unit tests step through time) and returns the
+    /// round's alerts: every alert firing after it, and those that fired after the last round
+    /// and no longer do (resolved, or gone with their rule on a reload), resolved at `time`.
     @discardableResult
-    public func evaluate(at time: WallTime) -> [AlertNotification] {
+    public func evaluate(at time: WallTime, everyGroup: Bool = false) -> AlertRound {
         let clock = self.clock
-        let notes = state.withLock { s -> [AlertNotification] in
+        let round = state.withLock { s -> AlertRound in
             let ctx = s.context(clock: clock)
-            var out: [AlertNotification] = []
             for g in s.groups {
+                if everyGroup {
+                    Self.evaluate(g, at: time, ctx, &s.durations, &s.failures)
+                    continue
+                }
                 // Not due yet; but a schedule more than an interval ahead means the wall clock
                 // was set back, and waiting for it would stop evaluation: evaluate now.
                 if let next = g.nextEvaluation, next > time, next - time <= g.interval { continue }
-                out += Self.evaluate(g, at: time, ctx, &s.durations, &s.failures)
+                Self.evaluate(g, at: time, ctx, &s.durations, &s.failures)
                 var next = (g.nextEvaluation.map { $0 > time ? time : $0 } ?? time) + g.interval
                 if next <= time {
                     // Behind schedule (a slow evaluation or a sleeping machine): skip the missed ticks.
@@ -224,55 +223,41 @@ public final class RuleEngine: MetricsSource, Sendable {
                 }
                 g.nextEvaluation = next
             }
-            return out
+            return Self.round(s, at: time)
         }
         publish()
-        return notes
-    }
-
-    /// Evaluates all groups at `time` regardless of their schedule, in their order (rule unit
-    /// tests order them before loading). Does not publish a snapshot.
-    func evaluateAll(at time: WallTime) -> [AlertNotification] {
-        let clock = self.clock
-        let notes = state.withLock { s -> [AlertNotification] in
-            let ctx = s.context(clock: clock)
-            var out: [AlertNotification] = []
-            for g in s.groups { out += Self.evaluate(g, at: time, ctx, &s.durations, &s.failures) }
-            return out
-        }
-        return notes
+        return round
     }
 
     private static func evaluate(
-        _ g: GroupRuntime, at time: WallTime, _ ctx: EvaluationContext, _ durations: inout HistogramAccumulator,
+        _ g: RuleGroupRuntime, at time: WallTime, _ ctx: EvaluationContext, _ durations: inout HistogramAccumulator,
         _ failures: inout [String: Int]
-    ) -> [AlertNotification] {
+    ) {
         let before = g.failures
-        let notes = g.evaluate(at: time, ctx)
+        g.evaluate(at: time, ctx)
         for r in g.rules { durations.observe(r.evaluationDuration.seconds) }
         failures[g.definition.name, default: 0] += g.failures - before
-        return notes
     }
 
-    /// Every alert firing now, as a notification (`endsAt` is how long it stays valid). The
-    /// agent hands this whole set to its notifier after each evaluation, so an alert that
-    /// is no longer in it has resolved.
-    public func firingNotifications() -> [AlertNotification] {
-        state.withLock { s in
-            var out: [AlertNotification] = []
-            for g in s.groups {
-                for r in g.rules {
-                    for a in r.machine.active where a.state == .firing && a.resolvedAt == nil {
-                        out.append(
-                            AlertNotification(
-                                labels: a.labels, annotations: a.annotations, startsAt: a.firedAt ?? a.activeAt,
-                                endsAt: a.validUntil ?? (a.firedAt ?? a.activeAt),
-                                generatorURL: s.options.externalURL + r.generatorURLPath, isResolved: false))
-                    }
+    /// Every alert firing now, and the ones the last round gave as firing that no longer are.
+    private static func round(_ s: State, at time: WallTime) -> AlertRound {
+        var firing: [Alert] = []
+        var now: [Labels: Alert] = [:]
+        for g in s.groups {
+            for r in g.rules where r.definition.kind == .alerting {
+                for a in r.machine.firing {
+                    let alert = Alert(
+                        labels: a.labels, annotations: a.annotations, startsAt: a.firedAt ?? a.activeAt,
+                        generatorURL: s.options.externalURL + r.generatorURLPath)
+                    firing.append(alert)
+                    now[a.labels] = alert
                 }
             }
-            return out
         }
+        let resolved = s.lastFiring.values.filter { now[$0.labels] == nil }.map { $0.resolved(at: time) }
+            .sorted { Registry.compare($0.labels, $1.labels) < 0 }
+        s.lastFiring = now
+        return AlertRound(firing: firing, resolved: resolved)
     }
 
     /// When the next group is due.
@@ -281,17 +266,14 @@ public final class RuleEngine: MetricsSource, Sendable {
     }
 
     /// Every interval: reads the exposition, ingests it, evaluates the due groups and hands
-    /// the notifications to `notify`. Returns (throwing CancellationError) when cancelled.
-    /// `afterEvaluation` runs after every round, with the round's time (the agent hands its
-    /// notifier the full set of firing alerts there).
-    public func run(afterEvaluation: (@Sendable (WallTime) -> Void)? = nil) async throws {
+    /// the round's alerts to `onRound` (the agent's notifier). Returns (throwing
+    /// CancellationError) when cancelled.
+    public func run(onRound: @Sendable (AlertRound) -> Void = { _ in }) async throws {
         while true {
             try Task.checkCancellation()
             let now = clock.wallNow
             ingest(gather(), at: now)
-            let notes = evaluate(at: now)
-            if !notes.isEmpty { notify(notes) }
-            afterEvaluation?(now)
+            onRound(evaluate(at: now))
             let defaultInterval = state.withLock { $0.options.defaultInterval }
             var wait = defaultInterval
             if let next = nextEvaluation { wait = next - clock.wallNow }
@@ -308,7 +290,7 @@ public final class RuleEngine: MetricsSource, Sendable {
     public var groups: [GroupStatus] { snapshot.withLock { $0.groups } }
 
     /// Pending and firing alerts of all rules.
-    public var alerts: [Alert] { snapshot.withLock { $0.groups.flatMap { $0.rules.flatMap(\.alerts) } } }
+    public var alerts: [RuleAlert] { snapshot.withLock { $0.groups.flatMap { $0.rules.flatMap(\.alerts) } } }
 
     public var historyStats: History.Stats { state.withLock { $0.history.stats } }
 
@@ -332,7 +314,7 @@ public final class RuleEngine: MetricsSource, Sendable {
     }
 
     /// Appends samples to the history directly (unit tests' input series).
-    func append(series: [(labels: Labels, samples: [(t: Int64, v: Double)])]) {
+    public func append(series: [(labels: Labels, samples: [(t: Int64, v: Double)])]) {
         state.withLock { s in
             for one in series {
                 for x in one.samples { s.history.append(one.labels, x.t, x.v) }
@@ -350,11 +332,6 @@ public final class RuleEngine: MetricsSource, Sendable {
             return Snapshot(groups: groups, families: Self.families(groups, s))
         }
         snapshot.withLock { $0 = snap }
-    }
-
-    /// The current status, read under the lock (not the published snapshot).
-    func groupsState() -> [GroupStatus] {
-        state.withLock { Self.status($0) }
     }
 
     private static func status(_ s: State) -> [GroupStatus] {
@@ -395,7 +372,7 @@ public final class RuleEngine: MetricsSource, Sendable {
                 }
             }
         }
-        let alerts = counts.sorted { AlertStateMachine.order($0.key, $1.key) }.map { ($0.key, $0.value) }
+        let alerts = counts.sorted { Registry.compare($0.key, $1.key) < 0 }.map { ($0.key, $0.value) }
         let failures = s.failures.sorted { $0.key < $1.key }.map { (Labels(["group": $0.key]), Double($0.value)) }
         let st = s.history.stats
         return [
@@ -433,7 +410,7 @@ public final class RuleEngine: MetricsSource, Sendable {
 public enum RulesJSON {
     static let zeroTime = "0001-01-01T00:00:00Z"
 
-    public static func alert(_ a: Alert) -> JSON {
+    public static func alert(_ a: RuleAlert) -> JSON {
         var o: [(String, JSON)] = [
             ("labels", .labels(a.labels.map { ($0.name, $0.value) })),
             ("annotations", .labels(a.annotations.map { ($0.name, $0.value) })),
@@ -445,7 +422,7 @@ public enum RulesJSON {
         return .object(o)
     }
 
-    public static func alerts(_ alerts: [Alert]) -> JSON {
+    public static func alerts(_ alerts: [RuleAlert]) -> JSON {
         .object([("status", "success"), ("data", .object([("alerts", .array(alerts.map(alert)))]))])
     }
 

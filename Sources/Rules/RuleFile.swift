@@ -1,6 +1,7 @@
-import Exposition
+import GoFormat
 import LookoutCore
 import PromQL
+import Series
 
 /// One rule of a Prometheus rule file, validated and with its expression parsed.
 public struct RuleDefinition: Sendable {
@@ -14,8 +15,8 @@ public struct RuleDefinition: Sendable {
     /// `for:`: how long the condition must hold before the alert fires.
     public var holdDuration: Duration
     public var keepFiringFor: Duration
-    public var labels: [(name: String, template: AlertTemplate)]
-    public var annotations: [(name: String, template: AlertTemplate)]
+    public var labels: [(name: String, template: GoTemplate)]
+    public var annotations: [(name: String, template: GoTemplate)]
     public var location: SourceLocation
 }
 
@@ -182,11 +183,11 @@ public enum RuleFileLoader {
                 if kind == .recording { error("\(label): invalid field 'keep_firing_for' in recording rule", at: k.location) }
                 keep = k.duration("\(label): keep_firing_for") ?? .zero
             }
-            var labels: [(name: String, template: AlertTemplate)] = []
+            var labels: [(name: String, template: GoTemplate)] = []
             if let lv = m["labels"] {
                 labels = templates(lv, what: "label", rule: label, templated: kind == .alerting)
             }
-            var annotations: [(name: String, template: AlertTemplate)] = []
+            var annotations: [(name: String, template: GoTemplate)] = []
             if let av = m["annotations"] {
                 if kind == .recording { error("\(label): invalid field 'annotations' in recording rule", at: av.location) }
                 annotations = templates(av, what: "annotation", rule: label, templated: true)
@@ -197,9 +198,9 @@ public enum RuleFileLoader {
                 labels: labels, annotations: annotations, location: m.location)
         }
 
-        mutating func templates(_ v: YAMLValue, what: String, rule: String, templated: Bool) -> [(name: String, template: AlertTemplate)] {
+        mutating func templates(_ v: YAMLValue, what: String, rule: String, templated: Bool) -> [(name: String, template: GoTemplate)] {
             guard let pairs = v.stringMap("\(rule): \(what)s") else { return [] }
-            var out: [(name: String, template: AlertTemplate)] = []
+            var out: [(name: String, template: GoTemplate)] = []
             for (key, value, keyLocation) in pairs {
                 if !MetricNames.isValidLabelName(key) || (what == "label" && key == "__name__") {
                     error("\(rule): invalid \(what) name: \(key)", at: keyLocation)
@@ -208,11 +209,11 @@ public enum RuleFileLoader {
                 let valueNode = v.peek(key)
                 if !templated {
                     // Recording rules' labels are not templates: the text is the value.
-                    out.append((key, AlertTemplate(literalText: value)))
+                    out.append((key, GoTemplate(literalText: value)))
                     continue
                 }
                 do {
-                    out.append((key, try AlertTemplate(value)))
+                    out.append((key, try GoTemplate(value)))
                 } catch {
                     let at = valueNode.map { position(in: $0, offset: error.offset) } ?? keyLocation
                     self.error("\(rule): \(what) \"\(key)\": template: \(error.message)", at: at)

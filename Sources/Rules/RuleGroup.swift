@@ -1,19 +1,19 @@
-import Exposition
+import GoFormat
 import LookoutCore
 import PromQL
+import Series
 
 public enum RuleHealth: String, Sendable {
     case unknown, ok, err
 }
 
-/// What rule evaluation needs besides the rules: where to read and write series, the
-/// alert templates' external data, and Prometheus' notification timing.
+/// What rule evaluation needs besides the rules: where to read and write series and the
+/// alert templates' external data.
 struct EvaluationContext {
     let history: History
     let evaluator: Evaluator
     let externalLabels: Labels
     let externalURL: String
-    let resendDelay: Duration
     let clock: any AgentClock
 }
 
@@ -44,7 +44,7 @@ final class RuleRuntime {
     }
 }
 
-final class GroupRuntime {
+final class RuleGroupRuntime {
     let definition: RuleGroupDefinition
     let interval: Duration
     var rules: [RuleRuntime]
@@ -64,10 +64,9 @@ final class GroupRuntime {
     /// Evaluates every rule in order at `ts`, as Prometheus' `Group.Eval` does: a rule's
     /// results are written before the next rule runs; a failing rule keeps its previous
     /// alerts and writes nothing.
-    func evaluate(at ts: WallTime, _ ctx: EvaluationContext) -> [AlertNotification] {
+    func evaluate(at ts: WallTime, _ ctx: EvaluationContext) {
         let groupStart = ctx.clock.now
         let t = ts.millisecondsSinceEpoch
-        var notifications: [AlertNotification] = []
         for rule in rules {
             let start = ctx.clock.now
             defer {
@@ -85,11 +84,6 @@ final class GroupRuntime {
             }
             rule.health = .ok
             rule.lastError = ""
-            if rule.definition.kind == .alerting {
-                notifications += rule.machine.notifications(
-                    at: ts, resendDelay: ctx.resendDelay, interval: interval,
-                    generatorURL: ctx.externalURL + rule.generatorURLPath)
-            }
             var written = Set<Labels>(minimumCapacity: output.count)
             for s in output {
                 if ctx.history.append(s.labels, t, s.value) { written.insert(s.labels) }
@@ -101,7 +95,6 @@ final class GroupRuntime {
         }
         lastEvaluation = ts
         evaluationDuration = ctx.clock.now - groupStart
-        return notifications
     }
 
     /// The samples the rule writes: a recording rule's result under its name and labels, or
@@ -130,7 +123,7 @@ final class GroupRuntime {
             var elements: [AlertStateMachine.Element] = []
             elements.reserveCapacity(result.count)
             for s in result {
-                let data = AlertTemplate.Data(
+                let data = GoTemplate.Data(
                     labels: s.labels, externalLabels: ctx.externalLabels, externalURL: ctx.externalURL, value: s.value)
                 var labels = s.labels.droppingMetricName
                 for l in def.labels { labels.set(l.name, l.template.expand(data)) }

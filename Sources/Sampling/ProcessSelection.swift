@@ -5,10 +5,17 @@ import LookoutCore
 import ProcFS
 
 /// A process a selector matched: (pid, startTime) identifies it across PID reuse.
-struct SelectedProcess: Sendable, Hashable {
-    var pid: Int32
-    var startTime: UInt64
-    var isKernelThread: Bool
+public struct SelectedProcess: Sendable, Hashable {
+    public var pid: Int32
+    /// Start time after boot, in USER_HZ ticks (`stat` field 22).
+    public var startTime: UInt64
+    public var isKernelThread: Bool
+
+    public init(pid: Int32, startTime: UInt64, isKernelThread: Bool = false) {
+        self.pid = pid
+        self.startTime = startTime
+        self.isKernelThread = isKernelThread
+    }
 }
 
 /// Finds each group's processes. Runs at most once a second (regexes never run on the

@@ -1,17 +1,23 @@
-import Exposition
 import LookoutCore
 import Logging
 import ProcFS
+import Series
 import Synchronization
 
-/// The /proc CPU sampler service: ticks at `sampling.frequency` on the injected clock
-/// (tick N at start + N/f, never drifting), reads the host, the watched processes and
-/// threads and the agent's cgroup, and publishes what it saw through `metrics`.
+/// The /proc CPU sampler service. Each tick at `sampling.frequency` on the injected clock
+/// (tick N at start + N/f, never drifting) goes through three stages:
+/// - **read**: the `ProcReader` (then any other `TickReader`) fills one `SampleTick` with
+///   what it read from /proc: host CPU, what each group's CPU counters grew by, and once a
+///   second the selection, memory, fds, context switches, PSI and the cgroup;
+/// - **aggregate**: `SamplerAggregate.add` turns the tick into counters that only move
+///   forward, histograms, peaks and history (pure arithmetic, under a short lock);
+/// - **export**: `metrics` (`SamplerMetrics`) renders a snapshot of the aggregate for
+///   /metrics; the reporters (the profile recorder) get the tick itself.
 ///
 /// Wiring (the Agent):
 /// ```swift
 /// let sampler = Sampler(settings: config.sampling, groups: config.processes, procfs: procfs,
-///                       clock: clock, logger: logger, reporters: [profileBuilder])
+///                       clock: clock, logger: logger, reporters: [profileRecorder])
 /// registry.register(sampler.metrics)      // the series; collect() does no I/O
 /// serviceGroup: sampler                   // `run()` until cancelled
 /// ready: sampler.isReady                  // true after the first tick
@@ -33,23 +39,28 @@ public actor Sampler {
     private var loop: TickLoop?
 
     /// - Parameters:
-    ///   - reporters: receive per-tick thread samples (the profile builder); with none, or
-    ///     while none asks for samples, no extra work is done.
+    ///   - reporters: receive each tick's value (the profile recorder); with none, or
+    ///     while none asks for thread samples, no extra work is done.
+    ///   - readers: read on every tick after the /proc reader, on the tick thread (e.g.
+    ///     perf_event ring buffers); they see its figures and add their own samples.
     ///   - historyCapacity: seconds of utilization history kept for `history()`.
     public init(
         settings: SamplerSettings = SamplerSettings(), groups: [ProcessGroupSettings] = [], procfs: ProcFS,
         clock: any AgentClock = SystemClock(), logger: Logger = Logger(label: "lookout.sampler"),
-        reporters: [any ThreadSampleReporter] = [], historyCapacity: Int = UtilizationHistory.defaultCapacity
+        reporters: [any TickReporter] = [], readers: sending [any TickReader] = [],
+        historyCapacity: Int = UtilizationHistory.defaultCapacity
     ) {
-        let metrics = SamplerMetrics(clock: clock, settings: settings, userHZ: procfs.userHZ, historyCapacity: max(historyCapacity, 1))
+        let published = PublishedAggregate(
+            SamplerAggregate(settings: settings, groups: groups, userHZ: procfs.userHZ, historyCapacity: historyCapacity))
         let control = SamplerControl()
-        self.metrics = metrics
+        self.metrics = SamplerMetrics(published: published, clock: clock)
         self.control = control
         self.clock = clock
         self.logger = logger
-        let engine = SamplerEngine(
-            procfs: procfs, settings: settings, groups: groups, metrics: metrics, logger: logger, reporters: reporters)
-        self.loop = TickLoop(engine: engine, clock: clock, control: control, metrics: metrics, logger: logger)
+        let reader = ProcReader(procfs: procfs, options: .init(settings), groups: groups, logger: logger)
+        self.loop = TickLoop(
+            readers: [reader] + readers, proc: reader, reporters: reporters, published: published, frequency: settings.frequency,
+            clock: clock, control: control, logger: logger)
     }
 
     /// True once the first tick is done (host, processes and cgroup read once): what
@@ -116,72 +127,99 @@ final class SamplerControl: Sendable {
     let ready = Atomic<Bool>(false)
 }
 
-/// The schedule and the engine: one tick when due, missed ticks counted. Used by one
-/// thread or task at a time.
+/// The tick thread's side: the schedule (where the running frequency lives), the readers,
+/// the tick storage they fill, and the hand-over to the aggregate and the reporters. Used
+/// by one thread or task at a time.
 final class TickLoop {
-    let engine: SamplerEngine
     let clock: any AgentClock
     let control: SamplerControl
-    let metrics: SamplerMetrics
     let logger: Logger
+    private let readers: [any TickReader]
+    /// The /proc reader (also first in `readers`), which takes the configuration.
+    private let proc: ProcReader
+    private let reporters: [any TickReporter]
+    private let published: PublishedAggregate
     private var schedule: TickSchedule
+    /// One tick's storage, refilled by every tick.
+    private var tick: SampleTick
+    private var lastTick: MonotonicInstant?
 
-    init(engine: SamplerEngine, clock: any AgentClock, control: SamplerControl, metrics: SamplerMetrics, logger: Logger) {
-        self.engine = engine
+    init(
+        readers: [any TickReader], proc: ProcReader, reporters: [any TickReporter], published: PublishedAggregate, frequency: Int,
+        clock: any AgentClock, control: SamplerControl, logger: Logger
+    ) {
+        self.readers = readers
+        self.proc = proc
+        self.reporters = reporters
+        self.published = published
         self.clock = clock
         self.control = control
-        self.metrics = metrics
         self.logger = logger
-        schedule = TickSchedule(start: clock.now, frequency: engine.settings.frequency)
+        schedule = TickSchedule(start: clock.now, frequency: frequency)
+        tick = SampleTick(wallTime: clock.wallNow, monotonicTime: clock.now, interval: .zero, frequency: frequency)
+        tick.samples.reserveCapacity(64)
     }
 
     var nextDue: MonotonicInstant { schedule.nextDue }
 
     /// Starts the schedule now: tick 0 is due at once.
     func start() {
-        applyPending()
-        schedule = TickSchedule(start: clock.now, frequency: engine.settings.frequency)
+        applyPending(at: clock.now)
+        schedule = TickSchedule(start: clock.now, frequency: schedule.frequency)
         logger.info(
             "sampler started",
             metadata: [
-                "frequency": "\(engine.settings.frequency)", "groups": "\(engine.groups.count)",
-                "block": "\(engine.settings.block)", "mutex": "\(engine.settings.mutex)",
+                "frequency": "\(schedule.frequency)", "groups": "\(proc.groups.count)", "block": "\(proc.options.block)",
+                "mutex": "\(proc.options.mutex)",
             ])
     }
 
     /// The tick the schedule says is due (called at or after `nextDue`).
     func tickDue() {
         let began = clock.now
-        let frequencyChanged = perform(at: began)
+        perform(at: began)
         let ended = clock.now
-        if frequencyChanged { schedule = TickSchedule(start: began, frequency: engine.settings.frequency) }
         let missed = schedule.finish(at: ended)
-        metrics.recordTickEnd(duration: ended - began, missed: missed)
+        published.update { $0.recordTickEnd(duration: ended - began, missed: missed) }
     }
 
     func tickNow() -> Duration {
         let began = clock.now
-        _ = perform(at: began)
+        perform(at: began)
         let ended = clock.now
-        metrics.recordTickEnd(duration: ended - began, missed: 0)
+        published.update { $0.recordTickEnd(duration: ended - began, missed: 0) }
         return ended - began
     }
 
-    @discardableResult
-    private func applyPending() -> Bool {
+    /// Applies a configuration handed over since the last tick. A new frequency starts a
+    /// new schedule at `time`.
+    private func applyPending(at time: MonotonicInstant) {
         guard let (settings, groups) = control.pending.withLock({ p in
             defer { p = nil }
             return p
-        }) else { return false }
+        }) else { return }
         logger.info("sampler reconfigured", metadata: ["frequency": "\(settings.frequency)", "groups": "\(groups.count)"])
-        return engine.apply(settings: settings, groups: groups)
+        proc.configure(options: .init(settings), groups: groups)
+        published.update { $0.configure(settings: settings, groups: groups) }
+        if settings.frequency != schedule.frequency { schedule = TickSchedule(start: time, frequency: settings.frequency) }
     }
 
-    private func perform(at time: MonotonicInstant) -> Bool {
-        let frequencyChanged = applyPending()
-        engine.tick(at: time)
+    private func perform(at time: MonotonicInstant) {
+        applyPending(at: time)
+        var demand: ThreadSampleDemand?
+        for r in reporters {
+            if let d = r.demand { demand = (demand ?? []).union(d) }
+        }
+        let interval = lastTick.map { max(time - $0, .zero) } ?? .zero
+        tick.begin(monotonicTime: time, wallTime: clock.wallNow, interval: interval, frequency: schedule.frequency, demand: demand)
+        for r in readers { r.read(&tick) }
+        let done = tick
+        published.update { $0.add(done) }
+        if demand != nil, interval > .zero {
+            for r in reporters where r.demand != nil { r.report(done) }
+        }
+        lastTick = time
         if !control.ready.load(ordering: .relaxed) { control.ready.store(true, ordering: .releasing) }
-        return frequencyChanged
     }
 }
 

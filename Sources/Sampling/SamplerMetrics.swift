@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import ProcFS
+import Series
 import Synchronization
 
 /// The series the sampler exports (DESIGN.md, "Metric names"). Names are a contract.
@@ -31,132 +31,46 @@ public enum SamplerMetricNames {
     public static let samplerTickDuration = "lookout_sampler_tick_duration_seconds"
 }
 
-/// One group's figures as last published.
-struct PublishedGroup: Sendable {
-    var name: String
-    var labels: Labels
-    var threadsEnabled: Bool
-    /// Set once the first once-a-second pass has read the counters.
-    var countersKnown = false
-    var userTicks: UInt64 = 0
-    var systemTicks: UInt64 = 0
-    var utilization = HistogramAccumulator(upperBounds: HistogramAccumulator.utilizationBounds)
-    var peak: PeakWindow
-    var history: HistoryRing
-    var processes = 0
-    var threads: Int64 = 0
-    var residentBytes: UInt64 = 0
-    var openFDs = 0
-    var voluntarySwitches: UInt64 = 0
-    var nonvoluntarySwitches: UInt64 = 0
-    var threadNames: [String] = []
-    var threadNanoseconds: [UInt64] = []
-    var blocked: [String: UInt64] = [:]
-    var mutexSamples: UInt64 = 0
+/// The aggregate the tick thread adds each tick to, and where /metrics, the status page and
+/// the profile endpoint take their copy from. The lock is held for the tick's arithmetic
+/// and for taking a copy (copy-on-write: no element is copied under it), never for I/O or
+/// encoding.
+final class PublishedAggregate: Sendable {
+    private let value: Mutex<SamplerAggregate>
 
-    init(name: String, threadsEnabled: Bool, peakWindow: Duration, historyCapacity: Int) {
-        self.name = name
-        self.labels = ["group": name]
-        self.threadsEnabled = threadsEnabled
-        self.peak = PeakWindow(window: peakWindow)
-        self.history = HistoryRing(capacity: historyCapacity)
-    }
+    init(_ initial: SamplerAggregate) { value = Mutex(initial) }
+
+    func update(_ body: (inout SamplerAggregate) -> Void) { value.withLock { body(&$0) } }
+
+    /// An immutable copy of the aggregate as of the last tick.
+    var snapshot: SamplerAggregate { value.withLock { $0 } }
+
+    func read<T>(_ body: (SamplerAggregate) -> T) -> T { value.withLock { body($0) } }
 }
 
-/// Everything `collect()` and `history()` read, updated by the sampler under a short lock.
-struct PublishedState: Sendable {
-    var settings: SamplerSettings
-    var userHZ: Int
-    var historyCapacity: Int
-    var ticks: UInt64 = 0
-    var missedTicks: UInt64 = 0
-    var tickDuration = HistogramAccumulator(upperBounds: PublishedState.tickDurationBounds)
-    /// Per-CPU times, each field never lower than before (counters do not go back).
-    var hostCPUs: [CPUTimes] = []
-    var cpuLabels: [[Labels]] = []
-    var hostUtilization = HistogramAccumulator(upperBounds: HistogramAccumulator.utilizationBounds)
-    var hostPeak: PeakWindow
-    var hostHistory: HistoryRing
-    var pressureWaitingMicroseconds: UInt64?
-    var cgroup: CgroupCPUStat?
-    var groups: [PublishedGroup] = []
-
-    /// Ticks cost tens of microseconds to a few milliseconds.
-    static let tickDurationBounds: [Double] = [
-        0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-    ]
-
-    init(settings: SamplerSettings, userHZ: Int, historyCapacity: Int) {
-        self.settings = settings
-        self.userHZ = userHZ
-        self.historyCapacity = historyCapacity
-        hostPeak = PeakWindow(window: settings.peakWindow)
-        hostHistory = HistoryRing(capacity: historyCapacity)
-    }
-
-    /// Takes new /proc/stat figures; a field that went back keeps its old value.
-    mutating func mergeHost(_ cpus: [CPUTimes]) {
-        if hostCPUs.count == cpus.count, zip(hostCPUs, cpus).allSatisfy({ $0.cpu == $1.cpu }) {
-            for i in cpus.indices { hostCPUs[i] = Self.forward(hostCPUs[i], cpus[i]) }
-            return
-        }
-        // CPUs came or went (hotplug): keep the series of CPUs that went, with their last values.
-        var byCPU: [Int: CPUTimes] = [:]
-        for c in hostCPUs { byCPU[c.cpu] = c }
-        for c in cpus { byCPU[c.cpu] = byCPU[c.cpu].map { Self.forward($0, c) } ?? c }
-        hostCPUs = byCPU.values.sorted { $0.cpu < $1.cpu }
-        cpuLabels = hostCPUs.map { c in CPUTimes.modes.map { Labels([("cpu", String(c.cpu)), ("mode", $0)]) } }
-    }
-
-    static func forward(_ old: CPUTimes, _ new: CPUTimes) -> CPUTimes {
-        var c = new
-        c.user = max(old.user, new.user)
-        c.nice = max(old.nice, new.nice)
-        c.system = max(old.system, new.system)
-        c.idle = max(old.idle, new.idle)
-        c.iowait = max(old.iowait, new.iowait)
-        c.irq = max(old.irq, new.irq)
-        c.softirq = max(old.softirq, new.softirq)
-        c.steal = max(old.steal, new.steal)
-        c.guest = max(old.guest, new.guest)
-        c.guestNice = max(old.guestNice, new.guestNice)
-        return c
-    }
-
-    mutating func mergeCgroup(_ new: CgroupCPUStat) {
-        func fwd(_ a: UInt64?, _ b: UInt64?) -> UInt64? {
-            guard let b else { return a }
-            return max(a ?? 0, b)
-        }
-        let old = cgroup ?? CgroupCPUStat()
-        cgroup = CgroupCPUStat(
-            usageNanoseconds: fwd(old.usageNanoseconds, new.usageNanoseconds), periods: fwd(old.periods, new.periods),
-            throttledPeriods: fwd(old.throttledPeriods, new.throttledPeriods),
-            throttledNanoseconds: fwd(old.throttledNanoseconds, new.throttledNanoseconds))
-    }
-}
-
-/// The sampler's `MetricsSource`. `collect()` copies the published figures under a short
-/// lock and builds the families outside it; it does no I/O.
+/// The sampler's `MetricsSource`: renders a snapshot of the aggregate (taken under a short
+/// lock, rendered outside it); it does no I/O.
 public final class SamplerMetrics: MetricsSource, Sendable {
     let clock: any AgentClock
-    let state: Mutex<PublishedState>
+    let published: PublishedAggregate
 
-    init(clock: any AgentClock, settings: SamplerSettings, userHZ: Int, historyCapacity: Int) {
+    init(published: PublishedAggregate, clock: any AgentClock) {
+        self.published = published
         self.clock = clock
-        self.state = Mutex(PublishedState(settings: settings, userHZ: userHZ, historyCapacity: historyCapacity))
     }
 
     /// Sample ticks done so far.
-    public var ticks: UInt64 { state.withLock { $0.ticks } }
-    public var missedTicks: UInt64 { state.withLock { $0.missedTicks } }
+    public var ticks: UInt64 { published.read { $0.ticks } }
+    public var missedTicks: UInt64 { published.read { $0.missedTicks } }
     /// The settings the sampler runs with now (after reloads): what a profile request
     /// checks before asking for block or mutex samples.
-    public var settings: SamplerSettings { state.withLock { $0.settings } }
+    public var settings: SamplerSettings { published.read { $0.settings } }
 
-    public func collect() -> [MetricFamily] {
-        let s = state.withLock { $0 }
-        let now = clock.now
+    public func collect() -> [MetricFamily] { Self.families(published.snapshot, at: clock.now) }
+
+    /// The families of `s`, with the peaks as of `now`. Names, labels, help texts and bucket
+    /// bounds are a contract (DESIGN.md).
+    static func families(_ s: SamplerAggregate, at now: MonotonicInstant) -> [MetricFamily] {
         let hz = Double(s.userHZ)
         var out: [MetricFamily] = []
         out.reserveCapacity(24)
@@ -256,7 +170,9 @@ public final class SamplerMetrics: MetricsSource, Sendable {
                 }
             }
             if s.settings.block {
-                for (wchan, n) in g.blocked { blocked.append((g.labels.setting("wchan", wchan), Double(n))) }
+                for (wchan, n) in g.blocked.sorted(by: { $0.key < $1.key }) {
+                    blocked.append((g.labels.setting("wchan", wchan), Double(n)))
+                }
             }
             if s.settings.mutex { mutex.append((g.labels, Double(g.mutexSamples))) }
         }
@@ -297,7 +213,8 @@ public final class SamplerMetrics: MetricsSource, Sendable {
     /// The last five minutes (by default) of host and per-group utilization, one point per
     /// second, ending with the last whole second.
     public func history() -> UtilizationHistory {
-        let (host, groups) = state.withLock { s in (s.hostHistory, s.groups.map { ($0.name, $0.history) }) }
+        let s = published.snapshot
+        let (host, groups) = (s.hostHistory, s.groups.map { ($0.name, $0.history) })
         let now = clock.now
         let wallNow = clock.wallNow
         let last = now.nanoseconds / 1_000_000_000 - 1
@@ -313,12 +230,5 @@ public final class SamplerMetrics: MetricsSource, Sendable {
         return UtilizationHistory(
             resolution: .seconds(1), end: anyPoint ? wallNow - (now - endMonotonic) : nil,
             host: .init(group: nil, mean: h.mean, peak: h.peak), groups: out)
-    }
-
-    func recordTickEnd(duration: Duration, missed: Int64) {
-        state.withLock { s in
-            s.tickDuration.observe(duration.seconds)
-            if missed > 0 { s.missedTicks &+= UInt64(missed) }
-        }
     }
 }

@@ -1,6 +1,6 @@
 import LookoutCore
 
-/// What a `ThreadSampleReporter` asks the sampler to collect. Reading wait channels and
+/// What a `TickReporter` asks the sampler to collect. Reading wait channels and
 /// kernel stacks costs a file read per sampled thread per tick, so it is done only while
 /// a reporter asks for it (e.g. while a profile is being recorded).
 public struct ThreadSampleDemand: OptionSet, Sendable, Hashable {
@@ -14,34 +14,15 @@ public struct ThreadSampleDemand: OptionSet, Sendable, Hashable {
     public static let kernelStack = ThreadSampleDemand(rawValue: 2)
 }
 
-/// Receives what the sampler saw of each thread, tick by tick (the pprof profile builder
-/// is one). The sampler knows nothing else about it.
-public protocol ThreadSampleReporter: Sendable {
+/// Receives each tick's value (the pprof profile recorder is one). The sampler knows
+/// nothing else about it.
+public protocol TickReporter: Sendable {
     /// What to collect on the next tick; nil while the reporter has no use for samples,
     /// which makes them cost nothing. Read once per tick, so it may change at any time.
     var demand: ThreadSampleDemand? { get }
-    /// Called on the sampler's task after each tick while `demand` is non-nil. Must be quick
-    /// (append under a lock and return).
-    func report(_ tick: ThreadSampleTick)
-}
-
-/// One tick's samples.
-public struct ThreadSampleTick: Sendable {
-    public var wallTime: WallTime
-    public var monotonicTime: MonotonicInstant
-    /// Time since the previous tick: the span the cpu samples' nanoseconds fall in, and
-    /// the time each blocked or mutex sample stands for.
-    public var interval: Duration
-    public var frequency: Int
-    public var samples: [ThreadSample]
-
-    public init(wallTime: WallTime, monotonicTime: MonotonicInstant, interval: Duration, frequency: Int, samples: [ThreadSample]) {
-        self.wallTime = wallTime
-        self.monotonicTime = monotonicTime
-        self.interval = interval
-        self.frequency = frequency
-        self.samples = samples
-    }
+    /// Called on the tick thread after each tick (but the first, which has no interval)
+    /// while `demand` is non-nil. Must be quick (aggregate under a lock and return).
+    func report(_ tick: SampleTick)
 }
 
 /// One thread seen in one tick.

@@ -1,4 +1,4 @@
-@testable import Exposition
+import Series
 
 /// Families like the agent exposes (names from DESIGN.md), with every type and awkward values.
 enum Fixtures {

@@ -1,4 +1,5 @@
 import CLookout
+import Series
 import Testing
 @testable import Exposition
 

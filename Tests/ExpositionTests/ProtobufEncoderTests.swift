@@ -1,4 +1,5 @@
 import CProtobuf
+import Series
 import Testing
 @testable import Exposition
 

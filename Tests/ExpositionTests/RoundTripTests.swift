@@ -1,3 +1,4 @@
+import Series
 import Testing
 import TestSupport
 @testable import Exposition

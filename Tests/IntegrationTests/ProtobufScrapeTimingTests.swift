@@ -1,5 +1,6 @@
 import Exposition
 import LookoutCore
+import Series
 import TestSupport
 import Testing
 

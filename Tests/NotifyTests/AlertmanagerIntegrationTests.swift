@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 import TestSupport
 import Testing
 
@@ -68,13 +68,13 @@ import Testing
         s.outbox = dir.path + "/outbox"
         s.minBackoff = .milliseconds(100)
         let n = Notifier(settings: s, clock: clock, transport: CurlTransport(), logger: quietLogger)
-        let alert = NotifiableAlert(
+        let alert = Alert(
             labels: ["alertname": "TargetDown", "target": "api", "endpoint": "live", "severity": "critical"],
             annotations: ["summary": "api is down"], startsAt: wholeMilliseconds(clock.wallNow),
             generatorURL: "http://lookout.test:9477/api/v1/alerts")
         let receiver = "alertmanager/127.0.0.1:\(am.port)"
         try await whileRunning(n) {
-            n.submit([alert], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert]))
             #expect(await waitUntil(timeout: .seconds(15)) { !server.received("/am-hook").isEmpty })
             // Alertmanager may notify before the notifier has taken in its 200.
             #expect(await waitUntil { counter(n, receiver, "success") == 1 })
@@ -96,7 +96,7 @@ import Testing
                 GroupNotification(receiver: "hook", groupLabels: .empty, alerts: [alert]), externalURL: "").objectValue?.map(\.0))
 
             let resolvedAt = wholeMilliseconds(clock.wallNow)
-            n.submit([alert.resolved(at: resolvedAt)], at: resolvedAt)
+            n.submit(AlertRound(resolved: [alert.resolved(at: resolvedAt)]))
             #expect(await waitUntil(timeout: .seconds(15)) {
                 server.received("/am-hook").contains { $0.body.contains("\"status\":\"resolved\"") }
             })

@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 import Testing
 
 @testable import Notify
@@ -9,9 +9,9 @@ import Testing
     let clock = ManualClock()
 
     func alert(_ name: String, target: String, severity: String = "warning", endpoint: String = "live",
-               startsAt: WallTime? = nil) -> NotifiableAlert
+               startsAt: WallTime? = nil) -> Alert
     {
-        NotifiableAlert(
+        Alert(
             labels: ["alertname": name, "target": target, "severity": severity, "endpoint": endpoint],
             annotations: ["summary": "\(name) on \(target)"], startsAt: startsAt ?? clock.wallNow)
     }
@@ -20,9 +20,9 @@ import Testing
         AlertGrouper(receiver: "oncall", settings: settings)
     }
 
-    func insert(_ g: inout AlertGrouper, _ a: NotifiableAlert) { g.insert(a, now: clock.now, wallNow: clock.wallNow) }
+    func insert(_ g: inout AlertGrouper, _ a: Alert) { g.insert(a, now: clock.now, wallNow: clock.wallNow) }
 
-    func flush(_ g: inout AlertGrouper, muted: (NotifiableAlert) -> Bool = { _ in false }) -> [GroupNotification] {
+    func flush(_ g: inout AlertGrouper, muted: (Alert) -> Bool = { _ in false }) -> [GroupNotification] {
         g.flush(now: clock.now, isMuted: muted)
     }
 
@@ -173,7 +173,7 @@ import Testing
         insert(&g, warning)
         let inhibitor = Inhibitor(rules: InhibitRule.defaults)
         var firing = [critical, warning]
-        let muted: (NotifiableAlert) -> Bool = { inhibitor.isMuted($0.labels, firing: firing) }
+        let muted: (Alert) -> Bool = { inhibitor.isMuted($0.labels, firing: firing) }
         clock.advance(by: .seconds(1))
         let first = flush(&g, muted: muted)
         #expect(first.count == 1)
@@ -217,8 +217,8 @@ import Testing
 @Suite struct AlertmanagerPusherTests {
     let clock = ManualClock()
 
-    func alert(_ name: String, annotation: String = "x") -> NotifiableAlert {
-        NotifiableAlert(
+    func alert(_ name: String, annotation: String = "x") -> Alert {
+        Alert(
             labels: ["alertname": name, "severity": "critical"], annotations: ["value": annotation],
             startsAt: WallTime(secondsSinceEpoch: 1_790_000_000))
     }

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import Logging
+import Series
 import TestSupport
 import Testing
 
@@ -61,8 +61,8 @@ let quietLogger: Logger = {
         Notifier(settings: s, clock: clock, transport: t, logger: quietLogger, externalURL: "http://lookout:9477", jitter: { 1 })
     }
 
-    func alert(_ name: String, target: String = "api", severity: String = "warning") -> NotifiableAlert {
-        NotifiableAlert(
+    func alert(_ name: String, target: String = "api", severity: String = "warning") -> Alert {
+        Alert(
             labels: ["alertname": name, "target": target, "severity": severity],
             annotations: ["summary": "x"], startsAt: clock.wallNow, generatorURL: "http://lookout:9477/alerts")
     }
@@ -78,7 +78,7 @@ let quietLogger: Logger = {
         let t = RecordingTransport()
         let n = notifier(settings(), t)
         try await whileRunning(n) {
-            n.submit([alert("TargetSlow")], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert("TargetSlow")]))
             #expect(await idle(n))
             clock.advance(by: .milliseconds(4999))
             #expect(await idle(n))
@@ -108,7 +108,7 @@ let quietLogger: Logger = {
         let t = RecordingTransport(script: [.status(503), .failed(.connect, "refused"), .status(429)])
         let n = notifier(settings(groupWait: .zero), t)
         try await whileRunning(n) {
-            n.submit([alert("TargetDown", severity: "critical")], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert("TargetDown", severity: "critical")]))
             for (attempt, wait) in [(1, 1), (2, 2), (3, 4)] {
                 #expect(await idle(n) { t.count == attempt && receiverStatus(n, "oncall")?["consecutiveFailures"] == .number(Double(attempt)) })
                 #expect(n.outboxLength == 1)
@@ -138,7 +138,7 @@ let quietLogger: Logger = {
         let t = RecordingTransport(script: [.status(400)])
         let n = notifier(settings(groupWait: .zero), t)
         try await whileRunning(n) {
-            n.submit([alert("TargetSlow", target: "a"), alert("TargetSlow", target: "b")], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert("TargetSlow", target: "a"), alert("TargetSlow", target: "b")]))
             #expect(await idle(n) { t.count == 2 && n.outboxLength == 0 })
             #expect(counter(n, "oncall", "dropped") == 1)
             #expect(counter(n, "oncall", "success") == 1)
@@ -146,20 +146,29 @@ let quietLogger: Logger = {
         }
     }
 
-    @Test func alertsMissingFromASubmissionResolve() async throws {
+    /// Resolved alerts are taken as the round gives them; an alert a round does not mention
+    /// is not taken as resolved (the rules say when an alert resolves).
+    @Test func resolvedAlertsAreTakenAsGiven() async throws {
         let t = RecordingTransport()
         let n = notifier(settings(groupWait: .zero), t)
         try await whileRunning(n) {
-            n.submit([alert("TargetSlow")], at: clock.wallNow)
+            let slow = alert("TargetSlow")
+            n.submit(AlertRound(firing: [slow]))
             #expect(await idle(n) { t.count == 1 })
             clock.advance(by: .seconds(10))
-            n.submit([], at: clock.wallNow)
+            n.submit(AlertRound())
             #expect(await idle(n))
             clock.advance(by: .seconds(50))
+            #expect(await idle(n))
+            #expect(t.count == 1)
+            let resolvedAt = clock.wallNow - .seconds(5)
+            n.submit(AlertRound(resolved: [slow.resolved(at: resolvedAt)]))
+            #expect(await idle(n))
+            clock.advance(by: .seconds(60))
             #expect(await idle(n) { t.count == 2 })
             let json = try JSON(parsing: t.requests[1].body)
             #expect(json["status"] == "resolved")
-            #expect(json["alerts"]?[0]?["endsAt"]?.stringValue == (clock.wallNow - .seconds(50)).rfc3339)
+            #expect(json["alerts"]?[0]?["endsAt"]?.stringValue == resolvedAt.rfc3339)
         }
     }
 
@@ -169,14 +178,14 @@ let quietLogger: Logger = {
         try await whileRunning(n) {
             let critical = alert("TargetTimeout", severity: "critical")
             let warning = alert("TargetSlow", severity: "warning")
-            n.submit([critical, warning], at: clock.wallNow)
+            n.submit(AlertRound(firing: [critical, warning]))
             #expect(await idle(n) { t.count == 1 })
             #expect(try JSON(parsing: t.requests[0].body)["groupLabels"]?["alertname"] == "TargetTimeout")
             // The warning's group has flushed too, and said nothing.
             clock.advance(by: .seconds(60))
             #expect(await idle(n))
             #expect(t.count == 1)
-            n.submit([critical.resolved(at: clock.wallNow), warning], at: clock.wallNow)
+            n.submit(AlertRound(firing: [warning], resolved: [critical.resolved(at: clock.wallNow)]))
             #expect(await idle(n))
             clock.advance(by: .seconds(60))
             #expect(await idle(n) { t.count == 3 })
@@ -198,11 +207,11 @@ let quietLogger: Logger = {
         }
         let n = notifier(s, t)
         try await whileRunning(n) {
-            n.submit([alert("A", severity: "critical")], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert("A", severity: "critical")]))
             #expect(await idle(n) { t.count == 1 && receiverStatus(n, "alertmanager/127.0.0.1:9093")?["consecutiveFailures"] == 1 })
             #expect(t.requests[0].url == "http://127.0.0.1:9093/api/v2/alerts")
             let oneAlert = n.status()["bytes"]
-            n.submit([alert("A", severity: "critical"), alert("B", severity: "critical")], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert("A", severity: "critical"), alert("B", severity: "critical")]))
             // The batch with both alerts replaces the one with A.
             #expect(await idle(n) { n.outboxLength == 1 && n.status()["bytes"] != oneAlert })
             for _ in 0..<3 {
@@ -225,7 +234,7 @@ let quietLogger: Logger = {
         let t = RecordingTransport(fallback: .status(503))
         let n = notifier(settings(groupWait: .zero), t)
         try await whileRunning(n) {
-            n.submit([alert("TargetSlow")], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert("TargetSlow")]))
             #expect(await idle(n) { t.count == 1 && n.outboxLength == 1 })
             var next = settings(groupWait: .seconds(2))
             next.webhooks[0] = WebhookSettings(url: "http://127.0.0.1:2/new", name: "new")
@@ -245,9 +254,9 @@ let quietLogger: Logger = {
         let t = RecordingTransport()
         let n = notifier(settings(groupWait: .zero), t)
         let a = alert("TargetSlow", target: "a")
-        for _ in 0..<1000 { n.submit([a, alert("TargetSlow", target: "b")], at: clock.wallNow) }
+        for _ in 0..<1000 { n.submit(AlertRound(firing: [a, alert("TargetSlow", target: "b")])) }
         // b fired and resolved before anyone could hear of it.
-        n.submit([a], at: clock.wallNow)
+        n.submit(AlertRound(firing: [a], resolved: [alert("TargetSlow", target: "b").resolved(at: clock.wallNow)]))
         #expect(n.shared.withLock { $0.updates.count } == 2)
         try await whileRunning(n) {
             #expect(await idle(n) { t.count == 1 })
@@ -279,7 +288,7 @@ let quietLogger: Logger = {
         let t = RecordingTransport()
         let n = notifier(s, t)
         try await whileRunning(n) {
-            n.submit([alert("TargetSlow")], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert("TargetSlow")]))
             #expect(await idle(n) { t.count == 1 })
             #expect(n.status()["durable"] == false)
             #expect(n.status()["error"]?.stringValue?.contains("blocker") == true)

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LookoutCore
+import Series
 import TestSupport
 import Testing
 
@@ -214,5 +215,63 @@ import Testing
         let m = try Outbox(directory: nil)
         #expect(Self.add(m, body: "x").id == 1)
         #expect(!m.isDurable)
+    }
+}
+
+/// A log as lookout has written it since the outbox exists: it must keep reading, and the
+/// payloads the notifier makes must stay byte for byte what it wrote.
+@Suite struct OutboxFormatTests {
+    static let created = WallTime(millisecondsSinceEpoch: 1_790_000_000_250)
+
+    static var payload: [UInt8] {
+        let alert = Alert(
+            labels: ["alertname": "TargetSlow", "target": "api", "severity": "warning"],
+            annotations: ["summary": "api is slow: \"3s\"\n"], startsAt: created,
+            generatorURL: "http://lookout:9477/graph?g0.expr=x")
+        let resolved = Alert(
+            labels: ["alertname": "TargetSlow", "target": "db", "severity": "warning"], startsAt: created,
+            endsAt: created + .seconds(90))
+        return WebhookPayload.body(
+            GroupNotification(receiver: "oncall", groupLabels: ["alertname": "TargetSlow"], alerts: [alert, resolved]),
+            externalURL: "http://lookout:9477")
+    }
+
+    /// An entry and its ack, as written before: the bytes of the log file.
+    static let log = """
+        75030000ceb90dd301070000000000000080b2d932845bd71801060000006f6e63616c6c1a000000687474703a2f2f313237
+        2e302e302e313a353030312f686f6f6b370300007b227265636569766572223a226f6e63616c6c222c22737461747573223a
+        22666972696e67222c22616c65727473223a5b7b22737461747573223a22666972696e67222c226c6162656c73223a7b2261
+        6c6572746e616d65223a22546172676574536c6f77222c227365766572697479223a227761726e696e67222c227461726765
+        74223a22617069227d2c22616e6e6f746174696f6e73223a7b2273756d6d617279223a2261706920697320736c6f773a205c
+        2233735c225c6e227d2c227374617274734174223a22323032362d30392d32315431343a31333a32302e3235305a222c2265
+        6e64734174223a22303030312d30312d30315430303a30303a30305a222c2267656e657261746f7255524c223a2268747470
+        3a2f2f6c6f6f6b6f75743a393437372f67726170683f67302e657870723d78222c2266696e6765727072696e74223a223663
+        3038633262363339373263353038227d2c7b22737461747573223a227265736f6c766564222c226c6162656c73223a7b2261
+        6c6572746e616d65223a22546172676574536c6f77222c227365766572697479223a227761726e696e67222c227461726765
+        74223a226462227d2c22616e6e6f746174696f6e73223a7b7d2c227374617274734174223a22323032362d30392d32315431
+        343a31333a32302e3235305a222c22656e64734174223a22323032362d30392d32315431343a31343a35302e3235305a222c
+        2267656e657261746f7255524c223a22222c2266696e6765727072696e74223a226461636461656166323634663432623422
+        7d5d2c2267726f75704c6162656c73223a7b22616c6572746e616d65223a22546172676574536c6f77227d2c22636f6d6d6f
+        6e4c6162656c73223a7b22616c6572746e616d65223a22546172676574536c6f77222c227365766572697479223a22776172
+        6e696e67227d2c22636f6d6d6f6e416e6e6f746174696f6e73223a7b7d2c2265787465726e616c55524c223a22687474703a
+        2f2f6c6f6f6b6f75743a39343737222c2276657273696f6e223a2234222c2267726f75704b6579223a227b7d3a7b616c6572
+        746e616d653d5c22546172676574536c6f775c227d222c227472756e6361746564416c65727473223a307d0a00000014e519
+        f402070000000000000001
+        """
+
+    static func bytes(_ hex: String) -> [UInt8] {
+        let digits = Array(hex.utf8.filter { $0 != 10 && $0 != 32 })
+        return stride(from: 0, to: digits.count, by: 2).map { i in hexDigitValue(digits[i])! << 4 | hexDigitValue(digits[i + 1])! }
+    }
+
+    @Test func aLogWrittenBeforeStillReads() {
+        let d = OutboxCodec.decode(Self.bytes(Self.log))
+        #expect(d.corruptRecords == 0 && d.discardedBytes == 0 && !d.tornTail)
+        let entry = OutboxEntry(
+            id: 7, createdAt: Self.created, kind: .webhook, receiver: "oncall", url: "http://127.0.0.1:5001/hook",
+            body: Self.payload)
+        // The stored body is the payload made today, byte for byte.
+        #expect(d.records == [.entry(entry), .ack(id: 7, reason: .delivered)])
+        #expect(OutboxCodec.encode(.entry(entry)) + OutboxCodec.encode(.ack(id: 7, reason: .delivered)) == Self.bytes(Self.log))
     }
 }

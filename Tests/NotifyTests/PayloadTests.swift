@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 import Testing
 
 @testable import Notify
@@ -28,9 +28,9 @@ import Testing
     static let start = WallTime(millisecondsSinceEpoch: 1_790_000_000_250)
 
     static func alert(_ name: String, target: String, severity: String = "warning", resolvedAt: WallTime? = nil)
-        -> NotifiableAlert
+        -> Alert
     {
-        NotifiableAlert(
+        Alert(
             labels: ["alertname": name, "target": target, "severity": severity, "endpoint": "ready"],
             annotations: ["summary": "\(target) is slow", "runbook": "https://runbooks/slow"],
             startsAt: start, endsAt: resolvedAt, generatorURL: "http://lookout:9477/graph?x=1")
@@ -39,15 +39,6 @@ import Testing
     @Test func groupKeyHasAlertmanagersFormat() {
         #expect(WebhookPayload.groupKey(["target": "api", "alertname": "TargetSlow"]) == "{}:{alertname=\"TargetSlow\", target=\"api\"}")
         #expect(WebhookPayload.groupKey(.empty) == "{}:{}")
-    }
-
-    @Test func labelValuesAreQuotedLikeGo() {
-        #expect(goQuoted("plain") == "\"plain\"")
-        #expect(goQuoted("a\"b\\c") == "\"a\\\"b\\\\c\"")
-        #expect(goQuoted("line\nnext\ttab") == "\"line\\nnext\\ttab\"")
-        #expect(goQuoted("\u{01}\u{7f}") == "\"\\x01\\x7f\"")
-        #expect(goQuoted("héllo ✓") == "\"héllo ✓\"")
-        #expect(goQuoted("nb\u{a0}sp") == "\"nb\\u00a0sp\"")
     }
 
     @Test func payloadHasEveryFieldOfVersion4() throws {

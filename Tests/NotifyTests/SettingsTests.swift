@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 import TestSupport
 import Testing
 
@@ -156,38 +156,11 @@ import Testing
     }
 }
 
-@Suite struct MatcherTests {
-    @Test func parsesAlertmanagerSyntax() throws {
-        let eq = try LabelMatcher(parsing: "severity=\"critical\"")
-        #expect(eq.name == "severity" && eq.op == .equal && eq.value == "critical")
-        let re = try LabelMatcher(parsing: " severity =~ \"warning|info\" ")
-        #expect(re.op == .regex && re.value == "warning|info")
-        let ne = try LabelMatcher(parsing: "target!=db")
-        #expect(ne.op == .notEqual && ne.value == "db")
-        let nre = try LabelMatcher(parsing: "instance!~\"10\\\\.0\\\\..*\"")
-        #expect(nre.op == .notRegex && nre.value == "10\\.0\\..*")
-        #expect(try LabelMatcher(parsing: "a=\"say \\\"hi\\\"\"").value == "say \"hi\"")
-        for bad in ["", "=x", "sev", "sev==\"x\"", "sev=\"open", "sev=~\"(\"", "1x=\"y\"", "a=\"b\" c"] {
-            #expect(throws: LabelMatcher.ParseError.self, "\(bad)") { try LabelMatcher(parsing: bad) }
-        }
-    }
-
-    @Test func matchesWholeValuesAndMissingAsEmpty() throws {
-        let labels: Labels = ["severity": "warning", "target": "api"]
-        #expect(try LabelMatcher(parsing: "severity=~\"warn\"").matches(labels) == false)
-        #expect(try LabelMatcher(parsing: "severity=~\"warn.*\"").matches(labels))
-        #expect(try LabelMatcher(parsing: "severity!~\"crit.*\"").matches(labels))
-        #expect(try LabelMatcher(parsing: "missing=\"\"").matches(labels))
-        #expect(try LabelMatcher(parsing: "missing!=\"\"").matches(labels) == false)
-        #expect(try LabelMatcher(parsing: "target!=\"db\"").matches(labels))
-    }
-}
-
 @Suite struct InhibitorTests {
-    static func alert(_ name: String, _ severity: String, target: String?, endpoint: String = "live") -> NotifiableAlert {
+    static func alert(_ name: String, _ severity: String, target: String?, endpoint: String = "live") -> Alert {
         var labels: Labels = ["alertname": name, "severity": severity, "endpoint": endpoint]
         if let target { labels.set("target", target) }
-        return NotifiableAlert(labels: labels, startsAt: WallTime(secondsSinceEpoch: 1_790_000_000))
+        return Alert(labels: labels, startsAt: WallTime(secondsSinceEpoch: 1_790_000_000))
     }
 
     @Test func defaultRuleMutesTheWarningsOfTheSameTargetOnly() {

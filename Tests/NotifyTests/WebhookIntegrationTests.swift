@@ -1,8 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
 import LookoutCore
+import Series
 import TestSupport
 import Testing
 
@@ -32,8 +32,8 @@ import Testing
         Notifier(settings: s, clock: clock, transport: CurlTransport(), logger: quietLogger, externalURL: "http://lookout.test:9477")
     }
 
-    func alert(_ name: String, target: String, severity: String = "warning", endpoint: String = "ready") -> NotifiableAlert {
-        NotifiableAlert(
+    func alert(_ name: String, target: String, severity: String = "warning", endpoint: String = "ready") -> Alert {
+        Alert(
             labels: ["alertname": name, "target": target, "severity": severity, "endpoint": endpoint],
             annotations: ["summary": "\(target) \(endpoint) is slow", "description": "took 2.5s"],
             startsAt: clock.wallNow, generatorURL: "http://lookout.test:9477/api/v1/alerts")
@@ -57,7 +57,7 @@ import Testing
         let slowReady = alert("TargetSlow", target: "api", endpoint: "ready")
         try await whileRunning(n) {
             let submitted = clock.wallNow
-            n.submit([slowLive, slowReady], at: submitted)
+            n.submit(AlertRound(firing: [slowLive, slowReady]))
             #expect(await waitUntil { server.received("/hook").count == 1 })
             let got = try #require(server.received("/hook").first)
             // The signature covers the exact bytes received.
@@ -101,7 +101,7 @@ import Testing
         try await whileRunning(n) {
             for i in 0..<5 {
                 let submitted = clock.wallNow
-                n.submit([alert("TargetDown", target: "t\(i)", severity: "critical")], at: submitted)
+                n.submit(AlertRound(firing: [alert("TargetDown", target: "t\(i)", severity: "critical")]))
                 #expect(await waitUntil { server.received("/hook").count == i + 1 })
                 if let got = server.received("/hook").last { latencies.append(got.time - submitted.secondsSinceEpoch) }
             }
@@ -124,10 +124,10 @@ import Testing
             let a = alert("TargetSlow", target: "api", endpoint: "live")
             let b = alert("TargetSlow", target: "api", endpoint: "ready")
             let other = alert("TargetSlow", target: "db")
-            n.submit([a], at: clock.wallNow)
+            n.submit(AlertRound(firing: [a]))
             try await Task.sleep(for: .milliseconds(100))
             // Arrives within the group's group_wait: one notification for both.
-            n.submit([a, b, other], at: clock.wallNow)
+            n.submit(AlertRound(firing: [a, b, other]))
             #expect(await waitUntil { server.received("/hook").count == 2 })
             let first = try bodies(server)
             let byTarget = Dictionary(first.map { ($0["groupLabels"]?["target"]?.stringValue ?? "", $0) }, uniquingKeysWith: { a, _ in a })
@@ -136,7 +136,7 @@ import Testing
             // Evaluations go on re-sending the same alerts; the groups repeat after repeat_interval.
             let deadline = clock.now + .seconds(8)
             while server.received("/hook").count < 4 && clock.now < deadline {
-                n.submit([a, b, other], at: clock.wallNow)
+                n.submit(AlertRound(firing: [a, b, other]))
                 try await Task.sleep(for: .milliseconds(100))
             }
             let got = server.received("/hook")
@@ -164,10 +164,10 @@ import Testing
         let n = notifier(s)
         try await whileRunning(n) {
             let a = alert("TargetDown", target: "api", severity: "critical")
-            n.submit([a], at: clock.wallNow)
+            n.submit(AlertRound(firing: [a]))
             #expect(await waitUntil { server.received("/hook").count == 1 && server.received("/quiet").count == 1 })
             let resolvedAt = clock.wallNow
-            n.submit([a.resolved(at: resolvedAt)], at: resolvedAt)
+            n.submit(AlertRound(resolved: [a.resolved(at: resolvedAt)]))
             #expect(await waitUntil { server.received("/hook").count == 2 })
             let p = try bodies(server)[1]
             #expect(p["status"] == "resolved")
@@ -189,13 +189,13 @@ import Testing
             let timeout = alert("TargetTimeout", target: "api", severity: "critical", endpoint: "live")
             let slowAPI = alert("TargetSlow", target: "api", severity: "warning", endpoint: "ready")
             let slowDB = alert("TargetSlow", target: "db", severity: "warning", endpoint: "ready")
-            n.submit([timeout, slowAPI, slowDB], at: clock.wallNow)
+            n.submit(AlertRound(firing: [timeout, slowAPI, slowDB]))
             #expect(await waitUntil { server.received("/hook").count == 2 })
             try await Task.sleep(for: .milliseconds(700))
             let first = try bodies(server)
             #expect(first.count == 2)
             #expect(Set(first.map { "\($0["groupLabels"]?["alertname"]?.stringValue ?? "")/\($0["groupLabels"]?["target"]?.stringValue ?? "")" }) == ["TargetTimeout/api", "TargetSlow/db"])
-            n.submit([timeout.resolved(at: clock.wallNow), slowAPI, slowDB], at: clock.wallNow)
+            n.submit(AlertRound(firing: [slowAPI, slowDB], resolved: [timeout.resolved(at: clock.wallNow)]))
             #expect(await waitUntil { server.received("/hook").count == 4 })
             let later = try bodies(server).suffix(2)
             #expect(Set(later.map { "\($0["groupLabels"]?["alertname"]?.stringValue ?? "")/\($0["status"]?.stringValue ?? "")" }) == ["TargetTimeout/resolved", "TargetSlow/firing"])
@@ -210,7 +210,7 @@ import Testing
         server.set("/hook", status: 200, body: "ok", failTimes: 3, failStatus: 503)
         let n = notifier(settings(server))
         try await whileRunning(n) {
-            n.submit([alert("TargetDown", target: "api", severity: "critical")], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert("TargetDown", target: "api", severity: "critical")]))
             #expect(await waitUntil { counter(n, "oncall", "success") == 1 })
             let got = server.received("/hook")
             #expect(got.count == 4)
@@ -233,7 +233,7 @@ import Testing
         s.webhooks.append(bad)
         let n = notifier(s)
         try await whileRunning(n) {
-            n.submit([alert("TargetSlow", target: "api")], at: clock.wallNow)
+            n.submit(AlertRound(firing: [alert("TargetSlow", target: "api")]))
             #expect(await waitUntil { counter(n, "oncall", "retry") ?? 0 >= 1 && counter(n, "bad", "dropped") == 1 })
             #expect(receiverStatus(n, "oncall")?["lastError"]?.stringValue?.hasPrefix("timeout") == true)
             #expect(receiverStatus(n, "bad")?["lastError"] == "HTTP 400")
@@ -258,7 +258,7 @@ import Testing
         let first = notifier(s)
         let task = Task { try await first.run() }
         do {
-            first.submit(["a", "b", "c"].map { alert("TargetDown", target: $0, severity: "critical") }, at: clock.wallNow)
+            first.submit(AlertRound(firing: ["a", "b", "c"].map { alert("TargetDown", target: $0, severity: "critical") }))
             #expect(await waitUntil { first.outboxLength == 3 && (counter(first, "oncall", "retry") ?? 0) >= 2 })
             #expect(receiverStatus(first, "oncall")?["lastError"]?.stringValue?.hasPrefix("connect") == true)
         }

@@ -1,5 +1,5 @@
-import Exposition
 import LookoutCore
+import Series
 import Testing
 import TestSupport
 
@@ -21,6 +21,11 @@ enum Probes {
     }
 
     /// The value of one series (a plain value, or a histogram's count).
+    /// The scraped series as the registry exposes them.
+    static func scraped(_ prober: Prober) -> [MetricFamily] {
+        Registry(scraped: [prober.scrapedMetrics]).gather()
+    }
+
     static func value(_ source: any MetricsSource, _ name: String, _ labels: [String: String]) -> Double? {
         for f in source.collect() where f.name == name {
             for m in f.metrics where m.labels.count == labels.count && labels.allSatisfy({ m.labels[$0.key] == $0.value }) {

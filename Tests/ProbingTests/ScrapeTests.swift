@@ -1,5 +1,6 @@
 import Exposition
 import LookoutCore
+import Series
 import Testing
 import TestSupport
 
@@ -86,7 +87,7 @@ import TestSupport
         try await run(targets) { prober, clock in
             await Probes.tick(clock, .seconds(1))
             #expect(await waitUntil { prober.hasCompletedFirstRound })
-            let scraped = prober.scrapedMetrics.collect()
+            let scraped = Probes.scraped(prober)
             #expect(scraped.map(\.name) == ["http_requests_total", "jobs_total", "queue_depth", "request_seconds"])
 
             let requests = try #require(scraped.first { $0.name == "http_requests_total" })
@@ -140,12 +141,12 @@ import TestSupport
                 return await waitUntil { Probes.value(m, "lookout_probe_latency_seconds", labels) == n }
             }
             #expect(await round(1))
-            #expect(prober.scrapedMetrics.collect().count == 2)
+            #expect(Probes.scraped(prober).count == 2)
 
             // One sample more than the limit: nothing of it is kept, the old series are gone.
             server.set("/metrics", body: Self.text + "extra_metric 1\n", headers: Self.textType)
             #expect(await round(2))
-            #expect(prober.scrapedMetrics.collect().isEmpty)
+            #expect(Probes.scraped(prober).isEmpty)
             #expect(Probes.value(m, "lookout_probe_success", labels) == 0)
             #expect(Probes.value(m, "lookout_probe_failures_total", labels.merging(["reason": "limit"]) { $1 }) == 1)
             #expect(Probes.value(m, "lookout_scrape_samples", ["target": "api"]) == 0)
@@ -154,13 +155,13 @@ import TestSupport
 
             server.set("/metrics", body: Self.text, headers: Self.textType)
             #expect(await round(3))
-            #expect(prober.scrapedMetrics.collect().count == 2)
+            #expect(Probes.scraped(prober).count == 2)
 
             // A syntax error on line 4: rejected whole, reason body, the line in the message.
             server.set(
                 "/metrics", body: "# TYPE a gauge\na 1\nb 2\nc{oops 3\nd 4\n", headers: Self.textType)
             #expect(await round(4))
-            #expect(prober.scrapedMetrics.collect().isEmpty)
+            #expect(Probes.scraped(prober).isEmpty)
             #expect(Probes.value(m, "lookout_probe_failures_total", labels.merging(["reason": "body"]) { $1 }) == 1)
             let syntaxError = Probes.endpoint(prober, "api", .metrics)?.last?.error ?? ""
             #expect(syntaxError.contains("line 4"), "\(syntaxError)")
@@ -173,12 +174,12 @@ import TestSupport
 
             server.set("/metrics", body: Self.text, headers: Self.textType)
             #expect(await round(6))
-            #expect(prober.scrapedMetrics.collect().count == 2)
+            #expect(Probes.scraped(prober).count == 2)
 
             // The target stops answering: its series disappear after that failed scrape.
             server.set("/metrics", status: 503, body: "unavailable")
             #expect(await round(7))
-            #expect(prober.scrapedMetrics.collect().isEmpty)
+            #expect(Probes.scraped(prober).isEmpty)
             #expect(Probes.value(m, "lookout_probe_http_status_code", labels) == 503)
         }
     }
@@ -200,7 +201,7 @@ import TestSupport
                 #expect(s.endpoints[0].last?.verdict == .critical)
             }
             #expect(Probes.endpoint(prober, "long", .metrics)?.last?.error?.contains("label_value_length") == true)
-            #expect(prober.scrapedMetrics.collect().isEmpty)
+            #expect(Probes.scraped(prober).isEmpty)
         }
     }
 
@@ -212,12 +213,12 @@ import TestSupport
         try await run(targets) { prober, clock in
             await Probes.tick(clock, .seconds(1))
             #expect(await waitUntil { prober.hasCompletedFirstRound })
-            let scraped = prober.scrapedMetrics.collect()
+            let scraped = Probes.scraped(prober)
             #expect(scraped.count == 1)
             #expect(scraped.first?.metrics == [Metric(labels: ["target": "a"], 1), Metric(labels: ["target": "b"], 2)])
             // Removing a target drops its series.
             prober.update(targets: [targets[1]])
-            #expect(prober.scrapedMetrics.collect().first?.metrics == [Metric(labels: ["target": "b"], 2)])
+            #expect(Probes.scraped(prober).first?.metrics == [Metric(labels: ["target": "b"], 2)])
             #expect(Probes.value(prober.probeMetrics, "lookout_scrape_samples", ["target": "a"]) == nil)
         }
     }

@@ -112,8 +112,8 @@ func sample(
 }
 
 /// A tick as the sampler reports it at 19 Hz.
-func tick(at t: MonotonicInstant, _ samples: [ThreadSample], frequency: Int = 19) -> ThreadSampleTick {
-    ThreadSampleTick(
+func tick(at t: MonotonicInstant, _ samples: [ThreadSample], frequency: Int = 19) -> SampleTick {
+    SampleTick(
         wallTime: WallTime(secondsSinceEpoch: 1_790_000_000), monotonicTime: t, interval: .nanoseconds(1_000_000_000 / Int64(frequency)),
         frequency: frequency, samples: samples)
 }

@@ -1,4 +1,4 @@
-import Exposition
+import Series
 import Testing
 @testable import PromQL
 

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import PromQL
+import Series
 import Testing
 @testable import Rules
 
@@ -15,17 +15,13 @@ import Testing
         AlertStateMachine.Element(labels: labels, annotations: ["summary": summary], value: value)
     }
 
-    func notify(_ m: inout AlertStateMachine, _ t: WallTime) -> [AlertNotification] {
-        m.notifications(at: t, resendDelay: .seconds(60), interval: .seconds(1), generatorURL: "http://x/graph")
-    }
-
     @Test func pendingThenFiringAfterFor() throws {
         var m = AlertStateMachine(holdDuration: .seconds(120))
         let active0 = try m.apply([element(3)], at: at(0))
         #expect(active0.map(\.state) == [.pending])
         #expect(m.active.first?.activeAt == at(0))
-        // Pending alerts are not sent.
-        #expect(notify(&m, at(0)).isEmpty)
+        // Pending alerts do not fire.
+        #expect(m.firing.isEmpty)
         try m.apply([element(4)], at: at(119))
         #expect(m.active.map(\.state) == [.pending])
         #expect(m.active.first?.value == 4)
@@ -35,13 +31,7 @@ import Testing
         #expect(a.firedAt == at(120))
         #expect(a.activeAt == at(0))
         #expect(m.state == .firing)
-        let sent = notify(&m, at(120))
-        #expect(sent.count == 1)
-        #expect(sent.first?.startsAt == at(120))
-        // Valid for 4 × max(resend delay, interval).
-        #expect(sent.first?.endsAt == at(120 + 240))
-        #expect(sent.first?.isResolved == false)
-        #expect(sent.first?.generatorURL == "http://x/graph")
+        #expect(m.firing.map(\.labels) == [labels])
     }
 
     @Test func withoutForItFiresAtOnce() throws {
@@ -55,7 +45,7 @@ import Testing
         try m.apply([element(1)], at: at(0))
         try m.apply([], at: at(30))
         #expect(m.alerts.isEmpty)
-        #expect(notify(&m, at(30)).isEmpty)
+        #expect(m.firing.isEmpty)
         // Back: a new alert with a new activeAt.
         try m.apply([element(1)], at: at(40))
         #expect(m.active.first?.activeAt == at(40))
@@ -64,26 +54,15 @@ import Testing
     @Test func firingThenResolvedAndKeptFifteenMinutes() throws {
         var m = AlertStateMachine(holdDuration: .zero)
         try m.apply([element(1)], at: at(0))
-        #expect(notify(&m, at(0)).count == 1)
-        // Still firing: not sent again before the resend delay.
-        try m.apply([element(1)], at: at(30))
-        #expect(notify(&m, at(30)).isEmpty)
+        #expect(m.firing.count == 1)
         try m.apply([element(1)], at: at(61))
-        #expect(notify(&m, at(61)).count == 1)
-        // Resolved: sent at once, with endsAt = resolution time.
+        #expect(m.firing.first?.firedAt == at(0))
+        // Resolved at the evaluation that no longer returns it.
         try m.apply([], at: at(70))
         #expect(m.active.isEmpty)
+        #expect(m.firing.isEmpty)
         #expect(m.alerts.values.first?.state == .inactive)
-        let resolved = notify(&m, at(70))
-        #expect(resolved.count == 1)
-        #expect(resolved.first?.isResolved == true)
-        #expect(resolved.first?.endsAt == at(70))
-        #expect(resolved.first?.status == "resolved")
-        // Re-sent every resend delay while kept, as Prometheus does.
-        try m.apply([], at: at(100))
-        #expect(notify(&m, at(100)).isEmpty)
-        try m.apply([], at: at(131))
-        #expect(notify(&m, at(131)).count == 1)
+        #expect(m.alerts.values.first?.resolvedAt == at(70))
         // Kept 15 minutes after resolving, then dropped.
         try m.apply([], at: at(70 + 900))
         #expect(m.alerts.count == 1)

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import PromQL
+import Series
 import Synchronization
 import TestSupport
 import Testing
@@ -15,7 +15,7 @@ struct Probe: Sendable {
 
 final class ProbeBoard: Sendable {
     let probes = Mutex<[String: Probe]>(["api": Probe()])
-    let sent = Mutex<[AlertNotification]>([])
+    let rounds = Mutex<[AlertRound]>([])
 
     func set(_ target: String, _ p: Probe) { probes.withLock { $0[target] = p } }
 
@@ -48,15 +48,15 @@ final class ProbeBoard: Sendable {
 
     /// The default rules in the run loop on a manual clock: a 3 s probe makes TargetSlow
     /// fire at the next evaluation (1 s interval), 6 s TargetVerySlow, a 5 s timeout
-    /// TargetTimeout, and back to 50 ms everything resolves.
+    /// TargetTimeout, and back to 50 ms everything resolves. Every round hands out its alerts.
     @Test func defaultRulesInTheRunLoop() async throws {
         let clock = ManualClock()
         let board = ProbeBoard()
         let engine = RuleEngine(
             clock: clock, options: RuleEngine.Options(settings: RuleSettings(), externalURL: "http://agent:9477"),
-            gather: { board.families() }, notify: { n in board.sent.withLock { $0 += n } })
+            gather: { board.families() })
         #expect(engine.load(text: Self.defaultRules, file: "lookout.rules.yml").isEmpty)
-        let task = Task { try await engine.run() }
+        let task = Task { try await engine.run { round in board.rounds.withLock { $0.append(round) } } }
         defer { task.cancel() }
         #expect(await clock.waitForSleepers(1))
 
@@ -71,20 +71,27 @@ final class ProbeBoard: Sendable {
             }
         }
 
+        func names(_ alerts: [Alert]) -> [String] { alerts.map { $0.labels["alertname"] ?? "" } }
+        func lastRound() -> AlertRound { board.rounds.withLock { $0.last } ?? AlertRound() }
+
         #expect(firing(engine).isEmpty)
         board.set("api", Probe(duration: 3))
         await step()
         #expect(firing(engine) == ["TargetSlow/api"])
-        var sent = board.sent.withLock { $0 }
-        #expect(sent.map(\.alertName) == ["TargetSlow"])
-        #expect(sent.first?.annotations["summary"] == "api ready is slow: the last probe took 3s")
-        #expect(sent.first?.generatorURL.hasPrefix("http://agent:9477/graph?g0.expr=max+without%28phase%29") == true)
+        var round = lastRound()
+        #expect(names(round.firing) == ["TargetSlow"])
+        #expect(round.resolved.isEmpty)
+        #expect(round.firing.first?.annotations["summary"] == "api ready is slow: the last probe took 3s")
+        #expect(round.firing.first?.generatorURL.hasPrefix("http://agent:9477/graph?g0.expr=max+without%28phase%29") == true)
+        #expect(round.firing.first?.endsAt == nil)
 
         board.set("api", Probe(duration: 6))
         await step()
         #expect(firing(engine) == ["TargetVerySlow/api"])
-        sent = board.sent.withLock { $0 }
-        #expect(sent.suffix(2).map { "\($0.alertName):\($0.status)" }.sorted() == ["TargetSlow:resolved", "TargetVerySlow:firing"])
+        round = lastRound()
+        #expect(names(round.firing) == ["TargetVerySlow"])
+        #expect(names(round.resolved) == ["TargetSlow"])
+        #expect(round.resolved.first?.endsAt == clock.wallNow)
 
         board.set("api", Probe(duration: 5, timedOut: true, success: false))
         await step()
@@ -97,9 +104,9 @@ final class ProbeBoard: Sendable {
         board.set("api", Probe())
         await step()
         #expect(firing(engine).isEmpty)
-        sent = board.sent.withLock { $0 }
-        let resolved = sent.filter(\.isResolved).map(\.alertName).sorted()
-        #expect(resolved == ["TargetDown", "TargetSlow", "TargetTimeout", "TargetVerySlow"])
+        let rounds = board.rounds.withLock { $0 }
+        #expect(rounds.flatMap { names($0.resolved) }.sorted() == ["TargetDown", "TargetSlow", "TargetTimeout", "TargetVerySlow"])
+        #expect(rounds.allSatisfy { $0.resolved.allSatisfy(\.isResolved) && !$0.firing.contains(where: \.isResolved) })
 
         task.cancel()
         let result = await task.result
@@ -301,6 +308,60 @@ final class ProbeBoard: Sendable {
         #expect(firing(engine) == ["High/"])
         settings.files = ["/nonexistent/rules.yml"]
         #expect(engine.update(settings: settings, defaultText: text).first?.description.hasPrefix("/nonexistent/rules.yml:1:1: cannot read rule file") == true)
+    }
+
+    /// One round, one result: an alert is handed out as firing every round while it fires
+    /// (never while pending), as resolved once, in the round it stops; an alert whose rule a
+    /// reload removes resolves in the next round.
+    @Test func eachRoundHandsOutFiringAndResolvedAlerts() throws {
+        let clock = ManualClock()
+        let engine = RuleEngine(clock: clock, options: RuleEngine.Options(externalURL: "http://agent"))
+        let high = """
+            groups:
+              - name: g
+                rules:
+                  - alert: High
+                    expr: x > 1
+                    for: 2s
+                    annotations: {summary: "x is {{ $value }}"}
+            """
+        let both = high + "\n      - alert: Any\n        expr: x > 0\n"
+        #expect(engine.load(text: both, file: "r.yml").isEmpty)
+        let t0 = clock.wallNow
+        func round(_ i: Int, x: Double) -> AlertRound {
+            let now = t0 + .seconds(Double(i))
+            engine.ingest([.gauge("x", help: "", [(Labels.empty, x)])], at: now)
+            return engine.evaluate(at: now)
+        }
+        func names(_ alerts: [Alert]) -> [String] { alerts.map { $0.labels["alertname"] ?? "" } }
+
+        var r = round(0, x: 2)
+        #expect(names(r.firing) == ["Any"])
+        #expect(r.resolved.isEmpty)
+        r = round(1, x: 2)
+        #expect(names(r.firing) == ["Any"])
+        r = round(2, x: 2)
+        #expect(names(r.firing) == ["High", "Any"])
+        #expect(r.firing[0].startsAt == t0 + .seconds(2))
+        #expect(r.firing[0].endsAt == nil)
+        #expect(r.firing[0].annotations["summary"] == "x is 2")
+        #expect(r.firing[0].generatorURL.hasPrefix("http://agent/graph?g0.expr=x+%3E+1") == true)
+        r = round(3, x: 0.5)
+        #expect(names(r.firing) == ["Any"])
+        #expect(names(r.resolved) == ["High"])
+        #expect(r.resolved[0].startsAt == t0 + .seconds(2))
+        #expect(r.resolved[0].endsAt == t0 + .seconds(3))
+        #expect(r.resolved[0].annotations["summary"] == "x is 2")
+        r = round(4, x: 0.5)
+        #expect(names(r.firing) == ["Any"])
+        #expect(r.resolved.isEmpty)
+
+        #expect(engine.load(text: high, file: "r.yml").isEmpty)
+        r = round(5, x: 0.5)
+        #expect(r.firing.isEmpty)
+        #expect(names(r.resolved) == ["Any"])
+        #expect(r.resolved[0].endsAt == t0 + .seconds(5))
+        #expect(round(6, x: 0.5) == AlertRound())
     }
 
     @Test func theHistoryIsBoundedAndCountsDrops() throws {

@@ -1,6 +1,6 @@
-import Exposition
 import LookoutCore
 import PromQL
+import Series
 import TestSupport
 import Testing
 @testable import Rules
@@ -90,12 +90,12 @@ import Testing
         #expect(engine.historyStats.series == 8000)
         // Then, as the run loop does each second: ingest a snapshot, evaluate.
         var evalTimes: [Duration] = []
-        var notes: [AlertNotification] = []
+        var rounds: [AlertRound] = []
         for round in 61...65 {
             let now = t0 + .seconds(Double(round))
             engine.ingest(Self.families(round: round), at: now)
             let start = clock.now
-            notes += engine.evaluate(at: now)
+            rounds.append(engine.evaluate(at: now))
             evalTimes.append(clock.now - start)
         }
         let alerts = engine.alerts
@@ -110,10 +110,11 @@ import Testing
         #expect(byName["Generated15"] == 50)
         #expect(byName["Generated5"] == nil)
         #expect(byName["Generated1"] == 200)
-        // Everything fired at the first evaluation (no `for`) and was sent then, once.
+        // Everything fired at the first evaluation (no `for`) and is handed out as firing, once
+        // per round; nothing resolved.
         let firingLabels = Set(alerts.filter { $0.state == .firing }.map(\.labels))
-        #expect(Set(notes.map(\.labels)) == firingLabels)
-        #expect(notes.count == firingLabels.count)
+        #expect(Set(rounds[0].firing.map(\.labels)) == firingLabels)
+        #expect(rounds.allSatisfy { $0.firing.count == firingLabels.count && $0.resolved.isEmpty })
         let failures = engine.groups.flatMap(\.rules).filter { $0.health != .ok }
         #expect(failures.isEmpty, "\(failures.map { "\($0.name): \($0.lastError)" })")
         let best = evalTimes.min()!

@@ -1,11 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
 import LookoutCore
 import Logging
 import ProcFS
 import Sampling
+import Series
 import Synchronization
 import TestSupport
 
@@ -37,8 +37,8 @@ final class LogCapture: Sendable {
 }
 
 /// A reporter whose demand the test sets, recording every tick it gets.
-final class RecordingReporter: ThreadSampleReporter {
-    private let state = Mutex<(demand: ThreadSampleDemand?, ticks: [ThreadSampleTick])>((nil, []))
+final class RecordingReporter: TickReporter {
+    private let state = Mutex<(demand: ThreadSampleDemand?, ticks: [SampleTick])>((nil, []))
     /// Called inside `report`, e.g. to make the tick overrun on a manual clock.
     let onReport: @Sendable () -> Void
 
@@ -53,13 +53,20 @@ final class RecordingReporter: ThreadSampleReporter {
 
     func setDemand(_ d: ThreadSampleDemand?) { state.withLock { $0.demand = d } }
 
-    func report(_ tick: ThreadSampleTick) {
+    func report(_ tick: SampleTick) {
         state.withLock { $0.ticks.append(tick) }
         onReport()
     }
 
-    var ticks: [ThreadSampleTick] { state.withLock { $0.ticks } }
+    var ticks: [SampleTick] { state.withLock { $0.ticks } }
 }
+
+/// `task/TID/syscall` of a thread blocked in `futex` (a lock wait), on this architecture.
+#if arch(x86_64)
+let futexWaitSyscall = "202 0x7f1c2c000b68 0x80 0x0 0x0 0x0 0x0 0x7f1c33ffec10 0x7f1c3d26a0b6"
+#else
+let futexWaitSyscall = "98 0x7f1c2c000b68 0x80 0x0 0x0 0x0 0x0 0x7f1c33ffec10 0x7f1c3d26a0b6"
+#endif
 
 /// The period of a tick at `f` Hz, as the schedule computes it (floor of 1e9/f ns).
 func period(_ f: Int) -> Duration { .nanoseconds(1_000_000_000 / Int64(f)) }

@@ -1,10 +1,10 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
 import LookoutCore
 import ProcFS
 import Sampling
+import Series
 import TestSupport
 import Testing
 

@@ -1,7 +1,7 @@
-import Exposition
 import LookoutCore
 import ProcFS
 import Sampling
+import Series
 import TestSupport
 import Testing
 

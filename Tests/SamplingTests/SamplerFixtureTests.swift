@@ -1,7 +1,7 @@
-import Exposition
 import LookoutCore
 import ProcFS
 import Sampling
+import Series
 import TestSupport
 import Testing
 
@@ -315,15 +315,10 @@ typealias N = SamplerMetricNames
     @Test func blockAndMutexSampling() async throws {
         let fake = fixture { f in
             var p = FakeProc.Process(pid: 700, comm: "db")
-            #if arch(x86_64)
-            let futex = "202 0x7f1c2c000b68 0x80 0x0 0x0 0x0 0x0 0x7f1c33ffec10 0x7f1c3d26a0b6"
-            #else
-            let futex = "98 0x7f1c2c000b68 0x80 0x0 0x0 0x0 0x0 0x7f1c33ffec10 0x7f1c3d26a0b6"
-            #endif
             p.threads = [
                 .init(tid: 700, comm: "db", state: "D", wchan: "io_schedule"),
                 .init(tid: 701, comm: "flusher", state: "D", wchan: "io_schedule"),
-                .init(tid: 702, comm: "locker", state: "S", wchan: "futex_wait_queue", syscall: futex),
+                .init(tid: 702, comm: "locker", state: "S", wchan: "futex_wait_queue", syscall: futexWaitSyscall),
                 .init(tid: 703, comm: "reader", state: "S", wchan: "do_sys_poll", syscall: "7 0x7ffd 0x1 0x3e8 0x0 0x0 0x0 0x7ffd 0x7f00"),
             ]
             f.addProcess(p)

@@ -5,6 +5,7 @@ import Probing
 
 #if canImport(Glibc)
 import Glibc
+import Series
 #endif
 
 /// Encoding 10 000 series in each format, parsing a 20 MB exposition, and the whole

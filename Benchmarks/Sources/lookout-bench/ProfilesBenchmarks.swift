@@ -25,7 +25,7 @@ enum ProfilesBenchmarks {
                 return {
                     t = t + .milliseconds(52)
                     recorder.report(
-                        ThreadSampleTick(wallTime: clock.wallNow, monotonicTime: t, interval: .milliseconds(52), frequency: 19, samples: samples))
+                        SampleTick(wallTime: clock.wallNow, monotonicTime: t, interval: .milliseconds(52), frequency: 19, samples: samples))
                 }
             }),
             Benchmark(name: "profiles.encode.1000stacks", unit: "pprof encode + gzip of 1000 stacks", bytesPerOperation: 0, sync: {
@@ -37,7 +37,7 @@ enum ProfilesBenchmarks {
                 }
                 for i in 0..<100 {
                     a.add(
-                        ThreadSampleTick(
+                        SampleTick(
                             wallTime: WallTime(nanosecondsSinceEpoch: 0), monotonicTime: MonotonicInstant(nanoseconds: Int64(i)),
                             interval: .milliseconds(52), frequency: 19, samples: samples))
                 }

@@ -1,7 +1,7 @@
 import Agent
-import Exposition
 import LookoutCore
 import Rules
+import Series
 
 /// The rule engine's work each second: ingest the exposition's series the rules read, then
 /// evaluate 100 rules (the default rules and 95 generated ones) over 10 000 series, with a

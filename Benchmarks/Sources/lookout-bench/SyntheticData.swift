@@ -1,5 +1,6 @@
 import Exposition
 import LookoutCore
+import Series
 
 /// A realistic set of families: counters, gauges and histograms with a few labels each.
 enum SyntheticSeries {

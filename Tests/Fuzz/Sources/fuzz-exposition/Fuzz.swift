@@ -1,5 +1,6 @@
 import Exposition
 import FuzzSupport
+import Series
 
 /// The scrape parser takes any body without crashing, for both formats, with and without
 /// limits, whole or in two chunks; and what it accepts survives encoding and parsing again.

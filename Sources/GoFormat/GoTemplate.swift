@@ -1,13 +1,11 @@
-import Exposition
-import PromQL
-
-/// The part of Go's text/template that alert labels and annotations use: actions that
-/// print a pipeline (`{{ $labels.target }}`, `{{ $value | humanizeDuration }}`,
-/// `{{ printf "%.2f" $value }}`), variables (`$labels`, `$value`, `$externalLabels`,
-/// `$externalURL`, `.Labels`, `.Value`, and ones declared with `:=`), trim markers and
-/// comments; functions `humanize`, `humanizeDuration`, `humanizePercentage`, `printf`.
-/// Anything else (`if`, `range`, other functions) is rejected when the rule file loads.
-public struct AlertTemplate: Sendable {
+/// Go's text/template as Prometheus runs it for alert labels and annotations. The part
+/// implemented so far: actions that print a pipeline (`{{ $labels.target }}`,
+/// `{{ $value | humanizeDuration }}`, `{{ printf "%.2f" $value }}`), variables (`$labels`,
+/// `$value`, `$externalLabels`, `$externalURL`, `.Labels`, `.Value`, and ones declared with
+/// `:=`), string literals as Go reads them, trim markers and comments; functions `humanize`,
+/// `humanizeDuration`, `humanizePercentage`, `printf`. Anything else (`if`, `range`, other
+/// functions) is rejected when the template is parsed (a rule file loads).
+public struct GoTemplate: Sendable {
     public struct Error: Swift.Error, Sendable, CustomStringConvertible {
         public var message: String
         /// UTF-8 offset in the template text.
@@ -15,14 +13,17 @@ public struct AlertTemplate: Sendable {
         public var description: String { message }
     }
 
-    /// What a template can read.
+    /// What a template can read: Prometheus' data for alert labels and annotations.
     public struct Data: Sendable {
-        public var labels: Labels
-        public var externalLabels: Labels
+        public var labels: any TemplateStringMap
+        public var externalLabels: any TemplateStringMap
         public var externalURL: String
         public var value: Double
 
-        public init(labels: Labels, externalLabels: Labels = .empty, externalURL: String = "", value: Double) {
+        public init(
+            labels: some TemplateStringMap, externalLabels: some TemplateStringMap, externalURL: String = "",
+            value: Double
+        ) {
             self.labels = labels
             self.externalLabels = externalLabels
             self.externalURL = externalURL
@@ -30,7 +31,10 @@ public struct AlertTemplate: Sendable {
         }
 
         public init(labels: [String: String], externalLabels: [String: String] = [:], externalURL: String = "", value: Double) {
-            self.init(labels: Labels(labels), externalLabels: Labels(externalLabels), externalURL: externalURL, value: value)
+            self.labels = labels
+            self.externalLabels = externalLabels
+            self.externalURL = externalURL
+            self.value = value
         }
     }
 
@@ -102,7 +106,7 @@ public struct AlertTemplate: Sendable {
     }
 
     func execute(_ data: Data) throws(Error) -> String {
-        var vars: [String: TValue] = [
+        var vars: [String: GoValue] = [
             "$": .data, "$labels": .map(data.labels), "$externalLabels": .map(data.externalLabels),
             "$externalURL": .string(data.externalURL), "$value": .float(data.value),
         ]
@@ -118,8 +122,8 @@ public struct AlertTemplate: Sendable {
         return out
     }
 
-    private func eval(_ p: Pipeline, _ data: Data, _ vars: inout [String: TValue]) throws(Error) -> TValue {
-        var piped: TValue?
+    private func eval(_ p: Pipeline, _ data: Data, _ vars: inout [String: GoValue]) throws(Error) -> GoValue {
+        var piped: GoValue?
         for c in p.commands {
             piped = try eval(c, piped, data, &vars)
         }
@@ -128,9 +132,9 @@ public struct AlertTemplate: Sendable {
         return v
     }
 
-    private func eval(_ c: Command, _ piped: TValue?, _ data: Data, _ vars: inout [String: TValue]) throws(Error) -> TValue {
+    private func eval(_ c: Command, _ piped: GoValue?, _ data: Data, _ vars: inout [String: GoValue]) throws(Error) -> GoValue {
         if case .function(let name) = c.args[0] {
-            var args: [TValue] = []
+            var args: [GoValue] = []
             for a in c.args.dropFirst() { args.append(try operand(a, data, &vars, c.offset)) }
             if let piped { args.append(piped) }
             return try TemplateFunctions.call(name, args, offset: c.offset)
@@ -141,7 +145,7 @@ public struct AlertTemplate: Sendable {
         return try operand(c.args[0], data, &vars, c.offset)
     }
 
-    private func operand(_ o: Operand, _ data: Data, _ vars: inout [String: TValue], _ offset: Int) throws(Error) -> TValue {
+    private func operand(_ o: Operand, _ data: Data, _ vars: inout [String: GoValue], _ offset: Int) throws(Error) -> GoValue {
         switch o {
         case .function(let name):
             return try TemplateFunctions.call(name, [], offset: offset)
@@ -159,7 +163,7 @@ public struct AlertTemplate: Sendable {
         }
     }
 
-    private func field(_ v: TValue, _ fields: [String], _ data: Data, _ offset: Int) throws(Error) -> TValue {
+    private func field(_ v: GoValue, _ fields: [String], _ data: Data, _ offset: Int) throws(Error) -> GoValue {
         var v = v
         for f in fields {
             switch v {
@@ -182,49 +186,7 @@ public struct AlertTemplate: Sendable {
     }
 }
 
-/// A value inside a template: the types Go would see.
-enum TValue {
-    case string(String)
-    case float(Double)
-    case int(Int64)
-    case bool(Bool)
-    case map(Labels)
-    case data
-    case none
-
-    var goType: String {
-        switch self {
-        case .string: return "string"
-        case .float: return "float64"
-        case .int: return "int"
-        case .bool: return "bool"
-        case .map: return "map[string]string"
-        case .data: return "template.tmplData"
-        case .none: return "<nil>"
-        }
-    }
-
-    /// What `{{ x }}` prints (Go's `fmt.Print`).
-    func printed(_ data: AlertTemplate.Data) -> String {
-        switch self {
-        case .string(let s): return s
-        case .float(let f): return GoFloat.formatG(f)
-        case .int(let i): return String(i)
-        case .bool(let b): return b ? "true" : "false"
-        case .map(let m): return Self.printMap(m)
-        case .data:
-            return "{\(Self.printMap(data.labels)) \(Self.printMap(data.externalLabels)) \(data.externalURL) \(GoFloat.formatG(data.value))}"
-        case .none: return "<no value>"
-        }
-    }
-
-    /// Go prints maps with their keys sorted: `map[a:1 b:2]`.
-    static func printMap(_ m: Labels) -> String {
-        "map[" + m.map { "\($0.name):\($0.value)" }.joined(separator: " ") + "]"
-    }
-}
-
-extension AlertTemplate.Operand {
+extension GoTemplate.Operand {
     var source: String {
         switch self {
         case .function(let n): return n
@@ -241,18 +203,18 @@ extension AlertTemplate.Operand {
 
 /// Splits template text into text and actions and parses each action's pipeline.
 private struct TemplateParser {
-    typealias Error = AlertTemplate.Error
+    typealias Error = GoTemplate.Error
     let b: [UInt8]
     var i = 0
-    var declared: Set<String> = AlertTemplate.predefined
+    var declared: Set<String> = GoTemplate.predefined
 
     init(_ bytes: [UInt8]) { b = bytes }
 
     func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
     func isAlnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c == 95 || (c >= 48 && c <= 57) }
 
-    mutating func parse() throws(Error) -> [AlertTemplate.Node] {
-        var nodes: [AlertTemplate.Node] = []
+    mutating func parse() throws(Error) -> [GoTemplate.Node] {
+        var nodes: [GoTemplate.Node] = []
         var text: [UInt8] = []
         while i < b.count {
             if b[i] == UInt8(ascii: "{"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "{") {
@@ -328,7 +290,7 @@ private struct TemplateParser {
         return false
     }
 
-    mutating func pipeline(start: Int, inParens: Bool) throws(Error) -> AlertTemplate.Pipeline {
+    mutating func pipeline(start: Int, inParens: Bool) throws(Error) -> GoTemplate.Pipeline {
         skipSpace()
         let offset = i
         var declare: String?
@@ -346,11 +308,11 @@ private struct TemplateParser {
                 i = save
             }
         }
-        var commands: [AlertTemplate.Command] = []
+        var commands: [GoTemplate.Command] = []
         while true {
             skipSpace()
             let cmdOffset = i
-            var args: [AlertTemplate.Operand] = []
+            var args: [GoTemplate.Operand] = []
             while true {
                 skipSpace()
                 if atActionEnd() || (i < b.count && (b[i] == UInt8(ascii: "|") || b[i] == UInt8(ascii: ")"))) { break }
@@ -364,7 +326,7 @@ private struct TemplateParser {
             } else if args.count > 1 {
                 throw Error(message: "can't give argument to non-function \(args[0].source)", offset: cmdOffset)
             }
-            commands.append(AlertTemplate.Command(args: args, offset: cmdOffset))
+            commands.append(GoTemplate.Command(args: args, offset: cmdOffset))
             if i < b.count, b[i] == UInt8(ascii: "|") {
                 i += 1
                 continue
@@ -377,7 +339,7 @@ private struct TemplateParser {
             throw Error(message: "unexpected right paren", offset: i)
         }
         if let declare { declared.insert(declare) }
-        return AlertTemplate.Pipeline(declare: declare, commands: commands, offset: offset)
+        return GoTemplate.Pipeline(declare: declare, commands: commands, offset: offset)
     }
 
     mutating func variableName() -> String {
@@ -398,7 +360,7 @@ private struct TemplateParser {
         return fields
     }
 
-    mutating func operand(isFirst: Bool) throws(Error) -> AlertTemplate.Operand {
+    mutating func operand(isFirst: Bool) throws(Error) -> GoTemplate.Operand {
         let start = i
         let c = b[i]
         switch c {
@@ -442,8 +404,8 @@ private struct TemplateParser {
                 throw Error(message: "\"\(word)\" is not supported by lookout's templates", offset: start)
             default: break
             }
-            if AlertTemplate.supportedFunctions.contains(word) { return .function(word) }
-            if AlertTemplate.knownFunctions.contains(word) {
+            if GoTemplate.supportedFunctions.contains(word) { return .function(word) }
+            if GoTemplate.knownFunctions.contains(word) {
                 throw Error(message: "template function \"\(word)\" is not supported by lookout (only humanize, humanizeDuration, humanizePercentage, printf)", offset: start)
             }
             throw Error(message: "function \"\(word)\" not defined", offset: start)
@@ -451,7 +413,7 @@ private struct TemplateParser {
         throw Error(message: "unexpected \"\(String(decoding: [c], as: UTF8.self))\" in command", offset: start)
     }
 
-    mutating func number() throws(Error) -> AlertTemplate.Operand {
+    mutating func number() throws(Error) -> GoTemplate.Operand {
         let start = i
         if i < b.count, b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") { i += 1 }
         while i < b.count, isAlnum(b[i]) || b[i] == UInt8(ascii: ".") || ((b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+")) && (b[i - 1] | 0x20) == UInt8(ascii: "e")) {
@@ -471,50 +433,30 @@ private struct TemplateParser {
     }
 
     mutating func string() throws(Error) -> String {
-        let start = i
-        let quote = b[i]
-        i += 1
-        var out: [UInt8] = []
-        while i < b.count {
-            let c = b[i]
-            if c == quote {
-                i += 1
-                return String(decoding: out, as: UTF8.self)
-            }
-            if quote == UInt8(ascii: "\"") && c == UInt8(ascii: "\\") && i + 1 < b.count {
-                i += 1
-                switch b[i] {
-                case UInt8(ascii: "n"): out.append(10)
-                case UInt8(ascii: "t"): out.append(9)
-                case UInt8(ascii: "r"): out.append(13)
-                case UInt8(ascii: "\\"): out.append(92)
-                case UInt8(ascii: "\""): out.append(34)
-                default: throw Error(message: "unknown escape sequence in string", offset: i - 1)
-                }
-                i += 1
-                continue
-            }
-            if quote == UInt8(ascii: "\"") && c == 10 { break }
-            out.append(c)
-            i += 1
+        do {
+            let (value, end) = try GoStringLiteral.read(b, at: i)
+            i = end
+            return value
+        } catch {
+            if error.kind == .unterminated { throw Error(message: error.message, offset: error.start) }
+            throw Error(message: "\(error.message) in string", offset: error.start)
         }
-        throw Error(message: "unterminated quoted string", offset: start)
     }
 }
 
 /// Prometheus' template functions of the subset.
 enum TemplateFunctions {
-    static func call(_ name: String, _ args: [TValue], offset: Int) throws(AlertTemplate.Error) -> TValue {
-        func fail(_ m: String) -> AlertTemplate.Error { AlertTemplate.Error(message: "error calling \(name): \(m)", offset: offset) }
+    static func call(_ name: String, _ args: [GoValue], offset: Int) throws(GoTemplate.Error) -> GoValue {
+        func fail(_ m: String) -> GoTemplate.Error { GoTemplate.Error(message: "error calling \(name): \(m)", offset: offset) }
         if name == "printf" {
             guard case .string(let format)? = args.first else {
-                if args.isEmpty { throw AlertTemplate.Error(message: "wrong number of args for printf: want at least 1 got 0", offset: offset) }
-                throw AlertTemplate.Error(message: "wrong type for value; expected string; got \(args[0].goType)", offset: offset)
+                if args.isEmpty { throw GoTemplate.Error(message: "wrong number of args for printf: want at least 1 got 0", offset: offset) }
+                throw GoTemplate.Error(message: "wrong type for value; expected string; got \(args[0].goType)", offset: offset)
             }
             return .string(GoPrintf.format(format, Array(args.dropFirst())))
         }
         guard args.count == 1 else {
-            throw AlertTemplate.Error(message: "wrong number of args for \(name): want 1 got \(args.count)", offset: offset)
+            throw GoTemplate.Error(message: "wrong number of args for \(name): want 1 got \(args.count)", offset: offset)
         }
         let v: Double
         switch args[0] {
@@ -530,63 +472,5 @@ enum TemplateFunctions {
         case "humanizeDuration": return .string(Humanize.duration(v))
         default: return .string(Humanize.percentage(v))
         }
-    }
-}
-
-/// Prometheus' humanize functions.
-public enum Humanize {
-    /// `humanize`: SI prefixes, 4 significant digits: 1234 → 1.234k, 0.005 → 5m.
-    public static func humanize(_ value: Double) -> String {
-        var v = value
-        if v == 0 || v.isNaN || v.isInfinite { return GoFloat.formatG(v, precision: 4) }
-        if Swift.abs(v) >= 1 {
-            var prefix = ""
-            for p in ["k", "M", "G", "T", "P", "E", "Z", "Y"] {
-                if Swift.abs(v) < 1000 { break }
-                prefix = p
-                v /= 1000
-            }
-            return GoFloat.formatG(v, precision: 4) + prefix
-        }
-        var prefix = ""
-        for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
-            if Swift.abs(v) >= 1 { break }
-            prefix = p
-            v *= 1000
-        }
-        return GoFloat.formatG(v, precision: 4) + prefix
-    }
-
-    /// `humanizeDuration`: seconds as `1d 2h 3m 4s`, or `1.5s`, `250ms`.
-    public static func duration(_ value: Double) -> String {
-        var v = value
-        if v.isNaN || v.isInfinite { return GoFloat.formatG(v, precision: 4) }
-        if v == 0 { return GoFloat.formatG(v, precision: 4) + "s" }
-        if Swift.abs(v) >= 1 {
-            var sign = ""
-            if v < 0 {
-                sign = "-"
-                v = -v
-            }
-            // Go's int64(v) on amd64: out-of-range values become the minimum int64.
-            let d = v < 9.223372036854775807e18 ? Int64(v) : Int64.min
-            let seconds = d % 60, minutes = (d / 60) % 60, hours = (d / 3600) % 24, days = d / 86400
-            if days != 0 { return "\(sign)\(days)d \(hours)h \(minutes)m \(seconds)s" }
-            if hours != 0 { return "\(sign)\(hours)h \(minutes)m \(seconds)s" }
-            if minutes != 0 { return "\(sign)\(minutes)m \(seconds)s" }
-            return "\(sign)\(GoFloat.formatG(v, precision: 4))s"
-        }
-        var prefix = ""
-        for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
-            if Swift.abs(v) >= 1 { break }
-            prefix = p
-            v *= 1000
-        }
-        return GoFloat.formatG(v, precision: 4) + prefix + "s"
-    }
-
-    /// `humanizePercentage`: 0.1234 → 12.34%.
-    public static func percentage(_ value: Double) -> String {
-        GoFloat.formatG(value * 100, precision: 4) + "%"
     }
 }

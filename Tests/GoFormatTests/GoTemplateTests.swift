@@ -1,5 +1,5 @@
 import Testing
-@testable import Rules
+@testable import GoFormat
 
 /// Outputs of Go's text/template with Prometheus' humanize functions (Go 1.19), for the
 /// same templates and values: lookout's templates must print exactly the same.
@@ -74,9 +74,9 @@ import Testing
     ]
 
     @Test func matchesGo() throws {
-        let compiled = try Self.templates.map { try AlertTemplate($0) }
+        let compiled = try Self.templates.map { try GoTemplate($0) }
         for (value, index, expected) in Self.golden {
-            let data = AlertTemplate.Data(
+            let data = GoTemplate.Data(
                 labels: ["target": "api", "__name__": "x", "n": "1500"], externalLabels: ["dc": "eu"],
                 externalURL: "http://x", value: value)
             #expect(compiled[index].expand(data) == expected, "template \(index) with \(value)")
@@ -84,11 +84,11 @@ import Testing
     }
 
     @Test func executionErrorsAreReportedInTheText() throws {
-        let t = try AlertTemplate("{{ humanize $labels.target }}")
-        let out = t.expand(AlertTemplate.Data(labels: ["target": "api"], value: 1))
+        let t = try GoTemplate("{{ humanize $labels.target }}")
+        let out = t.expand(GoTemplate.Data(labels: ["target": "api"], value: 1))
         #expect(out == "<error expanding template: error calling humanize: strconv.ParseFloat: parsing \"api\": invalid syntax>")
-        let field = try AlertTemplate("{{ $value.x }}")
-        #expect(field.expand(AlertTemplate.Data(labels: [:], value: 1)) == "<error expanding template: can't evaluate field x in type float64>")
+        let field = try GoTemplate("{{ $value.x }}")
+        #expect(field.expand(GoTemplate.Data(labels: [:], value: 1)) == "<error expanding template: can't evaluate field x in type float64>")
     }
 
     @Test func parseErrorsHaveOffsets() {
@@ -105,7 +105,7 @@ import Testing
         ]
         for (text, message, offset) in cases {
             do {
-                _ = try AlertTemplate(text)
+                _ = try GoTemplate(text)
                 Issue.record("\(text) must not parse")
             } catch {
                 #expect(error.message.contains(message), "\(text): \(error.message)")
@@ -115,9 +115,9 @@ import Testing
     }
 
     @Test func constantTextIsReturnedAsItIs() throws {
-        let t = try AlertTemplate("no actions here")
+        let t = try GoTemplate("no actions here")
         #expect(t.isConstant)
-        #expect(t.expand(AlertTemplate.Data(labels: [:], value: 0)) == "no actions here")
-        #expect(AlertTemplate(literalText: "{{ not a template }}").expand(AlertTemplate.Data(labels: [:], value: 0)) == "{{ not a template }}")
+        #expect(t.expand(GoTemplate.Data(labels: [:], value: 0)) == "no actions here")
+        #expect(GoTemplate(literalText: "{{ not a template }}").expand(GoTemplate.Data(labels: [:], value: 0)) == "{{ not a template }}")
     }
 }

@@ -2,9 +2,10 @@
 import Glibc
 #endif
 import LookoutCore
-import Rules
 import TestSupport
 import Testing
+
+@testable import lookout
 
 /// Every promtool-format test file in the repository, run by `promtool test rules` and by
 /// lookout's runner: both must pass (or, for the deliberately failing files, both fail).

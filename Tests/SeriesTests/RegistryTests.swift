@@ -1,5 +1,14 @@
+import Exposition
 import Testing
-@testable import Exposition
+
+@testable import Series
+
+/// A histogram of `observations` over a few latency buckets.
+func histogram(_ observations: [Double]) -> HistogramValue {
+    var acc = HistogramAccumulator(upperBounds: [0.005, 0.1, 1, 2.5])
+    for o in observations { acc.observe(o) }
+    return acc.value
+}
 
 @Suite struct RegistryTests {
     @Test func mergesSameNameAndTypeAndSortsEverything() {
@@ -45,7 +54,7 @@ import Testing
     /// Families whose samples would collide in the exposition, or whose OpenMetrics names
     /// are the same, cannot both be exposed; the earlier source keeps its family.
     @Test func clashingExposedNamesKeepTheFirst() throws {
-        let h = Fixtures.histogram([1])
+        let h = histogram([1])
         let families = Registry.merge([
             .histogram("http_latency", help: "", [(Labels.empty, h)]),
             .gauge("http_latency_count", help: "", [([:], 5)]),
@@ -112,7 +121,7 @@ import Testing
     }
 
     @Test func histogramsKeepTheirBuckets() {
-        let h = Fixtures.histogram([0.2, 3])
+        let h = histogram([0.2, 3])
         let out = relabel([.histogram("lat", help: "", [(Labels(["target": "x"]), h)])], adding: ("target", "api"))
         #expect(out[0].metrics[0].value == .histogram(h))
         #expect(out[0].metrics[0].labels == ["exported_target": "x", "target": "api"])

@@ -1,16 +1,13 @@
-import LookoutCore
-import PromQL
-
 /// Go's `fmt.Sprintf` for the values templates handle (float64, int, string, bool, maps),
 /// including its way of reporting a wrong verb (`%!d(float64=1.5)`) or a missing argument.
-enum GoPrintf {
+public enum GoPrintf {
     struct Spec {
         var minus = false, plus = false, sharp = false, space = false, zero = false
         var width: Int?
         var precision: Int?
     }
 
-    static func format(_ format: String, _ args: [TValue]) -> String {
+    public static func format(_ format: String, _ args: [GoValue]) -> String {
         let f = Array(format.unicodeScalars)
         var out = ""
         var argIndex = 0
@@ -95,27 +92,14 @@ enum GoPrintf {
             argIndex += 1
         }
         if argIndex < args.count {
-            out += "%!(EXTRA " + args[argIndex...].map { "\($0.goType)=\(plain($0))" }.joined(separator: ", ") + ")"
+            out += "%!(EXTRA " + args[argIndex...].map { "\($0.goType)=\($0.printed())" }.joined(separator: ", ") + ")"
         }
         return out
     }
 
-    /// `%v` of a value.
-    static func plain(_ v: TValue) -> String {
-        switch v {
-        case .string(let s): return s
-        case .float(let f): return GoFloat.formatG(f)
-        case .int(let i): return String(i)
-        case .bool(let b): return b ? "true" : "false"
-        case .map(let m): return TValue.printMap(m)
-        case .data: return "{...}"
-        case .none: return "<nil>"
-        }
-    }
+    static func bad(_ v: GoValue, _ verb: Character) -> String { "%!\(verb)(\(v.goType)=\(v.printed()))" }
 
-    static func bad(_ v: TValue, _ verb: Character) -> String { "%!\(verb)(\(v.goType)=\(plain(v)))" }
-
-    static func formatOne(_ v: TValue, _ verb: Character, _ spec: Spec) -> String {
+    static func formatOne(_ v: GoValue, _ verb: Character, _ spec: Spec) -> String {
         switch v {
         case .float(let x):
             let body: String
@@ -159,7 +143,7 @@ enum GoPrintf {
             return pad(b ? "true" : "false", spec)
         case .map, .data, .none:
             guard verb == "v" || verb == "s" else { return bad(v, verb) }
-            return pad(plain(v), spec)
+            return pad(v.printed(), spec)
         }
     }
 

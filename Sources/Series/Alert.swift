@@ -1,11 +1,9 @@
-import Exposition
 import LookoutCore
 
-/// An alert as the notifier sees it. The agent maps each rule alert to one of these and
-/// hands the notifier, after every rule evaluation, all alerts firing now plus the ones
-/// that resolved in that evaluation (`Notifier.submit`).
-public struct NotifiableAlert: Sendable, Hashable {
-    /// Identity of the alert: `alertname`, `severity` and the rule's other labels.
+/// An alert as the rules hand it to the notifier and the notifier sends it: its identity
+/// (the labels: `alertname`, `severity` and the rule's other labels), its text, when it
+/// started firing and, once it has resolved, when.
+public struct Alert: Sendable, Hashable {
     public var labels: Labels
     public var annotations: Labels
     /// When the alert started firing (Prometheus' `FiredAt`, not the pending start).
@@ -31,10 +29,22 @@ public struct NotifiableAlert: Sendable, Hashable {
     public var fingerprint: Fingerprint { Fingerprint(labels) }
 
     /// The same alert, resolved at `time`.
-    public func resolved(at time: WallTime) -> NotifiableAlert {
+    public func resolved(at time: WallTime) -> Alert {
         var copy = self
         copy.endsAt = time
         return copy
+    }
+}
+
+/// What one round of rule evaluation hands the notifier: every alert firing after it, and
+/// the alerts that stopped firing in it (`endsAt` set). The notifier takes both as they are.
+public struct AlertRound: Sendable, Hashable {
+    public var firing: [Alert]
+    public var resolved: [Alert]
+
+    public init(firing: [Alert] = [], resolved: [Alert] = []) {
+        self.firing = firing
+        self.resolved = resolved
     }
 }
 

@@ -1,3 +1,5 @@
+import GoFormat
+
 /// A label set: name/value pairs sorted by name, names unique. The metric name is not
 /// part of it in the exposition model; PromQL puts it in as `__name__`.
 public struct Labels: Hashable, Sendable, RandomAccessCollection, CustomStringConvertible {
@@ -83,6 +85,13 @@ public struct Label: Hashable, Sendable {
     public init(name: String, value: String) {
         self.name = name
         self.value = value
+    }
+}
+
+/// Templates read label sets as Go maps: `{{ $labels.target }}`, printed `map[a:1 b:2]`.
+extension Labels: TemplateStringMap {
+    public func forEachInKeyOrder(_ body: (String, String) -> Void) {
+        for l in pairs { body(l.name, l.value) }
     }
 }
 

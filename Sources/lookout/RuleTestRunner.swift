@@ -1,9 +1,11 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Exposition
+import GoFormat
 import LookoutCore
 import PromQL
+import Rules
+import Series
 
 /// Runs rule unit tests in promtool's format (`promtool test rules`) on lookout's own
 /// engine, and reports like promtool: `Unit Testing:  FILE`, then `SUCCESS` or `FAILED:`
@@ -237,14 +239,14 @@ public enum RuleTestRunner {
         var current = 0
         var ts: Int64 = 0
         while ts <= maxEval {
-            _ = engine.evaluateAll(at: WallTime(millisecondsSinceEpoch: ts))
+            let round = engine.evaluate(at: WallTime(millisecondsSinceEpoch: ts), everyGroup: true)
             let failures = engine.ruleErrors()
             if !failures.isEmpty {
                 return errors + failures.map { "    rule: \($0.rule), time: \(goDuration(ts)), err: \($0.error)" }
             }
             while current < alertTimes.count && ts <= alertTimes[current] && alertTimes[current] < ts + evalInterval {
                 let t = alertTimes[current]
-                let firing = engine.firingAlerts()
+                let firing = Dictionary(grouping: round.firing) { $0.labels["alertname"] ?? "" }
                 for test in g.alertTests where test.evalTime == t {
                     let got = (firing[test.alertname] ?? []).map { ($0.labels, $0.annotations) }.sorted { Labels.lessThan($0.0, $1.0) }
                     let exp = test.expected.sorted { Labels.lessThan($0.labels, $1.labels) }
@@ -341,7 +343,7 @@ public enum RuleTestRunner {
 }
 
 extension Labels {
-    static func lessThan(_ a: Labels, _ b: Labels) -> Bool { AlertStateMachine.order(a, b) }
+    static func lessThan(_ a: Labels, _ b: Labels) -> Bool { Registry.compare(a, b) < 0 }
 }
 
 extension Array {
@@ -359,17 +361,6 @@ extension String {
 extension RuleEngine {
     /// Rules whose last evaluation failed, in group order (unit tests stop on these).
     func ruleErrors() -> [(rule: String, error: String)] {
-        groupsState().flatMap { $0.rules.filter { $0.health == .err }.map { ($0.name, $0.lastError) } }
-    }
-
-    /// Firing alerts by alert name, across all groups.
-    func firingAlerts() -> [String: [Alert]] {
-        var out: [String: [Alert]] = [:]
-        for g in groupsState() {
-            for r in g.rules where r.kind == .alerting {
-                out[r.name, default: []] += r.alerts.filter { $0.state == .firing }
-            }
-        }
-        return out
+        groups.flatMap { $0.rules.filter { $0.health == .err }.map { ($0.name, $0.lastError) } }
     }
 }

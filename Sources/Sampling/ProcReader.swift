@@ -1,0 +1,434 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LookoutCore
+import Logging
+import ProcFS
+
+/// The sampler's /proc reader: it owns the descriptors it keeps open and the bookkeeping of
+/// the watched processes and threads, and fills each tick's value with what it read. It
+/// keeps no totals: a tick says what the counters grew by, the aggregation adds it up.
+///
+/// Every tick: /proc/stat and each watched thread's `schedstat` (kept open, one pread each),
+/// plus each thread's `stat` while block or mutex sampling is on. Once a second: the groups'
+/// selection (regexes never run on other ticks), each process' `stat`, `statm`, fd count and
+/// its threads' `status`, PSI and the cgroup. A process is known by PID and start time: a
+/// reused PID is a new process.
+final class ProcReader: TickReader {
+    /// What `sampling:` asks the reader to read.
+    struct Options: Sendable, Hashable {
+        /// Host and thread CPU every tick (else once a second, for the counters).
+        var cpu: Bool
+        var block: Bool
+        var mutex: Bool
+
+        init(_ s: SamplerSettings) {
+            cpu = s.cpu
+            block = s.block
+            mutex = s.mutex
+        }
+
+        /// Block or mutex sampling: each thread's state is read every tick.
+        var readsThreadStates: Bool { block || mutex }
+    }
+
+    let procfs: ProcFS
+    private(set) var options: Options
+    private(set) var groups: [GroupRuntime] = []
+    private let log: ReadErrorLog
+    private let buffer = ReadBuffer()
+    private let host: HostCPUReader
+    private let pressure: PressureReader
+    private let cgroup: CgroupReader
+    private var nextSlow: MonotonicInstant?
+    private var rescanRequested = true
+    /// The groups changed: the tick's group list is laid out again.
+    private var layoutChanged = true
+    private var selectionGeneration: UInt64 = 0
+
+    init(procfs: ProcFS, options: Options, groups: [ProcessGroupSettings], logger: Logger) {
+        self.procfs = procfs
+        self.options = options
+        log = ReadErrorLog(logger: logger)
+        host = HostCPUReader(procfs: procfs)
+        pressure = PressureReader(procfs: procfs)
+        cgroup = CgroupReader(procfs: procfs, logger: logger)
+        configure(options: options, groups: groups)
+    }
+
+    /// Takes a new configuration. Groups are matched by name: one that still exists keeps
+    /// its processes and thread names; the selection runs again at the next tick.
+    func configure(options new: Options, groups newGroups: [ProcessGroupSettings]) {
+        options = new
+        var byName: [String: GroupRuntime] = [:]
+        for g in groups { byName[g.settings.name] = g }
+        groups = newGroups.map { gs in
+            if let g = byName[gs.name] {
+                g.settings = gs
+                return g
+            }
+            return GroupRuntime(settings: gs)
+        }
+        if !new.readsThreadStates {
+            for g in groups { for p in g.processes { for t in p.threads { t.taskStat = nil } } }
+        }
+        rescanRequested = true
+        layoutChanged = true
+    }
+
+    // MARK: one tick
+
+    func read(_ tick: inout SampleTick) {
+        let time = tick.monotonicTime
+        log.now = time
+        let due = nextSlow.map { time >= $0 } ?? true
+        if due {
+            var next = nextSlow ?? time
+            while next <= time { next = next + .seconds(1) }
+            nextSlow = next
+        }
+        // A reload rescans at once and reads the new members' counters in the same tick.
+        let slow = due || rescanRequested
+        tick.isSlow = slow
+        if layoutChanged {
+            tick.groups = groups.map { GroupTick(name: $0.settings.name) }
+            for g in groups { g.membershipChanged = true }
+            layoutChanged = false
+        }
+        for i in tick.groups.indices { Self.reset(&tick.groups[i]) }
+
+        if slow {
+            rescan()
+            rescanRequested = false
+            for (i, g) in groups.enumerated() {
+                tick.groups[i].slow = GroupSlowFigures()
+                for p in g.processes where !p.gone { readSlow(g, p, &tick.groups[i]) }
+                Self.listThreadNames(g, &tick.groups[i])
+            }
+        }
+        let measureCPU = options.cpu || slow
+        if measureCPU {
+            host.read(buffer, utilization: options.cpu, into: &tick.host, log: log)
+        } else {
+            tick.host = HostCPUTick()
+        }
+        let interval = UInt64(max(tick.interval.nanoseconds, 0))
+        for (i, g) in groups.enumerated() {
+            readThreads(g, measureCPU: measureCPU, interval: interval, demand: tick.demand, &tick.groups[i], &tick.samples)
+        }
+        if slow {
+            tick.pressureWaitingMicroseconds = pressure.read(buffer, log: log)
+            tick.cgroup = cgroup.read(buffer, at: time, log: log)
+            for (i, g) in groups.enumerated() { Self.count(g, &tick.groups[i].slow!) }
+        } else {
+            tick.pressureWaitingMicroseconds = nil
+            tick.cgroup = nil
+        }
+        var selectionChanged = false
+        for (i, g) in groups.enumerated() where g.membershipChanged {
+            g.membershipChanged = false
+            if !tick.groups[i].processes.elementsEqual(g.processes.lazy.map(\.identity)) {
+                tick.groups[i].processes = g.processes.map(\.identity)
+                selectionChanged = true
+            }
+        }
+        if selectionChanged { selectionGeneration &+= 1 }
+        tick.selectionGeneration = selectionGeneration
+    }
+
+    /// Clears what a group's tick says, keeping the storage.
+    private static func reset(_ out: inout GroupTick) {
+        out.cpuNanoseconds = nil
+        for k in out.threadNanoseconds.indices { out.threadNanoseconds[k] = 0 }
+        if !out.blocked.isEmpty { out.blocked.removeAll(keepingCapacity: true) }
+        out.mutexWaits = 0
+        out.slow = nil
+    }
+
+    /// Makes the tick's thread-name table match the group's (names are only appended).
+    private static func listThreadNames(_ g: GroupRuntime, _ out: inout GroupTick) {
+        guard out.threadNames.count != g.threadNames.count else { return }
+        out.threadNames = g.threadNames
+        while out.threadNanoseconds.count < out.threadNames.count { out.threadNanoseconds.append(0) }
+    }
+
+    /// The once-a-second gauges, over the processes still alive after this tick.
+    private static func count(_ g: GroupRuntime, _ figures: inout GroupSlowFigures) {
+        for p in g.processes where !p.gone {
+            figures.processes += 1
+            figures.threads += p.numThreads
+            figures.residentBytes &+= p.residentBytes
+            figures.openFDs += p.openFDs
+        }
+    }
+
+    /// Every tick: each thread's CPU (when measured) and state (block and mutex sampling);
+    /// threads and processes found gone leave the group.
+    private func readThreads(
+        _ g: GroupRuntime, measureCPU: Bool, interval: UInt64, demand: ThreadSampleDemand?, _ out: inout GroupTick,
+        _ samples: inout [ThreadSample]
+    ) {
+        var ran: UInt64 = 0
+        var anyDelta = false
+        var anyProcessGone = false
+        for p in g.processes {
+            if p.gone {
+                anyProcessGone = true
+                continue
+            }
+            var anyThreadGone = false
+            for t in p.threads {
+                if measureCPU, let delta = readCPU(g, p, t, demand: demand, &out, &samples) {
+                    ran &+= delta
+                    anyDelta = true
+                }
+                if options.readsThreadStates && !t.gone {
+                    readState(g, p, t, demand: demand, interval: interval, &out, &samples)
+                }
+                if t.gone { anyThreadGone = true }
+            }
+            if anyThreadGone {
+                p.threads.removeAll { $0.gone }
+                if p.threads.isEmpty {
+                    p.gone = true
+                    anyProcessGone = true
+                }
+            }
+        }
+        if anyProcessGone {
+            g.processes.removeAll { $0.gone }
+            g.membershipChanged = true
+        }
+        if options.cpu && anyDelta { out.cpuNanoseconds = ran }
+    }
+
+    /// The thread's on-CPU time since the last read; nil on its first read (whose whole
+    /// counter still goes to the thread-name counter) and when unreadable.
+    private func readCPU(
+        _ g: GroupRuntime, _ p: ProcessRuntime, _ t: ThreadRuntime, demand: ThreadSampleDemand?, _ out: inout GroupTick,
+        _ samples: inout [ThreadSample]
+    ) -> UInt64? {
+        let run: UInt64
+        do {
+            guard let s = try t.schedstat.read(buffer, Schedstat.parse) else {
+                t.gone = true
+                return nil
+            }
+            run = s.runNanoseconds
+        } catch {
+            log(error)
+            return nil
+        }
+        guard let last = t.lastRunNanoseconds else {
+            if let slot = t.commIndex { out.threadNanoseconds[slot] &+= run }
+            t.lastRunNanoseconds = run
+            return nil
+        }
+        let delta = run > last ? run - last : 0
+        t.lastRunNanoseconds = max(run, last)
+        if let slot = t.commIndex { out.threadNanoseconds[slot] &+= delta }
+        if let demand, delta > 0 {
+            var stack: [String]?
+            var wchan: String?
+            if demand.contains(.kernelStack) && !t.stackUnreadable {
+                do {
+                    stack = try procfs.kernelStack(pid: p.pid, tid: t.tid, buffer: buffer)
+                } catch {
+                    // Without root the stack is unreadable for good; the wait channel stands in.
+                    t.stackUnreadable = true
+                    if error.kind != .permissionDenied { log(error) }
+                }
+            }
+            if demand.contains(.waitChannel) || (demand.contains(.kernelStack) && stack == nil) {
+                wchan = waitChannel(p.pid, t.tid)
+            }
+            samples.append(
+                ThreadSample(
+                    kind: .cpu, pid: p.pid, tid: t.tid, group: g.settings.name, thread: t.comm ?? "", nanoseconds: delta,
+                    waitChannel: wchan, kernelStack: stack))
+        }
+        return delta
+    }
+
+    /// Block and mutex sampling: the thread's state letter, then its wait channel (`D`) or
+    /// system call (`S`).
+    private func readState(
+        _ g: GroupRuntime, _ p: ProcessRuntime, _ t: ThreadRuntime, demand: ThreadSampleDemand?, interval: UInt64,
+        _ out: inout GroupTick, _ samples: inout [ThreadSample]
+    ) {
+        if t.taskStat == nil { t.taskStat = procfs.threadFile(pid: p.pid, tid: t.tid, "stat") }
+        let state: UInt8
+        do {
+            guard let s = try t.taskStat!.read(buffer, ProcessStat.parseState) else {
+                t.gone = true
+                return
+            }
+            state = s
+        } catch {
+            log(error)
+            return
+        }
+        if options.block && state == UInt8(ascii: "D") {
+            let wchan = waitChannel(p.pid, t.tid) ?? "unknown"
+            if let i = out.blocked.firstIndex(where: { $0.waitChannel == wchan }) {
+                out.blocked[i].count &+= 1
+            } else {
+                out.blocked.append(WaitChannelCount(waitChannel: wchan, count: 1))
+            }
+            if demand != nil {
+                samples.append(
+                    ThreadSample(
+                        kind: .blocked, pid: p.pid, tid: t.tid, group: g.settings.name, thread: t.comm ?? "", nanoseconds: interval,
+                        waitChannel: wchan))
+            }
+        }
+        // futex waits sleep interruptibly: only `S` threads can be in one.
+        if options.mutex && state == UInt8(ascii: "S") {
+            do {
+                if let sys = try procfs.syscall(pid: p.pid, tid: t.tid, buffer: buffer), sys.isFutexWait {
+                    out.mutexWaits &+= 1
+                    if demand != nil {
+                        samples.append(
+                            ThreadSample(
+                                kind: .mutexWait, pid: p.pid, tid: t.tid, group: g.settings.name, thread: t.comm ?? "",
+                                nanoseconds: interval))
+                    }
+                }
+            } catch {
+                log(error)
+            }
+        }
+    }
+
+    private func waitChannel(_ pid: Int32, _ tid: Int32) -> String? {
+        do {
+            return try procfs.waitChannel(pid: pid, tid: tid, buffer: buffer) ?? nil
+        } catch {
+            log(error)
+            return nil
+        }
+    }
+
+    /// The once-a-second reads of one process: what its user and system CPU counters grew
+    /// by, memory, fds, and each thread's name and context switches.
+    private func readSlow(_ g: GroupRuntime, _ p: ProcessRuntime, _ out: inout GroupTick) {
+        let st: ProcessStat
+        do {
+            guard let s = try p.stat.read(buffer, ProcessStat.parse) else {
+                p.gone = true
+                return
+            }
+            st = s
+        } catch {
+            log(error)
+            return
+        }
+        if st.isZombie || st.startTime != p.identity.startTime {
+            p.gone = true
+            return
+        }
+        out.slow!.userTicks &+= Self.growth(&p.lastUtime, st.utime)
+        out.slow!.systemTicks &+= Self.growth(&p.lastStime, st.stime)
+        p.numThreads = st.numThreads
+        do {
+            if let m = try p.statm.read(buffer, ProcessStatm.parse) {
+                p.residentBytes = m.residentPages &* UInt64(procfs.pageSize)
+            }
+        } catch {
+            log(error)
+        }
+        if !p.fdsUnreadable {
+            do {
+                if let n = try ProcFS.countEntries(p.fdPath) { p.openFDs = n }
+            } catch {
+                // Another user's process without privileges: its fds stay unknown (0).
+                if error.kind == .permissionDenied { p.fdsUnreadable = true }
+                log(error)
+            }
+        }
+        for t in p.threads where !t.gone {
+            let status: ProcessStatus
+            do {
+                guard let s = try ProcFile.readOnce(t.statusPath, buffer, emptyMeansGone: true, ProcessStatus.parse) else {
+                    t.gone = true
+                    continue
+                }
+                status = s
+            } catch {
+                log(error)
+                continue
+            }
+            if t.comm != status.name {
+                t.comm = status.name
+                t.commIndex = nil
+            }
+            if g.settings.threads && t.commIndex == nil { t.commIndex = g.threadSlot(status.name) }
+            if !g.settings.threads { t.commIndex = nil }
+            out.slow!.voluntarySwitches &+= Self.growth(&t.lastVoluntary, status.voluntaryContextSwitches ?? 0)
+            out.slow!.nonvoluntarySwitches &+= Self.growth(&t.lastNonvoluntary, status.nonvoluntaryContextSwitches ?? 0)
+        }
+    }
+
+    /// What a kernel counter grew by since `last` (its whole value on the first read; 0 when
+    /// it went back), remembering the highest value seen.
+    static func growth(_ last: inout UInt64?, _ value: UInt64) -> UInt64 {
+        guard let previous = last else {
+            last = value
+            return value
+        }
+        last = max(previous, value)
+        return value > previous ? value - previous : 0
+    }
+
+    // MARK: selection
+
+    private func rescan() {
+        // Processes already watched need no fresh `stat` read to be selected again by PID: their
+        // kept-open `stat` fails once they exit, even if the PID is reused, and the next
+        // rescan then reads the new process.
+        var tracked: [Int32: SelectedProcess] = [:]
+        for g in groups {
+            for p in g.processes where !p.gone { tracked[p.pid] = p.identity }
+        }
+        let log = self.log
+        let selection = ProcessSelection(procfs: procfs, buffer: buffer, tracked: tracked, onError: { log($0) })
+            .select(groups.map(\.settings.selector))
+        for (g, wanted) in zip(groups, selection) {
+            var existing: [Int32: ProcessRuntime] = [:]
+            for p in g.processes where !p.gone { existing[p.pid] = p }
+            var next: [ProcessRuntime] = []
+            next.reserveCapacity(wanted.count)
+            for w in wanted {
+                if let p = existing[w.pid], p.identity.startTime == w.startTime {
+                    next.append(p)
+                } else {
+                    next.append(ProcessRuntime(w, procfs: procfs))
+                }
+            }
+            g.processes = next
+            g.membershipChanged = true
+            for p in next { refreshThreads(p) }
+        }
+    }
+
+    private func refreshThreads(_ p: ProcessRuntime) {
+        let tids: [Int32]
+        do {
+            guard let ids = try ProcFS.numericEntries(p.taskPath) else {
+                p.gone = true
+                return
+            }
+            tids = ids
+        } catch {
+            log(error)
+            return
+        }
+        if tids.count == p.threads.count && zip(tids, p.threads).allSatisfy({ $0 == $1.tid && !$1.gone }) { return }
+        var byTID: [Int32: ThreadRuntime] = [:]
+        for t in p.threads where !t.gone { byTID[t.tid] = t }
+        p.threads = tids.map { tid in
+            byTID[tid] ?? ThreadRuntime(pid: p.pid, tid: tid, procfs: procfs)
+        }
+        if p.threads.isEmpty { p.gone = true }
+    }
+}

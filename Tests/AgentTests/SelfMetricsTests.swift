@@ -1,0 +1,56 @@
+import Exposition
+import Series
+import LookoutCore
+import ProcFS
+import TestSupport
+import Testing
+
+@testable import Agent
+
+/// The agent's `process_*` metrics on a fixture /proc.
+@Suite struct SelfMetricsTests {
+    func value(_ families: [MetricFamily], _ name: String) -> Double? {
+        families.first { $0.name == name }?.metrics.first?.value.singleValue
+    }
+
+    @Test func processMetricsComeFromTheProcFSReaders() throws {
+        let fake = FakeProc()
+        fake.setStat([[1, 0, 1, 100, 0, 0, 0, 0, 0, 0]])  // btime 1790000000
+        fake.setSelf(77)
+        var me = FakeProc.Process(pid: 77, comm: "lookout")
+        me.utime = 250
+        me.stime = 50
+        me.startTime = 12_345
+        me.rssPages = 1000
+        me.openFDs = 5
+        fake.addProcess(me)
+        let procfs = try ProcFS(root: fake.root, sysRoot: fake.sysRoot, userHZ: 100, pageSize: 4096)
+        let metrics = SelfMetrics(procfs: procfs, clock: ManualClock())
+        var m = metrics.box.collect()
+        #expect(value(m, "process_cpu_seconds_total") == 3)
+        #expect(value(m, "process_resident_memory_bytes") == 4_096_000)
+        #expect(value(m, "process_virtual_memory_bytes") == 12_288_000)
+        #expect(value(m, "process_start_time_seconds") == 1_790_000_123.45)
+        #expect(value(m, "process_open_fds") == 5)
+        #expect((value(m, "process_max_fds") ?? 0) > 0)
+        #expect(m.map(\.name) == [
+            "process_cpu_seconds_total", "process_resident_memory_bytes", "process_virtual_memory_bytes",
+            "process_start_time_seconds", "process_open_fds", "process_max_fds",
+        ])
+
+        // Each refresh reads the process again; /proc/stat (the boot time) was read once.
+        fake.remove("stat")
+        me.utime = 300
+        fake.addProcess(me)
+        metrics.refresh()
+        m = metrics.box.collect()
+        #expect(value(m, "process_cpu_seconds_total") == 3.5)
+        #expect(value(m, "process_start_time_seconds") == 1_790_000_123.45)
+
+        // Unreadable files leave their series out.
+        fake.remove("77/stat")
+        metrics.refresh()
+        m = metrics.box.collect()
+        #expect(value(m, "process_cpu_seconds_total") == nil && value(m, "process_open_fds") == 5)
+    }
+}
