@@ -121,7 +121,10 @@ let package = Package(
         /// pprof profiles aggregated per stack from the sampler's thread samples.
         .target(
             name: "Profiles",
-            dependencies: ["LookoutCore", "ProcFS", "Sampling", "Series", "Stacks", "CProtobuf", "CLookout"]),
+            dependencies: [
+                "LookoutCore", "ProcFS", "Sampling", "Series", "Stacks", "CProtobuf", "CLookout",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         /// The HTTP server: NIO, a small router, limits, auth.
         .target(
             name: "Server",
@@ -178,7 +181,7 @@ let package = Package(
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Series", "TestSupport"]),
         .testTarget(
             name: "ProfilesTests",
-            dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
+            dependencies: ["Profiles", "Sampling", "ProcFS", "Series", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .testTarget(
             name: "StacksTests",

@@ -1,8 +1,17 @@
+import LookoutCore
+
 /// A flame graph as one self-contained SVG document: root at the bottom, each frame as wide
 /// as its share of the samples, children sorted by name (as flamegraph.pl draws them), a
 /// tooltip with the count and share, and a few lines of script: a click zooms into a frame,
 /// a click on the root (or on "Reset zoom") zooms out. No external resources.
 public enum FlameGraph {
+    /// A title line: what, how many samples, over how long.
+    static func heading(_ title: String, stacks: [(frames: [String], count: Int64)], duration: Duration) -> String {
+        let samples = stacks.reduce(0) { $0 + $1.count }
+        let tenths = duration.nanoseconds / 100_000_000
+        return "\(title): \(samples) samples in \(tenths / 10).\(tenths % 10) s"
+    }
+
     /// `stacks`: frames root first, and each stack's sample count.
     public static func svg(stacks: [(frames: [String], count: Int64)], title: String, unit: String = "samples") -> String {
         // The tree of frames.
@@ -134,19 +143,5 @@ public enum FlameGraph {
     }
 
     /// XML text and attribute escaping.
-    static func escape(_ s: String) -> String {
-        guard s.utf8.contains(where: { $0 == 38 || $0 == 60 || $0 == 62 || $0 == 34 || $0 < 0x20 }) else { return s }
-        var out = ""
-        for c in s.unicodeScalars {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case _ where c.value < 0x20: out += " "
-            default: out.unicodeScalars.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { Markup.escaped(s) }
 }

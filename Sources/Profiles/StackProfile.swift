@@ -42,11 +42,11 @@ public struct StackProfile: Sendable {
         return FoldedEncoder.render(lines)
     }
 
-    /// A self-contained, zoomable SVG flame graph of the profile.
-    public func flameGraph(title: String = "CPU") -> String {
-        let seconds = Double(duration.nanoseconds) / 1e9
-        let heading = "\(title): \(aggregate.samples) samples in \(Double(Int(seconds * 10)) / 10) s"
-        return FlameGraph.svg(stacks: rootFirstStacks(), title: heading)
+    /// A self-contained, zoomable SVG flame graph of the profile (of one group's stacks when
+    /// `group` is given).
+    public func flameGraph(title: String = "CPU", group: String? = nil) -> String {
+        let all = rootFirstStacks().filter { group == nil || $0.frames.first == group }
+        return FlameGraph.svg(stacks: all, title: FlameGraph.heading(title, stacks: all, duration: duration))
     }
 
     /// The profile in `format`, as written to a file or an HTTP body.
