@@ -140,6 +140,7 @@ public final class StackSampler {
             guard probe >= 0 else { return failure("perf_event_open(cpu-clock, own process)", -probe) }
             close(probe)
         }
+        if settings.kernelStacks { sampler.symbolizer.preloadKernel() }
         for fd in sampler.ringFDs { _ = lookout_perf_enable(fd) }
         return .success(sampler)
     }

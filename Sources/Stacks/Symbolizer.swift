@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CStacks
 import LookoutCore
 
 /// What the symbolizer knows of one sampled process.
@@ -285,11 +286,21 @@ final class Symbolizer {
     /// /proc/kallsyms' text symbols; nil when it is unreadable or its addresses are hidden
     /// (kptr_restrict), so kernel frames stay `[kernel]` without reading it again.
     private func loadKallsyms() -> LoadedSymbols? {
-        guard let bytes = readWholeFile(procRoot + "/kallsyms") else { return nil }
-        let table = SymbolSources.kallsyms(bytes)
+        let table: SymbolTable
+        do {
+            guard let bytes = readWholeFile(procRoot + "/kallsyms") else { return nil }
+            table = SymbolSources.kallsyms(bytes)
+        }
+        // The file's text and the table's builder were several times the table: give the
+        // freed heap back.
+        lookout_trim_heap()
         guard table.count > 0 else { return nil }
         return LoadedSymbols(table: table, lines: nil, source: procRoot + "/kallsyms")
     }
+
+    /// Loads the kernel's symbols now (before the events are enabled, so the first drain
+    /// does not spend its time on them while the ring buffers fill).
+    func preloadKernel() { _ = kernel(address: 0, leaf: true) }
 
     // MARK: DWARF unwinding
 

@@ -116,7 +116,7 @@ import Testing
         #expect(lines.contains { $0.contains(";main;caller;hot_a ") || $0.contains(";main;caller;hot_b ") }, "\(lines.prefix(5))")
 
         // The flame graph, and the status page's link to it.
-        let svg = TestHTTP.get(agent.baseURL + "/debug/pprof/flamegraph?seconds=2&group=busy", timeout: 30)
+        let svg = TestHTTP.get(agent.baseURL + "/debug/pprof/flamegraph?seconds=5&group=busy", timeout: 30)
         #expect(svg.status == 200)
         #expect(svg.headers.contains { $0.0.lowercased() == "content-type" && $0.1 == "image/svg+xml" })
         let svgText = String(decoding: svg.body, as: UTF8.self)

@@ -112,6 +112,9 @@ long lookout_elf_symbols(lookout_elf *e, int dynamic, lookout_elf_symbol *out, l
 /// Reads up to `n` bytes of the file at vaddr `addr` from its loaded segments; returns the count read.
 size_t lookout_elf_read(lookout_elf *e, uint64_t addr, uint8_t *out, size_t n);
 
+/// Returns freed heap memory to the system (malloc_trim) after a large transient load.
+void lookout_trim_heap(void);
+
 // MARK: DWARF line tables (libdw)
 
 typedef struct lookout_lines lookout_lines;
