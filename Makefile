@@ -8,12 +8,14 @@ BUILD_PACKAGES := libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev zlib1g-dev 
 # Tests: the real servers lookout is tested against, and the tools that read its output.
 # Stack profiles: programs in C, C++, Go and JavaScript to sample, perf to compare with.
 TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \
-	python3 python3-prometheus-client python3-yaml openssl curl procps wrk \
+	python3 python3-prometheus-client python3-yaml openssl curl procps wrk systemd \
 	gcc g++ binutils nodejs linux-perf
+# Tests, from PyPI: deploy/'s Kubernetes manifests are validated against the API's schema.
+PIP_PACKAGES := kubernetes-validate==1.37.0
 # Benchmarks/compare: the peers lookout is measured against, gcc for its C floor; Benchmarks/stacks: libunwind
 # (DWARF unwinding cost against libdw).
 BENCH_PACKAGES := gcc prometheus-blackbox-exporter prometheus-process-exporter libunwind-dev
-APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES) | md5sum | cut -c1-8)
+APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES) $(PIP_PACKAGES) | md5sum | cut -c1-8)
 
 .PHONY: run test build release deps check-rules clean
 
@@ -53,6 +55,9 @@ $(APT_STAMP):
 		echo "installing: $$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+	@for p in $(PIP_PACKAGES); do \
+		python3 -m pip show -q $${p%%==*} >/dev/null 2>&1 || python3 -m pip install -q $$p; \
+	done
 	@mkdir -p .build && touch $@
 
 clean:

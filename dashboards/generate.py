@@ -310,6 +310,19 @@ def targets_board():
             thresholds=[{"color": "green", "value": None}, {"color": "orange", "value": 2}, {"color": "red", "value": 5}])
     b.panel("timeseries", "Samples scraped", "Samples in the target's last successful scrape.",
             [target(f"lookout_scrape_samples{{{S}}}", "{{target}}")], unit="short", w=8, h=6)
+    b.panel("state-timeline", "Dependencies",
+            "Components of the target's detailed health body: up (1), warn (0.5), down (0).",
+            [target(f"lookout_health_component_up{{{S}}}", "{{component}}")], unit="none", w=10, h=6,
+            thresholds=[{"color": "red", "value": None}, {"color": "orange", "value": 0.5}, {"color": "green", "value": 1}])
+    b.panel("timeseries", "Dependency check time",
+            "How long each component's check took, as the health body reports it.",
+            [target(f"lookout_health_component_duration_seconds{{{S}}}", "{{component}}")], unit="s", w=10, h=6)
+    b.panel("stat", "Checks one after another",
+            "1 when the components' times add up to the whole health check's: they ran sequentially, not in parallel.",
+            [target(f"max by (target) (lookout_health_checks_sequential{{{S}}})", "{{target}}", instant=True)],
+            unit="none", w=4, h=6,
+            mappings=[{"type": "value", "options": {"0": {"text": "parallel", "color": "green"},
+                                                    "1": {"text": "SEQUENTIAL", "color": "orange"}}}])
     return b.render([("target", "Target", 'label_values(lookout_probe_success{instance=~"$instance"}, target)')])
 
 

@@ -181,6 +181,20 @@ public final class Agent: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
         services.append(.init(service: ServerService(server: server), serviceName: "server"))
         services.append(.init(service: ReloadOnHangup(agent: self, signals: hangups), serviceName: "sighup"))
+        if options.configPath != nil {
+            let agent = AgentReference()
+            agent.set(self)
+            let logger = self.logger
+            services.append(
+                .init(
+                    service: ConfigWatcher(
+                        clock: clock, interval: .seconds(2), files: { agent.agent?.watchedFiles ?? [] },
+                        reload: {
+                            logger.info("a configuration file changed on disk; reloading")
+                            await agent.agent?.reload()
+                        }),
+                    serviceName: "config-watcher"))
+        }
         for c in components {
             services.append(.init(service: ComponentService(component: c), serviceName: c.name))
         }
@@ -194,6 +208,13 @@ public final class Agent: Sendable {
             metadata: ["version": "\(LookoutVersion.version)", "config": "\(currentConfig.source)"])
         try await group.run()
         logger.info("stopped")
+    }
+
+    /// The files the running configuration was read from: the config file, its rule files
+    /// and the web config file.
+    var watchedFiles: [String] {
+        guard let path = options.configPath else { return [] }
+        return [path] + (currentConfig.rules.files ?? []) + (options.webConfigFile.map { [$0] } ?? [])
     }
 
     /// Re-reads the config file. A bad file is reported and the running configuration kept.

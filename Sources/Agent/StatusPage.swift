@@ -15,6 +15,11 @@ struct StatusPageModel: Sendable {
         var reason: String?
         var lastProbe: WallTime?
         var circuitOpen: Bool
+        /// The components the last health body reported (name, status, 1/0.5/0, time).
+        var components: [(name: String, status: String, up: Double, seconds: Double?)] = []
+        var componentsError: String? = nil
+        /// Set when the components' checks ran one after another: the numbers that show it.
+        var sequential: String? = nil
     }
 
     struct AlertRow: Sendable {
@@ -120,6 +125,9 @@ enum StatusPage {
                 }
                 h += "<td>\(t.lastProbe.map { ago(m.now - $0) } ?? "never")</td>"
                 h += "<td>\(esc(t.reason ?? ""))</td></tr>"
+                if !t.components.isEmpty || t.componentsError != nil || t.sequential != nil {
+                    h += componentsRow(t)
+                }
             }
             h += "</tbody></table>"
         }
@@ -230,6 +238,26 @@ enum StatusPage {
             <polyline fill="none" stroke="#2a6fdb" stroke-width="1.5" points="\(path)"/></svg>\
             <figcaption>\(esc(caption)): now \(last), peak \(peak)</figcaption></figure>
             """
+    }
+
+    /// A target's dependencies under its row: each component with its state and time, and
+    /// what shows that their checks ran one after another.
+    static func componentsRow(_ t: StatusPageModel.TargetRow) -> String {
+        var h = "<tr class=\"components\" data-target=\"\(esc(t.target))\" data-endpoint=\"\(esc(t.endpoint))\"><td></td><td colspan=\"11\">"
+        for c in t.components {
+            let verdict = c.up == 1 ? "ok" : (c.up == 0 ? "critical" : "warning")
+            h += "<span class=\"component\" data-component=\"\(esc(c.name))\">\(esc(c.name)) "
+            h += "<span class=\"badge \(verdict)\">\(esc(c.status))</span>"
+            if let seconds = c.seconds { h += " \(esc(Self.seconds(seconds)))" }
+            h += "</span> &nbsp; "
+        }
+        if let error = t.componentsError {
+            h += "<span class=\"muted\">components not read: \(esc(error))</span>"
+        }
+        if let sequential = t.sequential {
+            h += "<p class=\"sequential warning\">Checks ran one after another: \(esc(sequential)): run them in parallel.</p>"
+        }
+        return h + "</td></tr>"
     }
 
     static func fmt(_ v: Double) -> String { String(Double(Int(v * 10)) / 10) }

@@ -26,13 +26,18 @@ struct StatusPageSource: Sendable {
         for target in prober.targetsStatus() {
             for e in target.endpoints {
                 let last = e.last
-                m.targets.append(
-                    .init(
-                        target: target.name, endpoint: e.endpoint.rawValue, url: e.url,
-                        verdict: last?.verdict.rawValue ?? "unknown", status: last.flatMap { $0.status > 0 ? $0.status : nil },
-                        totalSeconds: last?.timings.total,
-                        phases: last?.timings.labeled.filter { $0.phase != "total" }.map { ($0.phase, $0.seconds) } ?? [],
-                        reason: last?.reason?.rawValue, lastProbe: last?.time, circuitOpen: e.circuitOpen))
+                var row = StatusPageModel.TargetRow(
+                    target: target.name, endpoint: e.endpoint.rawValue, url: e.url,
+                    verdict: last?.verdict.rawValue ?? "unknown", status: last.flatMap { $0.status > 0 ? $0.status : nil },
+                    totalSeconds: last?.timings.total,
+                    phases: last?.timings.labeled.filter { $0.phase != "total" }.map { ($0.phase, $0.seconds) } ?? [],
+                    reason: last?.reason?.rawValue, lastProbe: last?.time, circuitOpen: e.circuitOpen)
+                if let reading = e.components {
+                    row.components = (reading.report?.components ?? []).map { ($0.name, $0.status, $0.up, $0.durationSeconds) }
+                    row.componentsError = reading.error
+                    if let s = reading.sequential, s.isSequential { row.sequential = s.explanation }
+                }
+                m.targets.append(row)
             }
         }
         for a in rules.alerts.sorted(by: { ($0.state.rawValue, $0.labels["alertname"] ?? "") > ($1.state.rawValue, $1.labels["alertname"] ?? "") }) {

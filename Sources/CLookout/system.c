@@ -12,6 +12,18 @@
 #include <unistd.h>
 #include <zlib.h>
 
+uint32_t lookout_crc32(const uint8_t *in, size_t n) {
+    uLong c = crc32(0L, Z_NULL, 0);
+    // zlib takes the length as uInt: feed large buffers in pieces.
+    while (n > 0) {
+        uInt piece = n > (1u << 30) ? (1u << 30) : (uInt)n;
+        c = crc32(c, in, piece);
+        in += piece;
+        n -= piece;
+    }
+    return (uint32_t)c;
+}
+
 size_t lookout_gzip_bound(size_t n) {
     // deflateBound for zlib wrapping plus the larger gzip header/trailer.
     return (size_t)compressBound((uLong)n) + 32;

@@ -183,7 +183,9 @@ enum NumberParsing {
         }
         guard let s = parseFloat(p, range), s.isFinite else { return nil }
         let ms = (s * 1000).rounded()
-        guard ms > -9.2e18, ms < 9.2e18 else { return nil }
+        // Beyond 64-bit milliseconds Prometheus' int64(ts * 1000) gives, on amd64, the
+        // smallest int64: the body is still accepted (the sample is then out of bounds).
+        guard ms > -9.2e18, ms < 9.2e18 else { return Int64.min }
         return Int64(ms)
     }
 }

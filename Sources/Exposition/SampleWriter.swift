@@ -127,16 +127,19 @@ struct SampleWriter {
             out.append(UInt8(ascii: "\n"))
         }
         guard withSumAndCount else { return }
+        // What came is what goes; OpenMetrics has the two together or neither.
+        let sum = !h.sumMissing && !(openMetrics && h.countMissing)
+        let count = !h.countMissing && !(openMetrics && h.sumMissing)
         if gauge {
-            writeAggregate(name: name, suffix: "_gcount", value: h.count, timestamp: timestamp, into: &out)
-            writeAggregate(name: name, suffix: "_gsum", value: h.sum, timestamp: timestamp, into: &out)
+            if count { writeAggregate(name: name, suffix: "_gcount", value: h.count, timestamp: timestamp, into: &out) }
+            if sum { writeAggregate(name: name, suffix: "_gsum", value: h.sum, timestamp: timestamp, into: &out) }
         } else {
             if openMetrics {
-                writeAggregate(name: name, suffix: "_count", value: h.count, timestamp: timestamp, into: &out)
-                writeAggregate(name: name, suffix: "_sum", value: h.sum, timestamp: timestamp, into: &out)
+                if count { writeAggregate(name: name, suffix: "_count", value: h.count, timestamp: timestamp, into: &out) }
+                if sum { writeAggregate(name: name, suffix: "_sum", value: h.sum, timestamp: timestamp, into: &out) }
             } else {
-                writeAggregate(name: name, suffix: "_sum", value: h.sum, timestamp: timestamp, into: &out)
-                writeAggregate(name: name, suffix: "_count", value: h.count, timestamp: timestamp, into: &out)
+                if sum { writeAggregate(name: name, suffix: "_sum", value: h.sum, timestamp: timestamp, into: &out) }
+                if count { writeAggregate(name: name, suffix: "_count", value: h.count, timestamp: timestamp, into: &out) }
             }
         }
     }
@@ -159,12 +162,14 @@ struct SampleWriter {
             appendTimestamp(timestamp, into: &out)
             out.append(UInt8(ascii: "\n"))
         }
+        let sum = !s.sumMissing && !(openMetrics && s.countMissing)
+        let count = !s.countMissing && !(openMetrics && s.sumMissing)
         if openMetrics {
-            writeAggregate(name: name, suffix: "_count", value: s.count, timestamp: timestamp, into: &out)
-            writeAggregate(name: name, suffix: "_sum", value: s.sum, timestamp: timestamp, into: &out)
+            if count { writeAggregate(name: name, suffix: "_count", value: s.count, timestamp: timestamp, into: &out) }
+            if sum { writeAggregate(name: name, suffix: "_sum", value: s.sum, timestamp: timestamp, into: &out) }
         } else {
-            writeAggregate(name: name, suffix: "_sum", value: s.sum, timestamp: timestamp, into: &out)
-            writeAggregate(name: name, suffix: "_count", value: s.count, timestamp: timestamp, into: &out)
+            if sum { writeAggregate(name: name, suffix: "_sum", value: s.sum, timestamp: timestamp, into: &out) }
+            if count { writeAggregate(name: name, suffix: "_count", value: s.count, timestamp: timestamp, into: &out) }
         }
     }
 }

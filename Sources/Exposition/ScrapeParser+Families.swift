@@ -57,21 +57,29 @@ extension ScrapeParser {
         return families.count - 1
     }
 
-    mutating func setTextHelp(_ name: String, _ help: String) throws(ScrapeError) {
+    /// Text 0.0.4 as Prometheus scrapes it: a second HELP line for a family is ignored (the
+    /// first one stays).
+    mutating func setTextHelp(_ name: String, _ help: String) {
         let fi = textFamily(name)
-        if families[fi].help != nil { throw error(.invalidMetadata, "second HELP line for \(name)") }
-        families[fi].help = help
+        if families[fi].help == nil { families[fi].help = help }
     }
 
-    mutating func setTextType(_ name: String, _ type: MetricType) throws(ScrapeError) {
+    /// Text 0.0.4 as Prometheus scrapes it: a second TYPE line is ignored (the first one
+    /// stays), and so is a TYPE line after samples it would retype, except that samples of
+    /// the family's own name become the counter or gauge it declares late.
+    mutating func setTextType(_ name: String, _ type: MetricType) {
         let fi = textFamily(name)
-        if families[fi].typeDeclared { throw error(.invalidMetadata, "second TYPE line for \(name)") }
-        if !families[fi].groups.isEmpty { throw error(.invalidMetadata, "TYPE line for \(name) after its samples") }
+        if families[fi].typeDeclared { return }
+        if !families[fi].groups.isEmpty {
+            if type == .counter || type == .gauge || type == .untyped {
+                families[fi].type = type
+                families[fi].typeDeclared = true
+            }
+            return
+        }
         if type == .histogram || type == .summary {
             for suffix in ["_bucket", "_sum", "_count"] {
-                if let other = familyIndex[name + suffix], !families[other].groups.isEmpty {
-                    throw error(.invalidMetadata, "TYPE line for \(name) after samples of \(name + suffix)")
-                }
+                if let other = familyIndex[name + suffix], !families[other].groups.isEmpty { return }
             }
         }
         families[fi].type = type
@@ -303,19 +311,14 @@ extension ScrapeParser {
         }
 
         let gi = try group(fi, p, skipping: specialIndex)
-        if role != .created {
-            sampleCount += 1
-            if limits.sampleLimit > 0 && sampleCount > limits.sampleLimit {
-                throw error(.sampleLimit, "more than \(limits.sampleLimit) samples")
-            }
-        }
 
         switch role {
         case .value:
             if let _ = families[fi].groups[gi].value {
                 // OpenMetrics allows further points of a series when their timestamps go on;
                 // the model keeps the latest.
-                guard om, let t0 = families[fi].groups[gi].timestamp, let t1 = timestamp, t1 >= t0 else {
+                if !om { return skipDuplicate() }
+                guard let t0 = families[fi].groups[gi].timestamp, let t1 = timestamp, t1 >= t0 else {
                     throw error(.duplicateSeries, "duplicate series \(seriesText(fi, gi))")
                 }
             }
@@ -330,21 +333,24 @@ extension ScrapeParser {
                         ? "duplicate bucket le=\(ExpositionNumber.goString(le)) of \(seriesText(fi, gi))"
                         : "buckets of \(seriesText(fi, gi)) not in increasing order of le")
             }
-            if !om && families[fi].groups[gi].buckets.contains(where: { $0.upperBound == le }) {
-                throw error(.duplicateSeries, "duplicate bucket le=\(ExpositionNumber.goString(le)) of \(seriesText(fi, gi))")
-            }
+            if !om && families[fi].groups[gi].buckets.contains(where: { $0.upperBound == le }) { return skipDuplicate() }
             families[fi].groups[gi].buckets.append(.init(upperBound: le, cumulativeCount: value))
         case .quantile:
             let q = special!
             if families[fi].groups[gi].quantiles.contains(where: { $0.quantile == q }) {
+                if !om { return skipDuplicate() }
                 throw error(.duplicateSeries, "duplicate quantile \(ExpositionNumber.goString(q)) of \(seriesText(fi, gi))")
             }
             families[fi].groups[gi].quantiles.append(.init(quantile: q, value: value))
         case .sum:
-            if families[fi].groups[gi].sum != nil { throw error(.duplicateSeries, "duplicate sum of \(seriesText(fi, gi))") }
+            if families[fi].groups[gi].sum != nil {
+                if !om { return skipDuplicate() }
+                throw error(.duplicateSeries, "duplicate sum of \(seriesText(fi, gi))")
+            }
             families[fi].groups[gi].sum = value
         case .count:
             if families[fi].groups[gi].count != nil {
+                if !om { return skipDuplicate() }
                 throw error(.duplicateSeries, "duplicate count of \(seriesText(fi, gi))")
             }
             families[fi].groups[gi].count = value
@@ -355,6 +361,18 @@ extension ScrapeParser {
         if role != .value, role != .created, let timestamp {
             families[fi].groups[gi].timestamp = timestamp
         }
+        if role != .created {
+            sampleCount += 1
+            if limits.sampleLimit > 0 && sampleCount > limits.sampleLimit {
+                throw error(.sampleLimit, "more than \(limits.sampleLimit) samples")
+            }
+        }
+    }
+
+    /// Text 0.0.4: a series given again is skipped and counted, as Prometheus appends the
+    /// first sample and rejects the next as a duplicate without failing the scrape.
+    private mutating func skipDuplicate() {
+        duplicateSamples += 1
     }
 
     private func seriesText(_ fi: Int, _ gi: Int) -> String {
@@ -484,12 +502,16 @@ extension ScrapeParser {
                     guard let v = g.value else { continue }
                     metrics.append(Metric(labels: g.labels, value: .single(v), timestampMilliseconds: g.timestamp))
                 case .histogram, .gaugeHistogram:
-                    let h = try om ? openMetricsHistogram(f, g) : textHistogram(g)
+                    var h = try om ? openMetricsHistogram(f, g) : textHistogram(g)
+                    h.sumMissing = g.sum == nil
+                    h.countMissing = g.count == nil
                     metrics.append(Metric(labels: g.labels, value: .histogram(h), timestampMilliseconds: g.timestamp))
                 case .summary:
                     var qs = g.quantiles
                     if !zip(qs, qs.dropFirst()).allSatisfy({ $0.quantile < $1.quantile }) { qs.sort { $0.quantile < $1.quantile } }
-                    let s = SummaryValue(quantiles: qs, sum: g.sum ?? 0, count: g.count ?? 0)
+                    var s = SummaryValue(quantiles: qs, sum: g.sum ?? 0, count: g.count ?? 0)
+                    s.sumMissing = g.sum == nil
+                    s.countMissing = g.count == nil
                     metrics.append(Metric(labels: g.labels, value: .summary(s), timestampMilliseconds: g.timestamp))
                 }
             }

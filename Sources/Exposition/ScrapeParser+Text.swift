@@ -87,11 +87,9 @@ extension ScrapeParser {
                 if b == UInt8(ascii: "\"") { break }
                 if b == 0x5C {
                     guard i + 1 < n else { throw error(.syntax, "unterminated value of label \(Self.excerpt(p, name))") }
+                    // Escapes the format does not define (`\t`) stay as written, as Prometheus keeps them.
                     let e = p[i + 1]
-                    guard e == 0x5C || e == 0x22 || e == UInt8(ascii: "n") else {
-                        throw error(.syntax, "invalid escape sequence \(Self.excerpt(p, i..<(i + 2))) in label value")
-                    }
-                    escapes += 1
+                    if e == 0x5C || e == 0x22 || e == UInt8(ascii: "n") { escapes += 1 }
                     i += 2
                     continue
                 }
@@ -137,21 +135,11 @@ extension ScrapeParser {
         if isHelp {
             // No docstring: nothing to record (Prometheus' parsers ignore such a line).
             if i == n { return }
-            var k = i
-            while k < n {
-                if p[k] == 0x5C {
-                    guard k + 1 < n, p[k + 1] == 0x5C || p[k + 1] == UInt8(ascii: "n") else {
-                        throw error(.syntax, "invalid escape sequence \(Self.excerpt(p, k..<min(k + 2, n))) in HELP")
-                    }
-                    k += 2
-                } else {
-                    k += 1
-                }
-            }
+            // Escapes other than `\\` and `\n` stay as written, as Prometheus keeps them.
             scratch.removeAll(keepingCapacity: true)
             Self.unescape(p, i..<n, quotes: false, into: &scratch)
             let help = String(decoding: scratch, as: UTF8.self)
-            try setTextHelp(name, help)
+            setTextHelp(name, help)
             return
         }
         let typeStart = i
@@ -173,6 +161,6 @@ extension ScrapeParser {
         } else {
             throw error(.syntax, "unknown metric type \(Self.excerpt(p, typeRange))")
         }
-        try setTextType(name, type)
+        setTextType(name, type)
     }
 }

@@ -10,20 +10,24 @@ import Series
 /// unfinished line, and gives the families at the end (`finish`). Any error rejects the
 /// whole scrape, with a reason and the line; after one, every call throws it again.
 ///
-/// Text 0.0.4 follows Prometheus' parsers: blanks around tokens and a trailing comma in
-/// label sets are allowed, HELP may follow samples, TYPE may not; a sample with no TYPE
-/// line is its own untyped family; `_sum`/`_count`/`_bucket` join the histogram or summary
-/// declared for their base name; label-value escapes are `\\`, `\"`, `\n`, HELP's `\\` and
-/// `\n`; the last line may lack its newline. OpenMetrics follows the specification and its
+/// Text 0.0.4 accepts what Prometheus 2.42 scrapes: blanks around tokens and a trailing
+/// comma in label sets are allowed; a second HELP or TYPE line is ignored, and so is a TYPE
+/// line after the samples it would retype (samples of the family's own name take a late
+/// counter or gauge type); a sample with no TYPE line is its own untyped family;
+/// `_sum`/`_count`/`_bucket` join the histogram or summary declared for their base name;
+/// label-value escapes are `\\`, `\"`, `\n` and HELP's `\\` and `\n`, others stay as written;
+/// a series given again is skipped (the first sample stays) and counted in
+/// `duplicateSamples`; the last line may lack its newline. OpenMetrics follows the specification and its
 /// test suite: single spaces, metadata before samples, families and metric points not
 /// interleaved, `# EOF` last, value rules per type (counters not negative, buckets
 /// cumulative, ...). Exemplars are checked and dropped; `_created` samples are dropped.
 /// Metric and label names are the classic ones (`[a-zA-Z_:][a-zA-Z0-9_:]*`).
 ///
 /// Into the model: OpenMetrics counters are named with `_total` and info families with
-/// `_info` (the names their samples carry); a histogram without `_sum`/`_count` gets sum 0
-/// and the `+Inf` bucket's count (text: a missing `+Inf` bucket is added from `_count`), a
-/// summary without them 0 and 0; of an OpenMetrics series given several times with rising
+/// `_info` (the names their samples carry); a histogram or summary without `_sum` or
+/// `_count` is marked so (`sumMissing`, `countMissing`) and re-exposed as it came (its sum
+/// reads 0 and its count the `+Inf` bucket's; text: a missing `+Inf` bucket is added from
+/// `_count`); of an OpenMetrics series given several times with rising
 /// timestamps the last point is kept. Families are in the order they first appear; a
 /// family with no samples is left out.
 ///
@@ -58,6 +62,8 @@ public struct ScrapeParser: Sendable {
     var current = -1
     var claimed: Set<String> = []
     var sampleCount = 0
+    /// Text 0.0.4: samples of a series already given, skipped (Prometheus keeps the first).
+    public internal(set) var duplicateSamples = 0
 
     // The last sample name and where it went: consecutive lines nearly always share it.
     var lastName: [UInt8] = []

@@ -195,6 +195,7 @@ public final class Notifier: MetricsSource, Sendable {
                     "discardedBytes": .number(Double(st.replay.discardedBytes)),
                     "tornTail": .bool(st.replay.tornTail),
                     "corruptRecords": .number(Double(st.replay.corruptRecords)),
+                    "lostNotifications": .number(Double(st.replay.lostNotifications)),
                 ],
                 "receivers": .array(receivers),
             ]
@@ -334,10 +335,11 @@ final class NotifierLoop {
         let r = outbox.replay
         if r.tornTail || r.corruptRecords > 0 || r.discardedBytes > 0 {
             logger.warning(
-                "outbox: skipped damaged records while replaying",
+                "outbox: \(r.lostNotifications) notification\(r.lostNotifications == 1 ? "" : "s") lost in damaged records; every intact record was kept",
                 metadata: [
-                    "directory": "\(settings.outbox)", "torn_tail": "\(r.tornTail)",
-                    "discarded_bytes": "\(r.discardedBytes)", "corrupt_records": "\(r.corruptRecords)",
+                    "directory": "\(settings.outbox)", "lost_notifications": "\(r.lostNotifications)",
+                    "torn_tail": "\(r.tornTail)", "discarded_bytes": "\(r.discardedBytes)",
+                    "corrupt_records": "\(r.corruptRecords)",
                 ])
         }
         if r.restored > 0 {

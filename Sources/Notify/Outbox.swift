@@ -35,6 +35,10 @@ public final class Outbox {
         public var discardedBytes = 0
         public var tornTail = false
         public var corruptRecords = 0
+        /// Notifications in the damaged and torn records: they are not sent.
+        public var lostNotifications = 0
+        /// The log was in the first format; it is rewritten in today's.
+        public var firstFormat = false
     }
 
     public static let fileName = "outbox.log"
@@ -101,6 +105,8 @@ public final class Outbox {
         replay.discardedBytes = decoded.discardedBytes
         replay.tornTail = decoded.tornTail
         replay.corruptRecords = decoded.corruptRecords
+        replay.lostNotifications = decoded.lostNotifications
+        replay.firstFormat = decoded.firstFormat
         var maxID: UInt64 = 0
         for record in decoded.records {
             switch record {

@@ -1,17 +1,11 @@
+import CLookout
 import LookoutCore
 
-/// CRC-32 (IEEE 802.3, the polynomial of zlib, gzip and PNG).
+/// CRC-32 (IEEE 802.3, the polynomial of zlib, gzip and PNG), computed by zlib.
 public enum CRC32 {
-    static let table: [UInt32] = (0..<256).map { i -> UInt32 in
-        var c = UInt32(i)
-        for _ in 0..<8 { c = (c & 1) != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
-        return c
-    }
-
     public static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
-        var c: UInt32 = 0xFFFF_FFFF
-        for b in bytes { c = table[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
-        return c ^ 0xFFFF_FFFF
+        bytes.withContiguousStorageIfAvailable { lookout_crc32($0.baseAddress, $0.count) }
+            ?? Array(bytes).withUnsafeBufferPointer { lookout_crc32($0.baseAddress, $0.count) }
     }
 }
 
@@ -62,16 +56,32 @@ public enum OutboxRecord: Sendable, Hashable {
     case ack(id: UInt64, reason: OutboxAckReason)
 }
 
-/// The outbox log format: a sequence of records, each `length (u32 LE) | CRC-32 of the
-/// payload (u32 LE) | payload`. A payload starts with its type: 1 an entry (id u64, created
-/// ns i64, kind u8, receiver, url, body, each a u32 length and bytes), 2 an ack (id u64,
-/// reason u8). Pure functions: the `Outbox` does the I/O.
+/// The outbox log format: a sequence of records, each `magic "LKO\u{E5}" | length (u32 LE) |
+/// CRC-32 of the length's 4 bytes and the payload (u32 LE) | payload`. A payload starts with
+/// its type: 1 an entry (id u64, created ns i64, kind u8, receiver, url, body, each a u32
+/// length and bytes), 2 an ack (id u64, reason u8). The marker lets a reader find the next
+/// record after a damaged one, whatever was damaged (the marker, the length, the checksum or
+/// the payload); the checksum covers the length so a damaged length is never trusted.
+/// Logs of the first format (records without the marker, `length | CRC of the payload |
+/// payload`) are still read. Pure functions: the `Outbox` does the I/O.
 public enum OutboxCodec {
-    public static let headerSize = 8
+    public static let magic: [UInt8] = [0x4C, 0x4B, 0x4F, 0xE5]
+    public static let headerSize = 12
     /// No record is larger; a length above it means the framing itself is damaged.
     public static let maxRecordSize = 256 << 20
 
     public static func encode(_ record: OutboxRecord) -> [UInt8] {
+        let p = payload(record)
+        var out: [UInt8] = []
+        out.reserveCapacity(headerSize + p.count)
+        out.append(contentsOf: magic)
+        put32(&out, UInt32(p.count))
+        put32(&out, checksum(length: UInt32(p.count), p[...]))
+        out.append(contentsOf: p)
+        return out
+    }
+
+    static func payload(_ record: OutboxRecord) -> [UInt8] {
         var p: [UInt8] = []
         switch record {
         case .entry(let e):
@@ -88,51 +98,156 @@ public enum OutboxCodec {
             put64(&p, id)
             p.append(reason.rawValue)
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(headerSize + p.count)
-        put32(&out, UInt32(p.count))
-        put32(&out, CRC32.checksum(p))
-        out.append(contentsOf: p)
-        return out
+        return p
+    }
+
+    static func checksum(length: UInt32, _ payload: ArraySlice<UInt8>) -> UInt32 {
+        var framed: [UInt8] = []
+        framed.reserveCapacity(4 + payload.count)
+        put32(&framed, length)
+        framed.append(contentsOf: payload)
+        return CRC32.checksum(framed)
     }
 
     /// What reading a log found.
     public struct Decoded: Sendable {
         public var records: [OutboxRecord] = []
-        /// Bytes up to the end of the last record that could be read; what follows is lost.
+        /// Bytes up to the end of the last record that could be read.
         public var validLength = 0
-        /// Bytes after `validLength`: a record cut short (a write interrupted by a crash), or
-        /// data whose framing is damaged.
+        /// Bytes that are not part of an intact record: damaged records anywhere, and a
+        /// record cut short at the end (a write interrupted by a crash).
         public var discardedBytes = 0
-        /// The discarded tail was an incomplete last record (as a crash leaves it).
+        /// The log ended in an incomplete record (as a crash leaves it).
         public var tornTail = false
-        /// Complete records skipped because their checksum or content was wrong.
+        /// Damaged records skipped (reading went on after each), the torn tail not included.
         public var corruptRecords = 0
+        /// Notifications among the damaged and torn records: those whose type could be read
+        /// as an entry, and those whose type could not be read at all.
+        public var lostNotifications = 0
+        /// The log was written in the first format (no record marker).
+        public var firstFormat = false
     }
 
-    /// Reads every intact record. Damage never stops more than it has to: a record with a bad
-    /// checksum is skipped and reading goes on after it; only a length that cannot be right
-    /// or a record cut short ends the reading.
+    /// Reads every intact record. Damage loses only the damaged record: reading goes on at
+    /// the next record marker after it.
     public static func decode(_ bytes: [UInt8]) -> Decoded {
+        if !hasMagic(bytes, at: 0), startsWithFirstFormatRecord(bytes) { return decodeFirstFormat(bytes) }
         var d = Decoded()
+        var intact = 0
+        var i = 0
+        /// The record at `k` when its header (the marker aside) and payload are intact.
+        func record(at k: Int) -> (OutboxRecord, end: Int)? {
+            guard k + headerSize <= bytes.count else { return nil }
+            let length = Int(get32(bytes, k + 4))
+            let end = k + headerSize + length
+            guard length > 0, length <= maxRecordSize, end <= bytes.count else { return nil }
+            let payload = bytes[(k + headerSize)..<end]
+            guard checksum(length: UInt32(length), payload) == get32(bytes, k + 8), let r = decodePayload(payload) else {
+                return nil
+            }
+            return (r, end)
+        }
+        func lose(_ k: Int) {
+            // An ack lost only means its notification is sent again; anything else counts.
+            let type = hasMagic(bytes, at: k) && k + headerSize < bytes.count ? bytes[k + headerSize] : nil
+            if type != 2 { d.lostNotifications += 1 }
+        }
+        while i < bytes.count {
+            if hasMagic(bytes, at: i), let (r, end) = record(at: i) {
+                d.records.append(r)
+                intact += end - i
+                d.validLength = end
+                i = end
+                continue
+            }
+            // Damaged at `i`. Where does the damage end? At the next marker; or, when the
+            // header is whole and the record complete, at the end its length gives.
+            let headerWhole = hasMagic(bytes, at: i) && i + headerSize <= bytes.count
+            let claimedEnd = headerWhole ? i + headerSize + Int(get32(bytes, i + 4)) : Int.max
+            let next = nextMagic(bytes, after: i)
+            let regionEnd: Int
+            if let next {
+                regionEnd = next
+            } else if claimedEnd <= bytes.count {
+                regionEnd = claimedEnd
+            } else {
+                // Cut short: the record being written when the process died.
+                lose(i)
+                d.tornTail = true
+                break
+            }
+            // A record whose marker alone was damaged ends exactly where the region does.
+            var recovered: (Int, OutboxRecord)?
+            var k = i + 1
+            while k + headerSize <= regionEnd {
+                if k + headerSize + Int(get32(bytes, k + 4)) == regionEnd, let (r, _) = record(at: k) {
+                    recovered = (k, r)
+                    break
+                }
+                k += 1
+            }
+            lose(i)
+            d.corruptRecords += 1
+            if let (_, r) = recovered {
+                d.records.append(r)
+                intact += regionEnd - k
+                d.validLength = regionEnd
+            }
+            i = regionEnd
+        }
+        d.discardedBytes = bytes.count - intact
+        return d
+    }
+
+    static func hasMagic(_ bytes: [UInt8], at i: Int) -> Bool {
+        i + magic.count <= bytes.count && bytes[i] == magic[0] && bytes[i + 1] == magic[1] && bytes[i + 2] == magic[2]
+            && bytes[i + 3] == magic[3]
+    }
+
+    static func nextMagic(_ bytes: [UInt8], after i: Int) -> Int? {
+        var k = i + 1
+        while k + magic.count <= bytes.count {
+            if bytes[k] == magic[0] && hasMagic(bytes, at: k) { return k }
+            k += 1
+        }
+        return nil
+    }
+
+    /// A log of the first format starts with an intact record of it (a log of today's format
+    /// whose first marker is damaged does not).
+    static func startsWithFirstFormatRecord(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count >= 8 else { return false }
+        let length = Int(get32(bytes, 0))
+        guard length > 0, length <= maxRecordSize, 8 + length <= bytes.count else { return false }
+        return CRC32.checksum(bytes[8..<(8 + length)]) == get32(bytes, 4)
+    }
+
+    /// The first format: `length | CRC of the payload | payload`, no marker. A record with a
+    /// bad checksum is skipped; a length that cannot be right ends the reading (the rest is
+    /// counted as lost).
+    static func decodeFirstFormat(_ bytes: [UInt8]) -> Decoded {
+        var d = Decoded()
+        d.firstFormat = true
         var i = 0
         while i < bytes.count {
-            guard i + headerSize <= bytes.count else {
+            guard i + 8 <= bytes.count else {
                 d.tornTail = true
+                d.lostNotifications += 1
                 break
             }
             let length = Int(get32(bytes, i))
             let crc = get32(bytes, i + 4)
-            guard length > 0, length <= maxRecordSize else { break }
-            guard i + headerSize + length <= bytes.count else {
-                d.tornTail = true
+            guard length > 0, length <= maxRecordSize, i + 8 + length <= bytes.count else {
+                if length > 0 && length <= maxRecordSize { d.tornTail = true }
+                d.lostNotifications += 1
                 break
             }
-            let payload = bytes[(i + headerSize)..<(i + headerSize + length)]
-            i += headerSize + length
+            let payload = bytes[(i + 8)..<(i + 8 + length)]
+            i += 8 + length
             d.validLength = i
             guard CRC32.checksum(payload) == crc, let record = decodePayload(payload) else {
                 d.corruptRecords += 1
+                if payload.first != 2 { d.lostNotifications += 1 }
                 continue
             }
             d.records.append(record)

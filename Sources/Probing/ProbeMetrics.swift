@@ -16,6 +16,11 @@ enum ProbeMetrics {
     static let scrapeSamples = "lookout_scrape_samples"
     static let scrapeBodyBytes = "lookout_scrape_body_bytes"
     static let scrapeDuration = "lookout_scrape_duration_seconds"
+    static let scrapeValid = "lookout_scrape_valid"
+    static let componentUp = "lookout_health_component_up"
+    static let componentDuration = "lookout_health_component_duration_seconds"
+    static let checksSequential = "lookout_health_checks_sequential"
+    static let componentsDropped = "lookout_health_components_dropped_total"
 
     /// Prometheus' default latency buckets (0.005 … 10, with 0.1, 0.5, 1, 2, 5 for the
     /// alert thresholds) plus 30 s for long timeouts.
@@ -58,10 +63,15 @@ enum ProbeMetrics {
         var failures: [Metric?]
         var statusCode: Metric
         var circuitOpen: Metric
+        /// From the body's components, when it is read per component.
+        var componentUp: [Metric] = []
+        var componentDuration: [Metric] = []
+        var checksSequential: Metric?
+        var componentsDropped: Metric?
 
         init(
             labels: EndpointLabels, last: ProbeOutcome, latency: HistogramAccumulator, timeouts: Int,
-            failures: [FailureReason: Int], circuitOpen: Bool
+            failures: [FailureReason: Int], circuitOpen: Bool, health: HealthBodyReading? = nil, droppedComponents: Int = 0
         ) {
             kind = labels.kind
             success = Metric(labels: labels.base, last.success ? 1 : 0)
@@ -73,6 +83,17 @@ enum ProbeMetrics {
             self.failures = ProbeMetrics.sortedReasons.map { r in failures[r].map { Metric(labels: labels.reason(r), Double($0)) } }
             statusCode = Metric(labels: labels.base, Double(last.status))
             self.circuitOpen = Metric(labels: labels.base, circuitOpen ? 1 : 0)
+            if let health {
+                for c in health.report?.components ?? [] {
+                    let componentLabels = labels.base.setting("component", c.name)
+                    componentUp.append(Metric(labels: componentLabels, c.up))
+                    if let d = c.durationSeconds { componentDuration.append(Metric(labels: componentLabels, d)) }
+                }
+                checksSequential = Metric(labels: labels.base, health.sequential?.isSequential == true ? 1 : 0)
+            }
+            if health != nil || droppedComponents > 0 {
+                componentsDropped = Metric(labels: labels.base, Double(droppedComponents))
+            }
         }
     }
 
@@ -80,14 +101,16 @@ enum ProbeMetrics {
         var name: String
         var endpoints: [EndpointSeries]
         /// Samples and decoded body bytes of the last scrape, when the target has a metrics endpoint that was scraped.
-        var scrape: (samples: Int, bodyBytes: Int, seconds: Double)?
+        var scrape: TargetStatus.ScrapeStatus?
     }
 
     /// The families of all targets; `targets` must be sorted by name.
     static func families(_ targets: [TargetSeries]) -> [MetricFamily] {
         var successM: [Metric] = [], durationM: [Metric] = [], latencyM: [Metric] = [], timedOutM: [Metric] = []
         var timeoutsM: [Metric] = [], failuresM: [Metric] = [], statusM: [Metric] = [], circuitM: [Metric] = []
-        var samplesM: [Metric] = [], bytesM: [Metric] = [], scrapeDurationM: [Metric] = []
+        var samplesM: [Metric] = [], bytesM: [Metric] = [], scrapeDurationM: [Metric] = [], validM: [Metric] = []
+        var componentUpM: [Metric] = [], componentDurationM: [Metric] = [], sequentialM: [Metric] = []
+        var droppedM: [Metric] = []
         let n = targets.reduce(0) { $0 + $1.endpoints.count }
         successM.reserveCapacity(n)
         durationM.reserveCapacity(n * 6)
@@ -107,6 +130,10 @@ enum ProbeMetrics {
                 timeoutsM.append(e.timeouts)
                 statusM.append(e.statusCode)
                 circuitM.append(e.circuitOpen)
+                componentUpM += e.componentUp
+                componentDurationM += e.componentDuration
+                if let m = e.checksSequential { sequentialM.append(m) }
+                if let m = e.componentsDropped { droppedM.append(m) }
             }
             for p in sortedPhases.indices {
                 for e in column { durationM.append(e.durations[p]) }
@@ -120,11 +147,26 @@ enum ProbeMetrics {
                 let labels = Labels([("target", t.name)])
                 samplesM.append(Metric(labels: labels, Double(s.samples)))
                 bytesM.append(Metric(labels: labels, Double(s.bodyBytes)))
-                scrapeDurationM.append(Metric(labels: labels, s.seconds))
+                scrapeDurationM.append(Metric(labels: labels, s.durationSeconds))
+                validM.append(Metric(labels: labels, s.valid ? 1 : 0))
             }
         }
         // In name order, as the registry sorts them anyway.
         return [
+            MetricFamily(
+                name: checksSequential,
+                help: "1 when the components of the last health body reported times adding up to the whole check's: they ran one after another.",
+                type: .gauge, metrics: sequentialM),
+            MetricFamily(
+                name: componentDuration, help: "The time a component's check took, as the last health body reported it.",
+                type: .gauge, unit: "seconds", metrics: componentDurationM),
+            MetricFamily(
+                name: componentUp, help: "A component of the last health body: 1 up or pass, 0.5 warn or unknown, 0 down or fail.",
+                type: .gauge, metrics: componentUpM),
+            MetricFamily(
+                name: componentsDropped,
+                help: "Components of health bodies left out: past the limit of \(HealthBodyParser.defaultComponentLimit) per body, unnamed or named twice.",
+                type: .counter, metrics: droppedM),
             MetricFamily(
                 name: circuitOpen, help: "1 while the endpoint's circuit breaker is open (probed once per minute).",
                 type: .gauge, metrics: circuitM),
@@ -153,6 +195,10 @@ enum ProbeMetrics {
                 type: .gauge, unit: "seconds", metrics: scrapeDurationM),
             MetricFamily(
                 name: scrapeSamples, help: "Samples in the last scrape (0 when it failed).", type: .gauge, metrics: samplesM),
+            MetricFamily(
+                name: scrapeValid,
+                help: "1 if the last scraped body parsed; 0 if it did not (nothing ingested; the reason and line are in /api/v1/targets).",
+                type: .gauge, metrics: validM),
         ].filter { !$0.metrics.isEmpty }
     }
 }

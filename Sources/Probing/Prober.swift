@@ -99,21 +99,41 @@ public final class Prober: Sendable {
         if job.kind == .metrics {
             var families: [MetricFamily] = []
             var samples = 0
+            var invalid: ScrapeFailure?
             if outcome.success {
                 switch decode(ScrapeInput(body: result.body, contentType: result.contentType, target: job.target, limits: job.scrapeLimits)) {
                 case .success(let parsed):
                     families = parsed
                     samples = Scraper.sampleCount(parsed)
-                case .failure(let failure):
+                case .failure(let failure) where failure.reason == .limit:
+                    // Over a limit the target is failing, as Prometheus' `up` says.
                     outcome.fail(failure.reason, failure.message)
+                case .failure(let failure):
+                    // A body that does not parse ingests nothing, but the endpoint answered:
+                    // lookout_scrape_valid says so, not lookout_probe_success.
+                    invalid = failure
                 }
             }
             scrape = ScrapeResult(
-                families: families, samples: samples, bodyBytes: result.body.count, duration: clock.now - began)
+                families: families, samples: samples, bodyBytes: result.body.count, duration: clock.now - began,
+                error: invalid)
+            if let invalid, let logger {
+                logger.warning(
+                    "scrape invalid: nothing ingested",
+                    metadata: ["target": "\(job.target)", "url": "\(redactingCredentials(job.endpoint.url))", "error": "\(invalid.message)"])
+            }
         }
         let detailed = job.kind == .detailed ? DetailedBody(result.body) : nil
+        // Components are read from any answer (a Spring service answers 503 with its report),
+        // and a body that cannot be read never fails the probe.
+        let format = job.endpoint.bodyFormat(for: job.kind)
+        let health =
+            format == .none || result.status == 0
+            ? nil
+            : HealthBodyReading(
+                body: result.body, contentType: result.contentType, format: format, probeSeconds: outcome.timings.total)
         let transition = shared.state.withLock {
-            $0.record(job, outcome: outcome, scrape: scrape, detailed: detailed)
+            $0.record(job, outcome: outcome, scrape: scrape, detailed: detailed, health: health)
         }
         if let transition, let logger {
             switch transition {
@@ -230,6 +250,8 @@ struct ScrapeResult: Sendable {
     var bodyBytes: Int
     /// The request and the parsing of its body.
     var duration: Duration
+    /// Why the body could not be parsed (nothing ingested); nil when it was.
+    var error: ScrapeFailure?
 }
 
 /// A `detailed` health body as shown by /api/v1/targets: parsed JSON when it parses,
@@ -269,6 +291,9 @@ extension Prober {
         var skippedCircuitOpen = 0
         var latency = HistogramAccumulator(upperBounds: ProbeMetrics.latencyBounds)
         var detailed: DetailedBody?
+        /// The last answer read per component (endpoints with `parse:` other than none).
+        var health: HealthBodyReading?
+        var droppedComponents = 0
         var series: ProbeMetrics.EndpointSeries?
     }
 
@@ -281,7 +306,7 @@ extension Prober {
         var scraped: [MetricFamily] = []
         /// The `scrapedVersion` that recorded `scraped`: one number per scrape.
         var scrapeGeneration: UInt64 = 0
-        var scrape: (samples: Int, bodyBytes: Int, seconds: Double)?
+        var scrape: TargetStatus.ScrapeStatus?
     }
 
     struct State: Sendable {
@@ -398,7 +423,8 @@ extension Prober {
         }
 
         mutating func record(
-            _ job: ProbeJob, outcome: ProbeOutcome, scrape: ScrapeResult?, detailed: DetailedBody?
+            _ job: ProbeJob, outcome: ProbeOutcome, scrape: ScrapeResult?, detailed: DetailedBody?,
+            health: HealthBodyReading? = nil
         ) -> CircuitBreaker.Transition? {
             // The target or endpoint may have been removed or replaced while the probe ran.
             guard let ti = targets.index(forKey: job.target),
@@ -413,14 +439,18 @@ extension Prober {
             e.latency.observe(outcome.timings.total)
             let transition = e.breaker.record(success: outcome.success, startedAt: job.start)
             if let detailed { e.detailed = detailed }
+            e.health = health
+            if let dropped = health?.report?.droppedComponents { e.droppedComponents += dropped }
             e.series = ProbeMetrics.EndpointSeries(
                 labels: e.labels, last: outcome, latency: e.latency, timeouts: e.timeouts, failures: e.failures,
-                circuitOpen: e.breaker.isOpen)
+                circuitOpen: e.breaker.isOpen, health: health, droppedComponents: e.droppedComponents)
             targets.values[ti].endpoints[ei] = e
             if let scrape {
                 // A failed scrape drops the target's series: they go stale at once.
                 targets.values[ti].scraped = scrape.families
-                targets.values[ti].scrape = (scrape.samples, scrape.bodyBytes, scrape.duration.seconds)
+                targets.values[ti].scrape = TargetStatus.ScrapeStatus(
+                    samples: scrape.samples, bodyBytes: scrape.bodyBytes, durationSeconds: scrape.duration.seconds,
+                    error: scrape.error?.message)
                 scrapedVersion += 1
                 targets.values[ti].scrapeGeneration = scrapedVersion
             }

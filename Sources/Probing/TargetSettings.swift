@@ -18,11 +18,19 @@ public struct EndpointSettings: Sendable, Hashable {
     public var expectedStatuses: [Int]
     /// An optional check of the body, applied after the status check.
     public var bodyCheck: BodyCheck?
+    /// How the body is read per component (`parse:`); nil means the endpoint's default.
+    public var parse: HealthBodyFormat?
 
-    public init(url: String, expectedStatuses: [Int] = [], bodyCheck: BodyCheck? = nil) {
+    public init(url: String, expectedStatuses: [Int] = [], bodyCheck: BodyCheck? = nil, parse: HealthBodyFormat? = nil) {
         self.url = url
         self.expectedStatuses = expectedStatuses
         self.bodyCheck = bodyCheck
+        self.parse = parse
+    }
+
+    /// `parse:` as set, else `auto` for the `detailed` endpoint and `none` for the others.
+    public func bodyFormat(for kind: EndpointKind) -> HealthBodyFormat {
+        parse ?? (kind == .detailed ? .auto : .none)
     }
 
     public func statusIsExpected(_ status: Int) -> Bool {
@@ -123,7 +131,7 @@ public struct TargetSettings: Sendable, Hashable {
         "label_limit", "label_name_length_limit", "label_value_length_limit", "follow_redirects", "headers",
         "bearer_token", "bearer_token_file", "basic_auth", "tls_config",
     ]
-    static let endpointKeys = ["url", "expect_status", "body_regex", "json_field", "json_value"]
+    static let endpointKeys = ["url", "expect_status", "body_regex", "json_field", "json_value", "parse"]
 
     /// Reads secret files (`bearer_token_file`, `basic_auth.password_file`); relative paths are
     /// resolved against the config file's directory before this is called.
@@ -208,7 +216,7 @@ public struct TargetSettings: Sendable, Hashable {
         return url
     }
 
-    /// A health endpoint: a URL, or `{url, expect_status, body_regex, json_field, json_value}`.
+    /// A health endpoint: a URL, or `{url, expect_status, body_regex, json_field, json_value, parse}`.
     static func parseEndpoint(_ v: YAMLValue, _ what: String) -> EndpointSettings? {
         if case .scalar = v.node {
             return parseURL(v, what).map { EndpointSettings(url: $0) }
@@ -242,6 +250,14 @@ public struct TargetSettings: Sendable, Hashable {
             }
         } else if let jsonValue {
             jsonValue.error("\(what): json_value needs json_field")
+        }
+        if let parseValue = m["parse"], let text = parseValue.string("\(what).parse") {
+            if let format = HealthBodyFormat(rawValue: text) {
+                e.parse = format
+            } else {
+                let names = HealthBodyFormat.allCases.map(\.rawValue).joined(separator: ", ")
+                parseValue.error("\(what).parse must be one of \(names), found \"\(text)\"")
+            }
         }
         return e
     }

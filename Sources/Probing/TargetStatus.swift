@@ -20,12 +20,18 @@ public struct TargetStatus: Sendable {
         public var bodyBytes: Int
         /// The request and the parsing of its body, in seconds.
         public var durationSeconds: Double
+        /// Why the last body could not be parsed (its reason and line); nil when it was.
+        public var error: String?
 
-        public init(samples: Int, bodyBytes: Int, durationSeconds: Double = 0) {
+        public init(samples: Int, bodyBytes: Int, durationSeconds: Double = 0, error: String? = nil) {
             self.samples = samples
             self.bodyBytes = bodyBytes
             self.durationSeconds = durationSeconds
+            self.error = error
         }
+
+        /// The body parsed (`lookout_scrape_valid`).
+        public var valid: Bool { error == nil }
     }
 
     public var json: JSON {
@@ -42,7 +48,8 @@ public struct TargetStatus: Sendable {
                     "scrape",
                     [
                         "samples": .number(Double(scrape.samples)), "body_bytes": .number(Double(scrape.bodyBytes)),
-                        "duration_seconds": .number(scrape.durationSeconds),
+                        "duration_seconds": .number(scrape.durationSeconds), "valid": .bool(scrape.valid),
+                        "error": scrape.error.map { .string($0) } ?? .null,
                     ]
                 ))
         }
@@ -67,6 +74,8 @@ public struct EndpointStatus: Sendable {
     /// The last body of a `detailed` endpoint: JSON when it parsed, else text.
     public var detailed: JSON?
     public var detailedTruncated: Bool
+    /// The last answer read per component, for endpoints that read their body so.
+    public var components: HealthBodyReading? = nil
 
     public var json: JSON {
         var fields: [(String, JSON)] = [
@@ -84,6 +93,33 @@ public struct EndpointStatus: Sendable {
         if endpoint == .detailed {
             fields.append(("detailed", detailed ?? .null))
             if detailedTruncated { fields.append(("detailed_truncated", true)) }
+        }
+        if let components { fields.append(("components", Self.json(components))) }
+        return .object(fields)
+    }
+
+    static func json(_ r: HealthBodyReading) -> JSON {
+        var fields: [(String, JSON)] = []
+        if let report = r.report {
+            fields.append(("format", .string(report.format.rawValue)))
+            fields.append(("status", report.status.map { .string($0) } ?? .null))
+            fields.append(
+                (
+                    "components",
+                    .array(
+                        report.components.map { c in
+                            .object([
+                                ("name", .string(c.name)), ("status", .string(c.status)), ("up", .number(c.up)),
+                                ("duration_seconds", c.durationSeconds.map { .number($0) } ?? .null),
+                            ])
+                        })
+                ))
+            fields.append(("dropped_components", .number(Double(report.droppedComponents))))
+        }
+        if let error = r.error { fields.append(("error", .string(error))) }
+        if let s = r.sequential {
+            fields.append(("sequential", .bool(s.isSequential)))
+            fields.append(("sequential_explanation", .string(s.explanation)))
         }
         return .object(fields)
     }
@@ -126,7 +162,7 @@ extension Prober.TargetState {
                 health: e.last.map { $0.success ? .up : .down } ?? .unknown, last: e.last, circuitOpen: e.breaker.isOpen,
                 consecutiveFailures: e.breaker.consecutiveFailures, probes: e.probes, timeouts: e.timeouts,
                 skippedOverlapping: e.skippedOverlapping, skippedCircuitOpen: e.skippedCircuitOpen,
-                detailed: e.detailed?.json, detailedTruncated: e.detailed?.truncated ?? false)
+                detailed: e.detailed?.json, detailedTruncated: e.detailed?.truncated ?? false, components: e.health)
         }
         let health: Health =
             endpointStatuses.contains { $0.health == .down }
@@ -134,6 +170,6 @@ extension Prober.TargetState {
         return TargetStatus(
             name: settings.name, interval: settings.interval, timeout: settings.timeout, health: health,
             endpoints: endpointStatuses,
-            scrape: scrape.map { TargetStatus.ScrapeStatus(samples: $0.samples, bodyBytes: $0.bodyBytes, durationSeconds: $0.seconds) })
+            scrape: scrape)
     }
 }

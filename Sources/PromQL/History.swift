@@ -268,16 +268,16 @@ public final class History {
                             add(bucketName, m.labels.setting("le", GoFloat.formatG(b.upperBound)), t, b.cumulativeCount, &seenNow)
                         }
                     }
-                    add(base + "_sum", m.labels, t, h.sum, &seenNow)
-                    add(base + "_count", m.labels, t, h.count, &seenNow)
+                    if !h.sumMissing { add(base + "_sum", m.labels, t, h.sum, &seenNow) }
+                    if !h.countMissing { add(base + "_count", m.labels, t, h.count, &seenNow) }
                 case .summary(let s):
                     if policy.mayMatch(name: base) {
                         for q in s.quantiles {
                             add(base, m.labels.setting("quantile", GoFloat.formatG(q.quantile)), t, q.value, &seenNow)
                         }
                     }
-                    add(base + "_sum", m.labels, t, s.sum, &seenNow)
-                    add(base + "_count", m.labels, t, s.count, &seenNow)
+                    if !s.sumMissing { add(base + "_sum", m.labels, t, s.sum, &seenNow) }
+                    if !s.countMissing { add(base + "_count", m.labels, t, s.count, &seenNow) }
                 }
             }
         }

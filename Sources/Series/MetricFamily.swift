@@ -63,6 +63,10 @@ public struct HistogramValue: Sendable, Hashable {
     public var buckets: [Bucket]
     public var sum: Double
     public var count: Double
+    /// A scraped histogram that came without `_sum` (or `_count`): re-exposed as it came,
+    /// as Prometheus stores what came (`sum`/`count` then hold 0 and the `+Inf` count).
+    public var sumMissing = false
+    public var countMissing = false
 
     public struct Bucket: Sendable, Hashable {
         public var upperBound: Double
@@ -85,6 +89,9 @@ public struct SummaryValue: Sendable, Hashable {
     public var quantiles: [Quantile]
     public var sum: Double
     public var count: Double
+    /// A scraped summary that came without `_sum` (or `_count`): re-exposed as it came.
+    public var sumMissing = false
+    public var countMissing = false
 
     public struct Quantile: Sendable, Hashable {
         public var quantile: Double

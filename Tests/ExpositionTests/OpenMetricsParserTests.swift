@@ -236,7 +236,10 @@ import Testing
         ParserCase("+Inf timestamp", "a 1 +Inf\n# EOF\n", .rejected(.syntax, line: 1)),
         ParserCase("-Inf timestamp", "a 1 -Inf\n# EOF\n", .rejected(.syntax, line: 1)),
         ParserCase("hex timestamp", "a 1 0x1p-3\n# EOF\n", .rejected(.syntax, line: 1)),
-        ParserCase("timestamp beyond int64 milliseconds", "a 1 12345678901234567890.1234567890\n# EOF\n", .rejected(.syntax, line: 1)),
+        // Accepted as Prometheus accepts it: int64(ts * 1000) on amd64 is the smallest int64.
+        ParserCase(
+            "timestamp beyond int64 milliseconds", "a 1 12345678901234567890.1234567890\n# EOF\n",
+            .families("a untyped\n  {} 1 @-9223372036854775808")),
         // Exemplars.
         ParserCase("exemplar: bare hash", "# TYPE a histogram\na_bucket{le=\"+Inf\"} 1 #\n# EOF\n", .rejected(.syntax, line: 2)),
         ParserCase("exemplar: no space before hash", "# TYPE a histogram\na_bucket{le=\"+Inf\"} 1# {} 1\n# EOF\n", .rejected(.syntax, line: 2)),

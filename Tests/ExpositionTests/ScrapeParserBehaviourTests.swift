@@ -161,22 +161,30 @@ import Testing
     }
 
     @Test func pathologicalInputs() throws {
-        let cases: [(ScrapeFormat, [UInt8])] = [
-            (.text, [UInt8](repeating: UInt8(ascii: "{"), count: 10000)),
-            (.text, Array("a{".utf8) + [UInt8](repeating: UInt8(ascii: "\\"), count: 9999)),
-            (.text, Array("a ".utf8) + [UInt8](repeating: UInt8(ascii: "9"), count: 100_000) + [0x0A]),
-            (.openMetrics, [UInt8](repeating: 0x0A, count: 1000)),
-            (.openMetrics, [UInt8](repeating: UInt8(ascii: "#"), count: 1000)),
-            (.text, [UInt8](repeating: 0, count: 1000)),
-            (.text, Array((0..<256).map { UInt8($0) })),
+        // Each is refused at its first line with a syntax error whose message quotes a bounded excerpt.
+        let refused: [(ScrapeFormat, [UInt8], String)] = [
+            (.text, [UInt8](repeating: UInt8(ascii: "{"), count: 10000), "invalid metric name"),
+            (.text, Array("a{".utf8) + [UInt8](repeating: UInt8(ascii: "\\"), count: 9999), "invalid label name"),
+            (.openMetrics, [UInt8](repeating: 0x0A, count: 1000), "empty line"),
+            (.openMetrics, [UInt8](repeating: UInt8(ascii: "#"), count: 1000), "invalid comment"),
+            (.text, [UInt8](repeating: 0, count: 1000), "invalid metric name"),
+            (.text, Array((0..<256).map { UInt8($0) }), "invalid metric name"),
         ]
-        for (format, bytes) in cases {
+        for (format, bytes, message) in refused {
+            #expect(throws: ScrapeError.self) { try ScrapeParser.parse(bytes, format: format) }
             do throws(ScrapeError) {
                 _ = try ScrapeParser.parse(bytes, format: format)
             } catch {
-                #expect(error.line >= 0)
+                #expect(error.reason == .syntax)
+                #expect(error.line == 1)
+                #expect(error.message.hasPrefix(message), "\(error.message)")
+                #expect(error.message.utf8.count < 200, "an excerpt, not the body: \(error.message.utf8.count) bytes")
             }
         }
+        // A 100,000-digit number overflows to +Inf like Go's ParseFloat.
+        let huge = try ScrapeParser.parse(
+            Array("a ".utf8) + [UInt8](repeating: UInt8(ascii: "9"), count: 100_000) + [0x0A], format: .text)
+        #expect(huge.count == 1 && huge[0].metrics[0].value.singleValue == .infinity)
         // A long number is a number.
         let big = try ScrapeParser.parse(Array("a ".utf8) + [UInt8](repeating: UInt8(ascii: "9"), count: 400) + [0x0A], format: .text)
         #expect(big[0].metrics[0].value.singleValue == .infinity)

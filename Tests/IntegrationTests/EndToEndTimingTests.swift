@@ -70,6 +70,11 @@ import Testing
                   live: \(services.url("/flap/4"))
                 interval: 1s
                 timeout: 900ms
+              - name: dependencies
+                health:
+                  detailed: \(services.url("/dependencies/sequential?db=0.2&cache=0.3"))
+                interval: 2s
+                timeout: 1500ms
             rules:
               interval: 1s
             notify:

@@ -326,10 +326,12 @@ extension TestServer.Received {
             return delivered >= Double(restored) && s.value("lookout_notification_outbox_length") == 0
         }
         #expect(drained, "\(final.log(since: logStart))")
-        let replayed = final.log(since: logStart).split(separator: "\n").filter { $0.contains("outbox: skipped damaged records while replaying") }
+        let replayed = final.log(since: logStart).split(separator: "\n").filter { $0.contains("lost in damaged records; every intact record was kept") }
         #expect(replayed.count == 1, "\(final.log(since: logStart))")
         #expect(replayed.first?.contains("torn_tail=true") == true, "\(replayed)")
         #expect(replayed.first?.contains("corrupt_records=0") == true, "\(replayed)")
+        // The torn record was the one being written at the kill.
+        #expect(replayed.first?.contains("outbox: 1 notification lost") == true, "\(replayed)")
         #expect(!FileIO.exists(tmpPath))
         #expect(OutboxOnDisk(outbox).live.count == 0)
 

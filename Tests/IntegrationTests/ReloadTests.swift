@@ -49,6 +49,80 @@ import Glibc
         #expect(agent.process.isRunning)
     }
 
+    /// A mounted ConfigMap: each version in a folder of its own, `..data` a symlink to the
+    /// current one, the files symlinks through `..data`; an update swaps `..data` atomically.
+    struct ConfigMapMount {
+        let dir: TemporaryDirectory
+        var version = 0
+
+        init() { dir = TemporaryDirectory(prefix: "lookout-configmap") }
+
+        mutating func publish(_ files: [String: String]) {
+            version += 1
+            let folder = "..2026_12_07_00_00_0\(version)"
+            mkdir(dir.path + "/" + folder, 0o755)
+            for (name, text) in files {
+                dir.write(folder + "/" + name, text)
+                if version == 1 { symlink("..data/" + name, dir.path + "/" + name) }
+            }
+            symlink(folder, dir.path + "/..data_tmp")
+            rename(dir.path + "/..data_tmp", dir.path + "/..data")
+        }
+
+        var configPath: String { dir.path + "/lookout.yml" }
+    }
+
+    static func rules(_ alert: String) -> String {
+        "groups:\n  - name: g\n    rules:\n      - alert: \(alert)\n        expr: up == 2\n"
+    }
+
+    func alertNames(_ agent: AgentProcess) -> [String] {
+        let groups = (try? JSON(parsing: agent.get("/api/v1/rules").body))?["data"]?["groups"]?.arrayValue ?? []
+        return groups.flatMap { $0["rules"]?.arrayValue ?? [] }.compactMap { $0["name"]?.stringValue }
+    }
+
+    @Test func aConfigMapUpdateIsReloadedWithoutASignal() async throws {
+        let server = try TestServer()
+        var mount = ConfigMapMount()
+        let rulesKey = "rules:\n  files: [extra.rules.yml]\n"
+        mount.publish([
+            "lookout.yml": Self.config(targets: [("a", server.url("/ok"))]) + rulesKey, "extra.rules.yml": Self.rules("First"),
+        ])
+        let agent = try AgentProcess(config: nil, arguments: ["--config", mount.configPath])
+        #expect(await waitUntil { targetNames(agent) == ["a"] && alertNames(agent) == ["First"] }, "\(agent.log)")
+
+        // The kubelet's update: a new version folder and the ..data swap; no SIGHUP.
+        mount.publish([
+            "lookout.yml": Self.config(targets: [("a", server.url("/ok")), ("b", server.url("/ok"))]) + rulesKey,
+            "extra.rules.yml": Self.rules("Second"),
+        ])
+        #expect(
+            await waitUntil(timeout: .seconds(15)) { targetNames(agent) == ["a", "b"] && alertNames(agent) == ["Second"] },
+            "\(agent.log)")
+        #expect(agent.log.contains("a configuration file changed on disk; reloading"))
+
+        // Only a rule file changes: reloaded too.
+        mount.publish([
+            "lookout.yml": Self.config(targets: [("a", server.url("/ok")), ("b", server.url("/ok"))]) + rulesKey,
+            "extra.rules.yml": Self.rules("Third"),
+        ])
+        #expect(await waitUntil(timeout: .seconds(15)) { alertNames(agent) == ["Third"] }, "\(agent.log)")
+
+        // A bad version is reported and the running one kept.
+        mount.publish(["lookout.yml": "targets:\n  - name: c\n    helth: {}\n", "extra.rules.yml": Self.rules("Third")])
+        #expect(await waitUntil(timeout: .seconds(15)) { metricValue(agent, "lookout_config_last_reload_successful") == 0 })
+        #expect(targetNames(agent) == ["a", "b"])
+        #expect(agent.process.isRunning)
+    }
+
+    @Test func anEditedConfigFileIsReloaded() async throws {
+        let server = try TestServer()
+        let agent = try AgentProcess(config: Self.config(targets: [("a", server.url("/ok"))]))
+        #expect(await waitUntil { targetNames(agent) == ["a"] })
+        agent.writeConfig(Self.config(targets: [("z", server.url("/ok"))]))
+        #expect(await waitUntil(timeout: .seconds(15)) { targetNames(agent) == ["z"] }, "\(agent.log)")
+    }
+
     @Test func reloadEndpointExistsOnlyWithLifecycleEnabled() async throws {
         let server = try TestServer()
         let without = try AgentProcess(config: Self.config(targets: [("a", server.url("/ok"))]))

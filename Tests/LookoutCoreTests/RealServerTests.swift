@@ -14,7 +14,13 @@ import Testing
 
     @Test func alertmanagerStarts() throws {
         let am = try AlertmanagerServer(config: "route:\n  receiver: none\nreceivers:\n  - name: none\n")
-        #expect(am.alerts().isEmpty)
+        // It answers its API with the configuration it was given, and holds no alerts yet.
+        let status = TestHTTP.get(am.baseURL + "/api/v2/status")
+        #expect(status.status == 200)
+        let original = try JSON(parsing: status.body)["config"]?["original"]?.stringValue ?? ""
+        #expect(original.contains("receiver: none"), "\(original)")
+        let alerts = TestHTTP.get(am.baseURL + "/api/v2/alerts")
+        #expect(alerts.status == 200 && alerts.text.filter { !$0.isWhitespace } == "[]", "\(alerts.text)")
     }
 
     @Test func nodeExporterServesCPU() throws {

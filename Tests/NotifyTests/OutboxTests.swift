@@ -57,12 +57,12 @@ import Testing
             let junk = (0..<n).map { _ in UInt8.random(in: 0...255, using: &rng) }
             let d = OutboxCodec.decode(good + junk)
             #expect(d.records.first == .ack(id: 7, reason: .delivered))
-            #expect(d.validLength + d.discardedBytes == good.count + n)
+            #expect(d.discardedBytes == good.count + n - good.count * d.records.count)
         }
-        // A length that cannot be right stops the reading there.
+        // Junk between records loses nothing: reading goes on at the next marker.
         let d = OutboxCodec.decode(good + [0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0] + good)
-        #expect(d.records.count == 1)
-        #expect(d.discardedBytes == 8 + good.count)
+        #expect(d.records.count == 2)
+        #expect(d.discardedBytes == 8 && d.corruptRecords == 1)
     }
 }
 
@@ -171,6 +171,28 @@ import Testing
         #expect(!r.replay.tornTail)
     }
 
+    @Test func damageLosesOnlyTheDamagedRecords() throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/" + Outbox.fileName
+        let o = try Outbox(directory: dir.path)
+        let entries = (0..<6).map { Self.add(o, body: "notification \($0) " + String(repeating: "x", count: 40 * $0)) }
+        o.close()
+        var bytes = try FileIO.read(path)
+        let starts = entries.indices.map { k in entries.prefix(k).reduce(0) { $0 + $1.recordSize } }
+        // A length field (of the second record), a checksum (of the fourth), the middle of
+        // the sixth (the last); and the marker of the third, whose record is still whole.
+        bytes[starts[1] + 4] ^= 0x5A
+        bytes[starts[3] + 9] ^= 0x01
+        bytes[starts[5] + entries[5].recordSize / 2] ^= 0xFF
+        bytes[starts[2]] = 0
+        try FileIO.writeAtomically(path, bytes)
+        let r = try Outbox(directory: dir.path)
+        #expect(r.entries == [entries[0], entries[2], entries[4]])
+        #expect(r.replay.lostNotifications == 3)
+        #expect(r.replay.corruptRecords == 3)
+        #expect(!r.replay.tornTail)
+    }
+
     @Test func sizeCapDropsTheOldest() throws {
         let dir = TemporaryDirectory()
         let o = try Outbox(directory: dir.path, maxEntries: 3)
@@ -259,6 +281,29 @@ import Testing
         f402070000000000000001
         """
 
+    /// The same entry and ack in today's format (a marker before each record).
+    static let logToday = """
+        4c4b4fe5750300003a7f878401070000000000000080b2d932845bd71801060000006f6e63616c6c1a000000687474703a2f
+        2f3132372e302e302e313a353030312f686f6f6b370300007b227265636569766572223a226f6e63616c6c222c2273746174
+        7573223a22666972696e67222c22616c65727473223a5b7b22737461747573223a22666972696e67222c226c6162656c7322
+        3a7b22616c6572746e616d65223a22546172676574536c6f77222c227365766572697479223a227761726e696e67222c2274
+        6172676574223a22617069227d2c22616e6e6f746174696f6e73223a7b2273756d6d617279223a2261706920697320736c6f
+        773a205c2233735c225c6e227d2c227374617274734174223a22323032362d30392d32315431343a31333a32302e3235305a
+        222c22656e64734174223a22303030312d30312d30315430303a30303a30305a222c2267656e657261746f7255524c223a22
+        687474703a2f2f6c6f6f6b6f75743a393437372f67726170683f67302e657870723d78222c2266696e6765727072696e7422
+        3a2236633038633262363339373263353038227d2c7b22737461747573223a227265736f6c766564222c226c6162656c7322
+        3a7b22616c6572746e616d65223a22546172676574536c6f77222c227365766572697479223a227761726e696e67222c2274
+        6172676574223a226462227d2c22616e6e6f746174696f6e73223a7b7d2c227374617274734174223a22323032362d30392d
+        32315431343a31333a32302e3235305a222c22656e64734174223a22323032362d30392d32315431343a31343a35302e3235
+        305a222c2267656e657261746f7255524c223a22222c2266696e6765727072696e74223a2264616364616561663236346634
+        326234227d5d2c2267726f75704c6162656c73223a7b22616c6572746e616d65223a22546172676574536c6f77227d2c2263
+        6f6d6d6f6e4c6162656c73223a7b22616c6572746e616d65223a22546172676574536c6f77222c227365766572697479223a
+        227761726e696e67227d2c22636f6d6d6f6e416e6e6f746174696f6e73223a7b7d2c2265787465726e616c55524c223a2268
+        7474703a2f2f6c6f6f6b6f75743a39343737222c2276657273696f6e223a2234222c2267726f75704b6579223a227b7d3a7b
+        616c6572746e616d653d5c22546172676574536c6f775c227d222c227472756e6361746564416c65727473223a307d4c4b4f
+        e50a0000003e2e1f1402070000000000000001
+        """
+
     static func bytes(_ hex: String) -> [UInt8] {
         let digits = Array(hex.utf8.filter { $0 != 10 && $0 != 32 })
         return stride(from: 0, to: digits.count, by: 2).map { i in hexDigitValue(digits[i])! << 4 | hexDigitValue(digits[i + 1])! }
@@ -272,6 +317,25 @@ import Testing
             body: Self.payload)
         // The stored body is the payload made today, byte for byte.
         #expect(d.records == [.entry(entry), .ack(id: 7, reason: .delivered)])
-        #expect(OutboxCodec.encode(.entry(entry)) + OutboxCodec.encode(.ack(id: 7, reason: .delivered)) == Self.bytes(Self.log))
+        #expect(d.firstFormat)
+        // Today's format holds the same payloads behind a marker, and reads back the same.
+        #expect(OutboxCodec.encode(.entry(entry)) + OutboxCodec.encode(.ack(id: 7, reason: .delivered)) == Self.bytes(Self.logToday))
+        let today = OutboxCodec.decode(Self.bytes(Self.logToday))
+        #expect(today.records == d.records && !today.firstFormat && today.discardedBytes == 0)
+    }
+
+    @Test func aLogWrittenBeforeIsRewrittenInTodaysFormat() throws {
+        let dir = TemporaryDirectory()
+        // The entry alone (its ack left out): it is restored and the log rewritten.
+        let first = Self.bytes(Self.log)
+        let entryLength = Int(first[0]) | Int(first[1]) << 8 | Int(first[2]) << 16 | Int(first[3]) << 24
+        dir.write(Outbox.fileName, Array(first.prefix(8 + entryLength)))
+        let o = try Outbox(directory: dir.path)
+        #expect(o.replay.firstFormat && o.replay.restored == 1 && o.replay.lostNotifications == 0)
+        #expect(o.entries.map(\.id) == [7])
+        o.close()
+        let rewritten = try FileIO.read(dir.path + "/" + Outbox.fileName)
+        #expect(Array(rewritten.prefix(4)) == OutboxCodec.magic)
+        #expect(try Outbox(directory: dir.path).entries.map(\.id) == [7])
     }
 }

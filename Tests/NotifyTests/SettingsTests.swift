@@ -182,6 +182,22 @@ import Testing
         #expect(!inhibitor.isMuted(warnSame.labels, firing: [resolved, warnSame]))
     }
 
+    @Test func aTargetDownMutesItsDependencyDown() {
+        let inhibitor = Inhibitor(rules: InhibitRule.defaults)
+        var dependency = Self.alert("DependencyDown", "warning", target: "api", endpoint: "detailed")
+        dependency.labels.set("component", "giveaway")
+        let down = Self.alert("TargetDown", "critical", target: "api", endpoint: "detailed")
+        let otherDown = Self.alert("TargetDown", "critical", target: "db", endpoint: "detailed")
+        var sequential = Self.alert("HealthCheckSequential", "info", target: "api", endpoint: "detailed")
+        sequential.labels.set("component", "giveaway")
+        // While the target itself is down, its dependencies' alerts are noise.
+        #expect(inhibitor.isMuted(dependency.labels, firing: [down, dependency]))
+        // Another target being down, or an info alert of the same target, mutes nothing.
+        #expect(!inhibitor.isMuted(dependency.labels, firing: [otherDown, sequential, dependency]))
+        // The info alert is not a warning: a critical alert does not mute it.
+        #expect(!inhibitor.isMuted(sequential.labels, firing: [down, sequential]))
+    }
+
     @Test func alertsMatchingBothSidesDoNotMuteEachOther() throws {
         let rule = InhibitRule(
             sourceMatchers: [try LabelMatcher(parsing: "severity=~\"critical|warning\"")],

@@ -157,24 +157,35 @@ import TestSupport
             #expect(await round(3))
             #expect(Probes.scraped(prober).count == 2)
 
-            // A syntax error on line 4: rejected whole, reason body, the line in the message.
+            #expect(Probes.value(m, "lookout_scrape_valid", ["target": "api"]) == 1)
+
+            // A syntax error on line 4: nothing ingested, the scrape invalid with its reason
+            // and line; the endpoint answered, so the probe succeeded.
             server.set(
                 "/metrics", body: "# TYPE a gauge\na 1\nb 2\nc{oops 3\nd 4\n", headers: Self.textType)
             #expect(await round(4))
             #expect(Probes.scraped(prober).isEmpty)
-            #expect(Probes.value(m, "lookout_probe_failures_total", labels.merging(["reason": "body"]) { $1 }) == 1)
-            let syntaxError = Probes.endpoint(prober, "api", .metrics)?.last?.error ?? ""
+            #expect(Probes.value(m, "lookout_probe_success", labels) == 1)
+            #expect(Probes.value(m, "lookout_scrape_valid", ["target": "api"]) == 0)
+            #expect(Probes.value(m, "lookout_probe_failures_total", labels.merging(["reason": "body"]) { $1 }) == nil)
+            let scrapeStatus = prober.targetsStatus().first { $0.name == "api" }?.scrape
+            let syntaxError = scrapeStatus?.error ?? ""
             #expect(syntaxError.contains("line 4"), "\(syntaxError)")
             #expect(syntaxError.contains("text 0.0.4"), "\(syntaxError)")
+            let json = prober.targetsStatus().first { $0.name == "api" }?.json
+            #expect(json?["scrape"]?["valid"] == false)
+            #expect(json?["scrape"]?["error"]?.stringValue == syntaxError)
 
             // OpenMetrics without # EOF.
             server.set("/metrics", body: "# TYPE a gauge\na 1\n", headers: Self.openMetricsType)
             #expect(await round(5))
-            #expect(Probes.endpoint(prober, "api", .metrics)?.last?.error?.contains("missing_eof") == true)
+            let eofError = prober.targetsStatus().first { $0.name == "api" }?.scrape?.error ?? ""
+            #expect(eofError.contains("missing_eof"), "\(eofError)")
 
             server.set("/metrics", body: Self.text, headers: Self.textType)
             #expect(await round(6))
             #expect(Probes.scraped(prober).count == 2)
+            #expect(Probes.value(m, "lookout_scrape_valid", ["target": "api"]) == 1)
 
             // The target stops answering: its series disappear after that failed scrape.
             server.set("/metrics", status: 503, body: "unavailable")

@@ -87,6 +87,29 @@ struct Missing: Error, CustomStringConvertible {
         #expect(target.headers.isEmpty)
     }
 
+    @Test func healthBodyParsing() throws {
+        let (t, errors) = parse(
+            """
+            name: a
+            health:
+              live: http://h/live
+              health: {url: "http://h/health", parse: spring}
+              detailed: http://h/detailed
+            """)
+        #expect(errors == [])
+        let target = try #require(t)
+        let byKind = Dictionary(uniqueKeysWithValues: target.endpoints.map { ($0.kind, $0.settings) })
+        #expect(byKind[.live]?.bodyFormat(for: .live) == HealthBodyFormat.none)
+        #expect(byKind[.health]?.bodyFormat(for: .health) == .spring)
+        #expect(byKind[.detailed]?.bodyFormat(for: .detailed) == .auto)
+
+        let (_, bad) = parse("name: a\nhealth:\n  detailed: {url: \"http://h/d\", parse: yaml}\n", file: "cfg.yml")
+        #expect(
+            bad == [
+                "cfg.yml:3:40: targets[0].health.detailed.parse must be one of auto, spring, microprofile, health+json, none, found \"yaml\""
+            ])
+    }
+
     @Test func basicAuth() throws {
         let (t, errors) = parse(
             """

@@ -153,7 +153,7 @@ final class ProbeBoard: Sendable {
 
         let rules = engine.rulesJSON()
         let groups = try #require(rules["data"]?["groups"]?.arrayValue)
-        #expect(groups.map { $0["name"]?.stringValue } == ["lookout-targets", "lookout-self"])
+        #expect(groups.map { $0["name"]?.stringValue } == ["lookout-targets", "lookout-dependencies", "lookout-self"])
         #expect(groups[0]["file"] == "lookout.rules.yml")
         #expect(groups[0]["interval"] == 1)
         #expect(groups[0]["lastEvaluation"] == "2026-09-21T14:13:20.000Z")
@@ -169,7 +169,9 @@ final class ProbeBoard: Sendable {
         #expect(slow["query"] == "max without(phase) (lookout_probe_duration_seconds{phase=\"total\"}) > 2 <= 5 unless lookout_probe_timed_out == 1")
         #expect(slow["labels"] == JSON.object([("severity", "warning")]))
         #expect(slow["alerts"]?.arrayValue?.count == 1)
-        let overhead = try #require(groups[1]["rules"]?[0])
+        let dependencyDown = try #require(groups[1]["rules"]?[0])
+        #expect(dependencyDown["name"] == "DependencyDown" && dependencyDown["duration"] == 60)
+        let overhead = try #require(groups[2]["rules"]?[0])
         #expect(overhead["duration"] == 300)
         #expect(overhead["state"] == "inactive")
         // Serializes as JSON text.

@@ -222,7 +222,11 @@ import Testing
     @Test func theRepositoryRuleFilesLoad() {
         let (groups, diags) = RuleFileLoader.load(files: [Repo.path("alerts/lookout.rules.yml")])
         #expect(diags.isEmpty, "\(diags)")
-        #expect(groups.flatMap(\.rules).map(\.name) == ["TargetSlow", "TargetVerySlow", "TargetTimeout", "TargetDown", "LookoutOverhead"])
+        #expect(groups.flatMap(\.rules).map(\.name) == [
+            "TargetSlow", "TargetVerySlow", "TargetTimeout", "TargetDown", "ScrapeInvalid", "DependencyDown",
+            "HealthCheckSequential",
+            "LookoutOverhead",
+        ])
         // The embedded copy is the same file.
         let embedded = (try? FileIO.readText(Repo.path("Sources/Agent/Resources/lookout.rules.yml"))) ?? ""
         #expect(embedded == ((try? FileIO.readText(Repo.path("alerts/lookout.rules.yml"))) ?? "-"))

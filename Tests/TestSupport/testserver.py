@@ -12,6 +12,11 @@ Built-in behaviours by path:
   /big/BYTES                a body of BYTES bytes (exposition-like lines)
   /gzipbomb/MIB             a gzip body that inflates to MIB MiB of zeros
   /flap/N                   alternates: N answers 200, then N answers 500, ...
+  /dependencies/MODE?NAME=SECONDS&...
+                            a Spring Boot style detailed health check that calls each
+                            dependency (this server's /delay/SECONDS) one after another
+                            (MODE sequential) or all at once (MODE parallel), and reports
+                            each one's measured time as details.durationMs
 Control:
   POST /_set?path=P         body: JSON {"status":200,"body":"...","headers":{},"delay":0,
                             "fail_times":0,"fail_status":500,"gzip":false} — what P answers from
@@ -31,6 +36,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 lock = threading.Lock()
@@ -194,11 +200,39 @@ class Handler(BaseHTTPRequestHandler):
         if head == "gzipbomb":
             data = bomb(int(parts[1]))
             return self.send(200, data, {"Content-Encoding": "gzip", "Content-Type": "text/plain; version=0.0.4"})
+        if head == "dependencies":
+            return self.send(200, self.dependencies(parts[1], url.query), {"Content-Type": "application/json"})
         if head == "flap":
             period = int(parts[1])
             ok = ((n - 1) // period) % 2 == 0
             return self.send(200 if ok else 500, "flap")
         return self.send(404, "not found")
+
+
+    def dependencies(self, mode, query):
+        port = self.server.server_address[1]
+        deps = urllib.parse.parse_qsl(query)
+        results = {}
+
+        def call(name, seconds):
+            began = time.monotonic()
+            with urllib.request.urlopen("http://127.0.0.1:%d/delay/%s" % (port, seconds), timeout=30) as r:
+                r.read()
+            results[name] = (time.monotonic() - began) * 1000
+
+        if mode == "parallel":
+            threads = [threading.Thread(target=call, args=d) for d in deps]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+        else:
+            for name, seconds in deps:
+                call(name, seconds)
+        components = {
+            name: {"status": "UP", "details": {"durationMs": round(results[name], 1)}} for name, _ in deps
+        }
+        return json.dumps({"status": "UP", "components": components})
 
 
 class Server(ThreadingHTTPServer):

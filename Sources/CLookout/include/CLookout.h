@@ -14,6 +14,9 @@ size_t lookout_gzip_bound(size_t n);
 /// Returns the output length, or -1 on error.
 long lookout_gzip_compress(const uint8_t *in, size_t n, uint8_t *out, size_t cap, int level);
 
+/// CRC-32 (IEEE 802.3, zlib's crc32) of `n` bytes.
+uint32_t lookout_crc32(const uint8_t *in, size_t n);
+
 /// A streaming gzip/zlib decompressor with an output limit (guards against compression bombs).
 typedef struct lookout_inflater lookout_inflater;
 lookout_inflater *lookout_inflater_new(void);
