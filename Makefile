@@ -2,15 +2,20 @@
 # Installs the system packages the build and the tests need (Debian; run as root).
 
 SWIFT ?= swift
-# Build: libcurl, libyaml, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC), RE2 (regexes).
-BUILD_PACKAGES := libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev libre2-dev pkg-config
+# Build: libcurl, libyaml, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC), RE2 (regexes),
+# elfutils (stack unwinding, symbols).
+BUILD_PACKAGES := libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev libre2-dev pkg-config \
+	libdw-dev libelf-dev
 # Tests: the real servers lookout is tested against, and the tools that read its output.
+# Stack profiles: programs in C, C++, Go and JavaScript to sample, perf to compare with.
 TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \
-	python3 python3-prometheus-client python3-yaml openssl curl procps wrk systemd
+	python3 python3-prometheus-client python3-yaml openssl curl procps wrk systemd \
+	gcc g++ binutils nodejs linux-perf
 # Tests, from PyPI: deploy/'s Kubernetes manifests are validated against the API's schema.
 PIP_PACKAGES := kubernetes-validate==1.37.0
-# Benchmarks/compare: the peers lookout is measured against, gcc for its C floor.
-BENCH_PACKAGES := gcc prometheus-blackbox-exporter prometheus-process-exporter
+# Benchmarks/compare: the peers lookout is measured against, gcc for its C floor; Benchmarks/stacks: libunwind
+# (DWARF unwinding cost against libdw).
+BENCH_PACKAGES := gcc prometheus-blackbox-exporter prometheus-process-exporter libunwind-dev
 APT_STAMP := .build/.apt-$(shell echo $(BUILD_PACKAGES) $(TEST_PACKAGES) $(BENCH_PACKAGES) $(PIP_PACKAGES) | md5sum | cut -c1-8)
 
 .PHONY: run test build release deps check-rules clean

@@ -18,9 +18,11 @@ let package = Package(
         .library(
             name: "LookoutKit",
             targets: [
-                "LookoutCore", "Config", "GoFormat", "Series", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL",
+                "LookoutCore", "Config", "GoFormat", "Series", "ProcFS", "Sampling", "Stacks", "Exposition", "Probing", "PromQL",
                 "Rules", "Notify", "Profiles", "Server", "Agent",
             ]),
+        // The stack sampling engine alone, for Benchmarks/stacks (a release build of it needs nothing else).
+        .library(name: "LookoutStacks", targets: ["Stacks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -53,6 +55,12 @@ let package = Package(
         .target(
             name: "CRE2",
             linkerSettings: [.linkedLibrary("re2"), .linkedLibrary("stdc++")]
+        ),
+        /// Stack profiling in C: perf_event_open and its ring buffer, libelf, libdw (line
+        /// tables, CFI unwinding), C++ and Swift demangling.
+        .target(
+            name: "CStacks",
+            linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("stdc++")]
         ),
         /// Small C helpers: zlib streams, crypt(3) for bcrypt, HMAC-SHA256, syscalls.
         .target(
@@ -119,8 +127,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// perf_event stack sampling: ring buffers, frame-pointer and DWARF unwinding,
+        /// symbolization (ELF, build-id, debuglink, kallsyms, perf maps), stack aggregates.
+        .target(name: "Stacks", dependencies: ["LookoutCore", "CStacks"]),
         /// pprof profiles aggregated per stack from the sampler's thread samples.
-        .target(name: "Profiles", dependencies: ["LookoutCore", "ProcFS", "Sampling", "Series", "CProtobuf", "CLookout"]),
+        .target(
+            name: "Profiles",
+            dependencies: [
+                "LookoutCore", "ProcFS", "Sampling", "Series", "Stacks", "CProtobuf", "CLookout",
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         /// The HTTP server: NIO, a small router, limits, auth.
         .target(
             name: "Server",
@@ -179,7 +195,11 @@ let package = Package(
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Config", "Series", "TestSupport"]),
         .testTarget(
             name: "ProfilesTests",
-            dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
+            dependencies: ["Profiles", "Sampling", "ProcFS", "Series", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+        .testTarget(
+            name: "StacksTests",
+            dependencies: ["Stacks", "Profiles", "CProtobuf", "CTestSupport", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [

@@ -18,6 +18,13 @@ let package = Package(
             ],
             // A single-threaded measuring tool: Swift 5 mode spares it global-state ceremony.
             swiftSettings: [.swiftLanguageMode(.v5)]
-        )
+        ),
+        /// The stack sampling engine on its own, ticking like the sampler: what Benchmarks/stacks
+        /// measures against `perf record`.
+        .executableTarget(
+            name: "lookout-stacks",
+            dependencies: [.product(name: "LookoutStacks", package: "lookout")],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
     ]
 )

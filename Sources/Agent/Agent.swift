@@ -56,6 +56,7 @@ public final class Agent: Sendable {
     let notifier: Notifier
     let rules: RuleEngine
     let sampler: Sampler
+    let stacks: StackSamplingState
     let profiles: ProfileService
     private let group: MultiThreadedEventLoopGroup
     let startedAt: WallTime
@@ -87,9 +88,14 @@ public final class Agent: Sendable {
             throw Diagnostics([Diagnostic("--path.procfs: \(error)", at: nil)])
         }
         let recorder = ProfileRecorder(clock: clock)
+        // perf_event stacks of the stack-sampled groups, read on the sampler's tick.
+        let stackReader = StackReader(
+            settings: config.sampling, groups: config.processes, recorder: recorder, logger: Logger(label: "lookout.stacks"),
+            procRoot: options.procfsRoot, sysRoot: options.sysfsRoot)
+        stacks = stackReader.state
         sampler = Sampler(
             settings: config.sampling, groups: config.processes, procfs: procfs, clock: clock,
-            logger: Logger(label: "lookout.sampler"), reporters: [recorder])
+            logger: Logger(label: "lookout.sampler"), reporters: [recorder], readers: [stackReader])
         profiles = ProfileService(recorder: recorder, sampler: sampler)
         let selfMetrics = SelfMetrics(procfs: procfs, clock: clock)
 
@@ -106,13 +112,14 @@ public final class Agent: Sendable {
         let ruleProblems = rules.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText)
         if !ruleProblems.isEmpty { throw Diagnostics(ruleProblems) }
         components = [
-            SamplingComponent(sampler: sampler), selfMetrics, ProbingComponent(prober: prober),
+            SamplingComponent(sampler: sampler, stacks: stacks), selfMetrics, ProbingComponent(prober: prober),
             NotifyComponent(notifier: notifier), RulesComponent(engine: rules, notifier: notifier),
         ]
 
         registry.register(SnapshotBox([buildInfo()]))
         registry.register(selfMetrics.box)
         registry.register(sampler.metrics)
+        registry.register(stacks)
         registry.register(reloads)
         registry.register(prober.probeMetrics)
         registry.register(notifier)
@@ -134,7 +141,7 @@ public final class Agent: Sendable {
             rules: rules, profiles: profiles,
             statusPage: StatusPageSource(
                 clock: clock, startedAt: startedAt, configSource: { agentRef.agent?.currentConfig.source ?? "" },
-                readiness: readiness, sampler: sampler, prober: prober, rules: rules, notifier: notifier)
+                readiness: readiness, sampler: sampler, stacks: stacks, prober: prober, rules: rules, notifier: notifier)
         ) {
             await agentRef.agent?.reload() ?? .failure(Diagnostics([]))
         }

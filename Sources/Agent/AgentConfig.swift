@@ -29,10 +29,12 @@ public struct AgentConfig: Sendable, Hashable {
 
     public static let keys = ["listen", "sampling", "processes", "targets", "rules", "notify"]
 
-    /// The embedded default: the host and the agent's own process at 19 Hz, default rules, no targets.
+    /// The embedded default: the host and the agent's own process at 19 Hz, default rules, no
+    /// targets. The agent's own stacks are not sampled: symbolizing its own symbol tables would
+    /// cost more than they tell.
     public static var embeddedDefault: AgentConfig {
         var c = AgentConfig()
-        c.processes = [ProcessGroupSettings(name: "lookout", selector: .current, threads: true)]
+        c.processes = [ProcessGroupSettings(name: "lookout", selector: .current, threads: true, stacks: false)]
         return c
     }
 
@@ -100,7 +102,7 @@ public struct AgentConfig: Sendable, Hashable {
     /// Where the agent keeps its state: `stateDirectory` when given, else `data` beside the config file.
     static func stateDirectory(_ stateDirectory: String?, configFile: String) -> String {
         if let stateDirectory { return stateDirectory.count > 1 && stateDirectory.hasSuffix("/") ? String(stateDirectory.dropLast()) : stateDirectory }
-        return resolve("data", relativeTo: configFile)
+        return ConfigPath.resolve("data", relativeTo: configFile)
     }
 
     /// Reads and parses a config file.

@@ -3,6 +3,7 @@ import Logging
 import LookoutCore
 import Notify
 import Probing
+import Profiles
 import Rules
 import Sampling
 import Series
@@ -11,11 +12,14 @@ import Series
 struct SamplingComponent: AgentComponent {
     let name = "sampler"
     let sampler: Sampler
+    /// The stack reader's side (it ticks with the sampler).
+    let stacks: StackSamplingState
 
     func run() async throws { try await sampler.run() }
 
     func apply(_ config: AgentConfig) async {
         sampler.update(settings: config.sampling, groups: config.processes)
+        stacks.update(settings: config.sampling, groups: config.processes)
     }
 }
 

@@ -69,6 +69,11 @@ struct Routes: Sendable {
                 let r = await profiles.handle(query: request.query)
                 return HTTPResponse(status: r.status, headers: r.allHeaders, body: r.body)
             }))
+        router.add(
+            Route(["GET"], "/debug/pprof/flamegraph", handler: .async { request in
+                let r = await profiles.flameGraph(query: request.query)
+                return HTTPResponse(status: r.status, headers: r.allHeaders, body: r.body)
+            }))
         if enableLifecycle {
             let reload = self.reload
             router.add(

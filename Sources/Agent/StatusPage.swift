@@ -1,4 +1,5 @@
 import LookoutCore
+import Rules
 
 /// What the status page at `/` shows; gathered from the components' snapshots.
 struct StatusPageModel: Sendable {
@@ -48,6 +49,14 @@ struct StatusPageModel: Sendable {
         var detail: String
     }
 
+    /// A stack-sampled group's hottest functions of the last minute.
+    struct GroupFunctions: Sendable {
+        var group: String
+        var samples: Int64
+        /// Name, own samples, samples with it on the stack.
+        var functions: [(name: String, flat: Int64, cumulative: Int64)]
+    }
+
     var version = LookoutVersion.version
     var startedAt: WallTime
     var now: WallTime
@@ -65,6 +74,11 @@ struct StatusPageModel: Sendable {
     var outboxLength: Int = 0
     var outboxOldestAge: Duration?
     var receivers: [Receiver] = []
+    /// `lookout_profiler_stack_sampling`'s status: active, denied or off.
+    var stackSampling = "off"
+    var stackGroups: [String] = []
+    /// nil before a minute of stack samples has passed.
+    var topFunctions: [GroupFunctions]?
 }
 
 /// Renders the status page: one server-rendered HTML document, no scripts, no external assets.
@@ -161,6 +175,40 @@ enum StatusPage {
         }
         h += "</section>"
 
+        // Stack profiles
+        h += "<section id=\"stacks\"><h2>CPU stacks (stack sampling \(esc(m.stackSampling)))</h2>"
+        switch m.stackSampling {
+        case "active":
+            if let top = m.topFunctions {
+                for g in top {
+                    let link = "/debug/pprof/flamegraph?seconds=10&amp;group=\(esc(URLQuery.escape(g.group)))"
+                    h += "<h3>\(esc(g.group)) <a href=\"\(link)\">flame graph</a></h3>"
+                    if g.functions.isEmpty {
+                        h += "<p class=\"muted\">No samples in the last minute.</p>"
+                        continue
+                    }
+                    h += "<table class=\"functions\" data-group=\"\(esc(g.group))\"><thead><tr><th>function (last minute)</th>"
+                    h += "<th>self</th><th>total</th></tr></thead><tbody>"
+                    for f in g.functions {
+                        let total = Double(max(g.samples, 1))
+                        h += "<tr><td><a href=\"\(link)\"><code>\(esc(f.name))</code></a></td>"
+                        h += "<td class=\"num\">\(percent(Double(f.flat) / total))</td><td class=\"num\">\(percent(Double(f.cumulative) / total))</td></tr>"
+                    }
+                    h += "</tbody></table>"
+                }
+            } else {
+                h += "<p class=\"muted\">The top functions appear after a minute of samples.</p>"
+                for g in m.stackGroups {
+                    h += "<p>\(esc(g)): <a href=\"/debug/pprof/flamegraph?seconds=10&amp;group=\(esc(URLQuery.escape(g)))\">flame graph</a></p>"
+                }
+            }
+        case "denied":
+            h += "<p>perf events were refused (see the log for how to allow them); profiles are thread-level.</p>"
+        default:
+            h += "<p class=\"muted\">No group is stack-sampled (<code>sampling.stacks</code>, a group's <code>stacks:</code>); profiles are thread-level.</p>"
+        }
+        h += "</section>"
+
         // Notifications
         h += "<section id=\"notifications\"><h2>Notifications</h2><p>Outbox: \(m.outboxLength) pending"
         if let age = m.outboxOldestAge { h += ", oldest \(ago(age))" }
@@ -177,7 +225,8 @@ enum StatusPage {
             <li><a href="/metrics">/metrics</a> (Prometheus exposition)</li>
             <li><a href="/api/v1/targets">/api/v1/targets</a> · <a href="/api/v1/alerts">/api/v1/alerts</a> · <a href="/api/v1/rules">/api/v1/rules</a></li>
             <li><a href="/debug/pprof/profile?seconds=10">/debug/pprof/profile?seconds=10</a> (pprof CPU profile, gzipped) ·
-            <a href="/debug/pprof/profile?seconds=10&amp;format=folded">folded stacks</a></li>
+            <a href="/debug/pprof/profile?seconds=10&amp;format=folded">folded stacks</a> ·
+            <a href="/debug/pprof/flamegraph?seconds=10">flame graph</a></li>
             <li><a href="/-/healthy">/-/healthy</a> · <a href="/-/ready">/-/ready</a></li>
             </ul></section></main></body></html>
             """
@@ -228,6 +277,9 @@ enum StatusPage {
 
     static func fmt(_ v: Double) -> String { String(Double(Int(v * 10)) / 10) }
 
+    static func percent(_ v: Double) -> String { "\(Double(Int(v * 1000)) / 10)%" }
+
+
     static func seconds(_ s: Double) -> String {
         s >= 1 ? "\(Double(Int(s * 100)) / 100) s" : "\(Int((s * 1000).rounded())) ms"
     }
@@ -240,19 +292,5 @@ enum StatusPage {
     }
 
     /// HTML escaping for text and attribute values.
-    static func esc(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out
-    }
+    static func esc(_ s: String) -> String { Markup.escaped(s) }
 }

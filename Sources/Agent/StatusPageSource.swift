@@ -1,6 +1,7 @@
 import LookoutCore
 import Notify
 import Probing
+import Profiles
 import Rules
 import Sampling
 
@@ -11,6 +12,7 @@ struct StatusPageSource: Sendable {
     let configSource: @Sendable () -> String
     let readiness: Readiness
     let sampler: Sampler
+    let stacks: StackSamplingState
     let prober: Prober
     let rules: RuleEngine
     let notifier: Notifier
@@ -52,6 +54,16 @@ struct StatusPageSource: Sendable {
         m.groupCPU = history.groups.map { .init(name: $0.group ?? "", points: points($0.mean)) }
         if let limit = sampler.metrics.cgroupLimit {
             m.cgroupLimit = .init(cores: limit.cores, weight: limit.weight)
+        }
+        m.stackSampling = stacks.status.rawValue
+        m.stackGroups = stacks.groups
+        if let last = stacks.lastMinute {
+            m.topFunctions = m.stackGroups.map { g in
+                let samples = last.aggregate.stacks.reduce(Int64(0)) { $0 + (last.aggregate.labels[Int($1.group)] == g ? $1.count : 0) }
+                return .init(
+                    group: g, samples: samples,
+                    functions: last.topFunctions(10, group: g).map { ($0.name, $0.flat, $0.cumulative) })
+            }
         }
         let outbox = notifier.status()
         m.outboxLength = Int(outbox["length"]?.doubleValue ?? 0)

@@ -3,13 +3,11 @@
 
 #include <crypt.h>
 #include <errno.h>
-#include <linux/perf_event.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -116,22 +114,5 @@ int lookout_sha256(const uint8_t *data, size_t n, uint8_t out[32]) {
 
 pid_t lookout_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
-int lookout_perf_open_cpu_clock(pid_t tid, int cpu, uint64_t frequency_hz, int exclude_kernel) {
-    struct perf_event_attr attr;
-    memset(&attr, 0, sizeof attr);
-    attr.size = sizeof attr;
-    attr.type = PERF_TYPE_SOFTWARE;
-    attr.config = PERF_COUNT_SW_CPU_CLOCK;
-    attr.freq = 1;
-    attr.sample_freq = frequency_hz;
-    attr.sample_type = PERF_SAMPLE_TID | PERF_SAMPLE_TIME | PERF_SAMPLE_CALLCHAIN;
-    attr.disabled = 1;
-    attr.exclude_kernel = exclude_kernel ? 1 : 0;
-    attr.exclude_hv = 1;
-    return (int)syscall(SYS_perf_event_open, &attr, tid, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-}
-
-int lookout_perf_enable(int fd) { return ioctl(fd, PERF_EVENT_IOC_ENABLE, 0); }
-int lookout_perf_disable(int fd) { return ioctl(fd, PERF_EVENT_IOC_DISABLE, 0); }
 long lookout_page_size(void) { return sysconf(_SC_PAGESIZE); }
 long lookout_clock_ticks(void) { return sysconf(_SC_CLK_TCK); }

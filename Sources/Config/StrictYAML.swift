@@ -163,6 +163,16 @@ public struct YAMLValue {
         return s.string
     }
 
+    /// A string that must be one of `allowed` (an enumeration's raw values).
+    public func choice(_ what: String, _ allowed: [String]) -> String? {
+        guard let v = string(what) else { return nil }
+        guard allowed.contains(v) else {
+            error("\(what) must be one of \(allowed.joined(separator: ", ")), found \"\(v)\"")
+            return nil
+        }
+        return v
+    }
+
     public func stringList(_ what: String) -> [String]? {
         guard let items = sequence(what) else { return nil }
         var out: [String] = []

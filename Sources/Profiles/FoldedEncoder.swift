@@ -12,15 +12,23 @@ enum FoldedEncoder {
         // Threads of one name in one process fold into one line, as they would in perf.
         var lines: [String: Int64] = [:]
         lines.reserveCapacity(a.stacks.count)
-        var frames: [String] = []
-        for (key, values) in a.stacks {
-            frames.removeAll(keepingCapacity: true)
-            frames.append(frame(a.strings[key.group]))
-            frames.append(ProfileAggregate.processFrame(key.pid))
-            frames.append(frame(a.strings[key.thread]))
-            for f in a.leafFrames(key).reversed() { frames.append(frame(a.strings[f])) }
-            lines[frames.joined(separator: ";"), default: 0] += values.count
+        for (frames, count) in rootFirstStacks(a) {
+            lines[frames.map(frame).joined(separator: ";"), default: 0] += count
         }
+        return render(lines)
+    }
+
+    /// Each stack root first: the group, `pid N`, the thread name, then its frames.
+    static func rootFirstStacks(_ a: ProfileAggregate) -> [(frames: [String], count: Int64)] {
+        a.stacks.map { key, values in
+            var frames = [a.strings[key.group], ProfileAggregate.processFrame(key.pid), a.strings[key.thread]]
+            for f in a.leafFrames(key).reversed() { frames.append(a.strings[f]) }
+            return (frames, values.count)
+        }
+    }
+
+    /// `stack count` lines, sorted by stack.
+    static func render(_ lines: [String: Int64]) -> String {
         var out = ""
         for (stack, count) in lines.sorted(by: { $0.key < $1.key }) {
             out += stack

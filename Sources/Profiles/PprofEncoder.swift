@@ -59,25 +59,13 @@ enum PprofEncoder {
             offsets.append(locationIDs.count)
         }
 
-        let arena = PprofAllocations()
+        let arena = PprofArena()
         var profile = Perftools__Profiles__Profile()
         perftools__profiles__profile__init(&profile)
 
         // Sample types and the period type.
-        let valueTypes = arena.make(Perftools__Profiles__ValueType.self, 3)
-        for i in 0..<3 { perftools__profiles__value_type__init(valueTypes + i) }
-        valueTypes[0].type = Int64(samplesName)
-        valueTypes[0].unit = Int64(countUnit)
-        valueTypes[1].type = Int64(valueName)
-        valueTypes[1].unit = Int64(nanosecondsUnit)
-        valueTypes[2].type = Int64(valueName)
-        valueTypes[2].unit = Int64(nanosecondsUnit)
-        let sampleTypes = arena.make(UnsafeMutablePointer<Perftools__Profiles__ValueType>?.self, 2)
-        sampleTypes[0] = valueTypes
-        sampleTypes[1] = valueTypes + 1
-        profile.n_sample_type = 2
-        profile.sample_type = sampleTypes
-        profile.period_type = valueTypes + 2
+        arena.setSampleTypes(
+            [(samplesName, countUnit), (valueName, nanosecondsUnit)], period: (valueName, nanosecondsUnit), of: &profile)
         profile.period = 1_000_000_000 / Int64(frequency)
         profile.time_nanos = p.startTime.nanosecondsSinceEpoch
         profile.duration_nanos = max(p.duration.nanoseconds, 0)
@@ -118,8 +106,6 @@ enum PprofEncoder {
         let ids = arena.make(UInt64.self, locationIDs.count)
         for (i, id) in locationIDs.enumerated() { ids[i] = id }
         let values = arena.make(Int64.self, 2 * m)
-        let labels = arena.make(Perftools__Profiles__Label.self, 3 * m)
-        let labelPointers = arena.make(UnsafeMutablePointer<Perftools__Profiles__Label>?.self, 3 * m)
         for (i, key) in keys.enumerated() {
             let v = a.stacks[key]!
             perftools__profiles__sample__init(samples + i)
@@ -129,68 +115,19 @@ enum PprofEncoder {
             values[2 * i + 1] = v.nanoseconds
             samples[i].n_value = 2
             samples[i].value = values + 2 * i
-            for j in 0..<3 { perftools__profiles__label__init(labels + 3 * i + j) }
-            labels[3 * i].key = Int64(pidKey)
-            labels[3 * i].num = Int64(key.pid)
-            labels[3 * i + 1].key = Int64(tidKey)
-            labels[3 * i + 1].num = Int64(key.tid)
-            labels[3 * i + 2].key = Int64(groupKey)
-            labels[3 * i + 2].str = Int64(key.group)
-            for j in 0..<3 { labelPointers[3 * i + j] = labels + 3 * i + j }
-            samples[i].n_label = 3
-            samples[i].label = labelPointers + 3 * i
+            arena.setLabels(
+                [.init(key: pidKey, num: Int64(key.pid)), .init(key: tidKey, num: Int64(key.tid)), .init(key: groupKey, str: key.group)],
+                of: samples + i)
             samplePointers[i] = samples + i
         }
         profile.n_sample = m
         profile.sample = samplePointers
 
         // Comments.
-        let commentBuffer = arena.make(Int64.self, comments.count)
-        for (i, c) in comments.enumerated() { commentBuffer[i] = c }
         profile.n_comment = comments.count
-        profile.comment = commentBuffer
+        profile.comment = arena.copy(comments)
 
-        // The string table: one NUL-terminated block, pointers into it.
-        let all = strings.strings
-        var total = 0
-        for s in all { total += s.utf8.count + 1 }
-        let text = arena.make(CChar.self, total)
-        let table = arena.make(UnsafeMutablePointer<CChar>?.self, all.count)
-        var at = 0
-        for (i, s) in all.enumerated() {
-            table[i] = text + at
-            for b in s.utf8 {
-                text[at] = CChar(bitPattern: b)
-                at += 1
-            }
-            text[at] = 0
-            at += 1
-        }
-        profile.n_string_table = all.count
-        profile.string_table = table
-
-        let size = perftools__profiles__profile__get_packed_size(&profile)
-        let packed = [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = perftools__profiles__profile__pack(&profile, buffer.baseAddress)
-        }
-        withExtendedLifetime(arena) {}
-        return packed
-    }
-}
-
-/// C memory for one encode, freed together when the arena goes.
-private final class PprofAllocations {
-    private var blocks: [UnsafeMutableRawPointer] = []
-
-    func make<T>(_: T.Type, _ count: Int) -> UnsafeMutablePointer<T> {
-        let n = max(count, 1)
-        let raw = UnsafeMutableRawPointer.allocate(
-            byteCount: n * MemoryLayout<T>.stride, alignment: MemoryLayout<T>.alignment)
-        blocks.append(raw)
-        return raw.bindMemory(to: T.self, capacity: n)
-    }
-
-    deinit {
-        for b in blocks { b.deallocate() }
+        arena.setStrings(strings.strings, of: &profile)
+        return arena.pack(&profile)
     }
 }

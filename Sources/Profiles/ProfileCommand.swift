@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
 import LookoutCore
 import ProcFS
 import Sampling
@@ -25,11 +26,14 @@ public enum ProfileCommand {
         public var ticks: Int
         public var missedTicks: UInt64
         public var bytes: Int
+        /// Whether the profile has real (perf_event) stacks rather than thread-level ones.
+        public var realStacks: Bool
 
         /// One line for standard error.
         public var description: String {
             var s =
-                "wrote \(format.rawValue) \(type.rawValue) profile of \(group) to \(output): \(samples) samples, "
+                "wrote \(format.rawValue) \(type.rawValue) profile of \(group) to \(output) "
+                + "(\(realStacks ? "function stacks" : "thread-level")): \(samples) samples, "
                 + "\(stacks) stacks, \(ticks) ticks, \(bytes) bytes"
             if droppedSamples > 0 { s += ", \(droppedSamples) samples dropped (too many stacks)" }
             if missedTicks > 0 { s += ", \(missedTicks) ticks missed" }
@@ -55,11 +59,13 @@ public enum ProfileCommand {
     ///   - output: the file to write (atomically), or `-` for standard output.
     ///   - format: `pprof` or `folded`; by default folded when `output` ends in `.folded`, else pprof.
     ///   - type: cpu by default; block and mutex turn that sampling on in the command's own sampler.
-    ///   - sampling: the config's `sampling:` (its frequency counts); defaults otherwise.
+    ///   - sampling: the config's `sampling:` (its frequency, `stacks` and `dwarf_unwinding`
+    ///     count); defaults otherwise. A cpu profile has real stacks when the process's group
+    ///     is stack-sampled and perf events are allowed; a refusal is logged to `stackLogger`.
     public static func run(
         pid: Int32? = nil, group: String? = nil, seconds: Int? = nil, output: String?, format: String? = nil,
         type: String? = nil, groups: [ProcessGroupSettings] = [], sampling: SamplerSettings = SamplerSettings(),
-        procfs: ProcFS? = nil, clock: any AgentClock = SystemClock()
+        procfs: ProcFS? = nil, clock: any AgentClock = SystemClock(), stackLogger: Logger = Logger(label: "lookout.stacks")
     ) async throws(Failure) -> Summary {
         // Usage first, before touching /proc.
         if pid != nil && group != nil { throw .usage("--pid and --group exclude each other") }
@@ -122,7 +128,11 @@ public enum ProfileCommand {
         watched.threads = true
 
         let recorder = ProfileRecorder(clock: clock)
-        let sampler = Sampler(settings: settings, groups: [watched], procfs: fs, clock: clock, reporters: [recorder])
+        // Real stacks when the group is stack-sampled and perf events are allowed.
+        let stacks = StackReader(
+            settings: settings, groups: [watched], recorder: recorder, logger: stackLogger, procRoot: fs.root, sysRoot: fs.sysRoot)
+        let sampler = Sampler(
+            settings: settings, groups: [watched], procfs: fs, clock: clock, reporters: [recorder], readers: [stacks])
         let recorded: RecordedProfile
         do {
             recorded = try await record(sampler: sampler, recorder: recorder, type: profileType, seconds: seconds, clock: clock)
@@ -133,7 +143,7 @@ public enum ProfileCommand {
         let processes =
             families.first { $0.name == SamplerMetricNames.processes }?
             .metrics.first { $0.labels == ["group": watched.name] }?.value.singleValue ?? 0
-        if recorded.aggregate.samples == 0 && processes == 0 {
+        if recorded.samples == 0 && processes == 0 {
             throw .runtime(
                 pid.map { "process \($0) exited before anything was recorded" }
                     ?? "group \(ProfileRequest.quoted(watched.name)) matched no process")
@@ -156,9 +166,10 @@ public enum ProfileCommand {
         }
         let a = recorded.aggregate
         return Summary(
-            output: output, format: chosenFormat, type: profileType, group: watched.name, samples: a.samples,
-            stacks: a.stackCount, droppedSamples: a.droppedSamples, ticks: a.ticks, missedTicks: sampler.metrics.missedTicks,
-            bytes: bytes.count)
+            output: output, format: chosenFormat, type: profileType, group: watched.name, samples: recorded.samples,
+            stacks: recorded.stacks?.aggregate.stacks.count ?? a.stackCount,
+            droppedSamples: recorded.droppedSamples, ticks: a.ticks,
+            missedTicks: sampler.metrics.missedTicks, bytes: bytes.count, realStacks: recorded.stacks != nil)
     }
 
     /// Runs the sampler until the recording is done. The recording starts after the

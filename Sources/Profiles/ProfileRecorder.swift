@@ -1,5 +1,6 @@
 import LookoutCore
 import Sampling
+import Stacks
 import Synchronization
 
 /// The sampler's reporter for profiles. It asks for samples only while at least one
@@ -37,6 +38,8 @@ public final class ProfileRecorder: TickReporter, Sendable {
         var id: UInt64
         var start: MonotonicInstant
         var aggregate: ProfileAggregate
+        /// Real stacks (cpu recordings, while stack sampling is active); made by the first batch.
+        var stacks: StackAggregate?
     }
 
     private struct State {
@@ -48,6 +51,9 @@ public final class ProfileRecorder: TickReporter, Sendable {
     /// The union of the running recordings' demands: 0 for none, else 0x100 | raw value.
     /// The sampler reads it every tick, so it is an atomic, not the lock.
     private let demandBits = Atomic<UInt16>(0)
+    /// Whether stack sampling is active (set by the stack reader): cpu recordings are then
+    /// profiles of real stacks.
+    private let stacksActive = Atomic<Bool>(false)
 
     public init(clock: any AgentClock = SystemClock(), limits: Limits = Limits()) {
         self.clock = clock
@@ -65,6 +71,31 @@ public final class ProfileRecorder: TickReporter, Sendable {
         state.withLock { s in
             for i in s.running.indices where tick.monotonicTime > s.running[i].start {
                 s.running[i].aggregate.add(tick)
+            }
+        }
+    }
+
+    // MARK: stacks
+
+    /// Whether a stack reader samples real stacks now; cpu recordings that end while it does
+    /// carry them.
+    public var stackSamplingActive: Bool {
+        get { stacksActive.load(ordering: .relaxed) }
+        set { stacksActive.store(newValue, ordering: .relaxed) }
+    }
+
+    /// Adds a drain of the stack sampler to every running cpu recording that started before
+    /// `time` (the tick's time). Called on the tick thread by the stack reader.
+    public func report(stacks batch: StackBatch, at time: MonotonicInstant, frequency: Int) {
+        guard !batch.isEmpty else { return }
+        let maxStacks = limits.maxStacks
+        state.withLock { s in
+            for i in s.running.indices where s.running[i].aggregate.type == .cpu && time > s.running[i].start {
+                if s.running[i].stacks == nil {
+                    s.running[i].stacks = StackAggregate(
+                        periodNanoseconds: 1_000_000_000 / Int64(max(frequency, 1)), maxStacks: maxStacks)
+                }
+                s.running[i].stacks!.add(batch)
             }
         }
     }
@@ -124,14 +155,22 @@ public final class ProfileRecorder: TickReporter, Sendable {
 
     /// Unregisters a recording and hands over what it collected; nil if it was stopped already.
     public func stop(_ recording: Recording) -> RecordedProfile? {
-        let aggregate = state.withLock { s -> ProfileAggregate? in
+        let running = state.withLock { s -> Running? in
             guard let i = s.running.firstIndex(where: { $0.id == recording.id }) else { return nil }
             let r = s.running.remove(at: i)
             updateDemand(s.running)
-            return r.aggregate
+            return r
         }
         let stop = clock.now
-        return aggregate.map { RecordedProfile(aggregate: $0, startTime: recording.wallStart, duration: stop - recording.start) }
+        guard let running else { return nil }
+        var profile = RecordedProfile(aggregate: running.aggregate, startTime: recording.wallStart, duration: stop - recording.start)
+        if running.aggregate.type == .cpu && stackSamplingActive {
+            let period = 1_000_000_000 / Int64(max(running.aggregate.frequency, 1))
+            profile.stacks = StackProfile(
+                aggregate: running.stacks ?? StackAggregate(periodNanoseconds: period, maxStacks: limits.maxStacks),
+                startTime: recording.wallStart, duration: stop - recording.start)
+        }
+        return profile
     }
 
     /// Called under the lock, so demand and the running set change together.
@@ -143,9 +182,12 @@ public final class ProfileRecorder: TickReporter, Sendable {
 }
 
 /// A finished recording: its aggregate and when it was taken. Encoding happens here, on
-/// the caller's task, after the window.
+/// the caller's task, after the window. A cpu recording made while stack sampling was
+/// active carries real stacks, and its encodings are theirs; otherwise they are thread-level.
 public struct RecordedProfile: Sendable {
     public var aggregate: ProfileAggregate
+    /// Real stacks (perf_event samples), when stack sampling was active.
+    public var stacks: StackProfile?
     /// Wall-clock time the recording started (`time_nanos`).
     public var startTime: WallTime
     /// How long it recorded (`duration_nanos`).
@@ -161,7 +203,8 @@ public struct RecordedProfile: Sendable {
 
     /// The packed `perftools.profiles.Profile`, not compressed.
     public func pprofBytes(defaultFrequency: Int = SamplerSettings().frequency) -> [UInt8] {
-        PprofEncoder.encode(self, defaultFrequency: defaultFrequency)
+        if let stacks { return stacks.pprofBytes() }
+        return PprofEncoder.encode(self, defaultFrequency: defaultFrequency)
     }
 
     /// The gzipped `Profile`, as `go tool pprof` and `/debug/pprof/profile` expect it.
@@ -170,7 +213,21 @@ public struct RecordedProfile: Sendable {
     }
 
     /// Folded stacks, root first, one line per stack.
-    public func folded() -> String { FoldedEncoder.encode(aggregate) }
+    public func folded() -> String { stacks?.folded() ?? FoldedEncoder.encode(aggregate) }
+
+    /// Samples in the profile (real stack samples when it has them).
+    public var samples: Int64 { stacks?.aggregate.samples ?? aggregate.samples }
+
+    /// Samples left out because the profile had too many distinct stacks.
+    public var droppedSamples: Int64 { stacks?.aggregate.droppedSamples ?? aggregate.droppedSamples }
+
+    /// A self-contained, zoomable SVG flame graph: of real stacks, or of threads and their
+    /// wait channels. `group` keeps one group's stacks.
+    public func flameGraph(title: String = "CPU", group: String? = nil) -> String {
+        if let stacks { return stacks.flameGraph(title: title, group: group) }
+        let all = FoldedEncoder.rootFirstStacks(aggregate).filter { group == nil || $0.frames.first == group }
+        return FlameGraph.svg(stacks: all, title: FlameGraph.heading(title + " (thread-level)", stacks: all, duration: duration))
+    }
 
     /// The profile in `format`, as written to a file or an HTTP body.
     public func encoded(_ format: ProfileFormat, defaultFrequency: Int = SamplerSettings().frequency) throws(ProfileError) -> [UInt8] {

@@ -123,16 +123,40 @@ public final class ProfileService: Sendable {
     }
 
     public func handle(query: [(name: String, value: String)]) async -> ProfileResponse {
-        let request: ProfileRequest
+        await answer(query) { request, profile throws(ProfileError) in
+            let body = try profile.encoded(request.format, defaultFrequency: settings().frequency)
+            return Self.response(request.format, body, dropped: profile.droppedSamples)
+        }
+    }
+
+    /// `GET /debug/pprof/flamegraph?seconds=N[&group=NAME]`: records like `handle` (cpu),
+    /// then answers a self-contained, zoomable SVG flame graph: of real stacks when stack
+    /// sampling is active, else thread-level; `group` keeps one group's stacks.
+    public func flameGraph(query: [(name: String, value: String)]) async -> ProfileResponse {
+        let group = query.first { $0.name == "group" }?.value
+        return await answer(query, type: .cpu) { _, profile in
+            let svg = profile.flameGraph(title: group.map { "CPU of \($0)" } ?? "CPU", group: group)
+            return ProfileResponse(
+                status: 200, contentType: "image/svg+xml", headers: [("X-Content-Type-Options", "nosniff")],
+                body: Array(svg.utf8))
+        }
+    }
+
+    /// Parses the query (with `type` fixed when given), records, and answers with `encode`'s
+    /// response; errors become their status and message.
+    private func answer(
+        _ query: [(name: String, value: String)], type: ProfileType? = nil,
+        _ encode: (ProfileRequest, RecordedProfile) throws(ProfileError) -> ProfileResponse
+    ) async -> ProfileResponse {
+        var request: ProfileRequest
         do {
             request = try ProfileRequest.parse(query: query)
         } catch {
             return .error(error)
         }
+        if let type { request.type = type }
         do {
-            let profile = try await record(request)
-            let body = try profile.encoded(request.format, defaultFrequency: settings().frequency)
-            return Self.response(request.format, body, dropped: profile.aggregate.droppedSamples)
+            return try encode(request, try await record(request))
         } catch let error as ProfileError {
             return .error(error)
         } catch {

@@ -147,8 +147,8 @@ final class RuleGroupRuntime {
 }
 
 /// `url.QueryEscape`: spaces as `+`, everything but unreserved characters percent-encoded.
-enum URLQuery {
-    static func escape(_ s: String) -> String {
+public enum URLQuery {
+    public static func escape(_ s: String) -> String {
         var out = ""
         for b in s.utf8 {
             switch b {

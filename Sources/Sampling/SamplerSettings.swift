@@ -12,10 +12,17 @@ public struct SamplerSettings: Sendable, Hashable {
     public var mutex: Bool = false
     /// Window of the `*_peak_ratio` gauges.
     public var peakWindow: Duration = .seconds(15)
+    /// perf_event CPU stacks (user and kernel) of the groups' threads; a group's `stacks:`
+    /// overrides it. Profiles are thread-level where stacks are off or refused.
+    public var stacks: Bool = true
+    /// When the copied user stack is unwound with DWARF CFI: `auto` (where the frame-pointer
+    /// chain looks truncated), `always` or `never` (the raw values of Stacks' `DwarfUnwinding`).
+    public var dwarfUnwinding: String = "auto"
 
     public init() {}
 
-    public static let keys = ["frequency", "cpu", "block", "mutex", "peak_window"]
+    public static let keys = ["frequency", "cpu", "block", "mutex", "stacks", "dwarf_unwinding", "peak_window"]
+    public static let dwarfUnwindingValues = ["auto", "always", "never"]
 
     /// Reads the `sampling:` mapping; problems go to the value's document.
     public static func parse(_ value: YAMLValue) -> SamplerSettings {
@@ -25,6 +32,8 @@ public struct SamplerSettings: Sendable, Hashable {
         if let v = m["cpu"]?.bool("sampling.cpu") { s.cpu = v }
         if let v = m["block"]?.bool("sampling.block") { s.block = v }
         if let v = m["mutex"]?.bool("sampling.mutex") { s.mutex = v }
+        if let v = m["stacks"]?.bool("sampling.stacks") { s.stacks = v }
+        if let v = m["dwarf_unwinding"]?.choice("sampling.dwarf_unwinding", dwarfUnwindingValues) { s.dwarfUnwinding = v }
         if let v = m["peak_window"]?.duration("sampling.peak_window", positive: true) { s.peakWindow = v }
         return s
     }
@@ -37,14 +46,20 @@ public struct ProcessGroupSettings: Sendable, Hashable {
     public var selector: ProcessSelector
     /// Per-thread CPU series for this group.
     public var threads: Bool = false
+    /// Stack sampling of this group's threads; nil follows `sampling.stacks`.
+    public var stacks: Bool?
 
-    public init(name: String, selector: ProcessSelector, threads: Bool = false) {
+    public init(name: String, selector: ProcessSelector, threads: Bool = false, stacks: Bool? = nil) {
         self.name = name
         self.selector = selector
         self.threads = threads
+        self.stacks = stacks
     }
 
-    public static let keys = ["name", "comm", "cmdline", "pidfile", "pid", "cgroup", "threads"]
+    /// Whether the group's stacks are sampled under `settings`.
+    public func samplesStacks(_ settings: SamplerSettings) -> Bool { stacks ?? settings.stacks }
+
+    public static let keys = ["name", "comm", "cmdline", "pidfile", "pid", "cgroup", "threads", "stacks"]
 
     public static func parse(_ value: YAMLValue, index: Int) -> ProcessGroupSettings? {
         let what = "processes[\(index)]"
@@ -68,6 +83,7 @@ public struct ProcessGroupSettings: Sendable, Hashable {
         guard let selector = selectors.first else { return nil }
         var g = ProcessGroupSettings(name: name, selector: selector)
         if let v = m["threads"]?.bool("\(what).threads") { g.threads = v }
+        if let v = m["stacks"]?.bool("\(what).stacks") { g.stacks = v }
         return g
     }
 }

@@ -80,10 +80,35 @@ import Testing
         #expect(c.notify.outbox == "/srv/outbox")
     }
 
+    @Test func stackSamplingKeys() throws {
+        let text = """
+            sampling:
+              stacks: false
+              dwarf_unwinding: always
+            processes:
+              - name: api
+                pid: 1
+                stacks: true
+              - name: db
+                pid: 2
+            """
+        let c = try AgentConfig.parse(text, file: "stacks.yml")
+        #expect(!c.sampling.stacks)
+        #expect(c.sampling.dwarfUnwinding == "always")
+        #expect(c.processes.map { $0.samplesStacks(c.sampling) } == [true, false])
+        // Defaults: every group of a config file is stack-sampled, DWARF where needed.
+        let d = try AgentConfig.parse("processes:\n  - name: api\n    pid: 1\n", file: "d.yml")
+        #expect(d.sampling.stacks && d.sampling.dwarfUnwinding == "auto")
+        #expect(d.processes[0].stacks == nil && d.processes[0].samplesStacks(d.sampling))
+    }
+
     @Test func embeddedDefaultWatchesTheAgentItself() {
         let c = AgentConfig.embeddedDefault
         #expect(c.processes.count == 1)
         #expect(c.processes[0].selector == .current)
+        // ...without sampling its own stacks.
+        #expect(!c.processes[0].samplesStacks(c.sampling))
+        #expect(c.sampling.stacks)
         #expect(c.targets.isEmpty)
         #expect(c.rules.files == nil)
     }
@@ -128,6 +153,12 @@ import Testing
         ("sampling:\n  cpu: true\n  cpu: false\n", "3:3", "duplicate key \"cpu\""),
         ("targets:\n  - name: t\n    metrics: http://a/m\n    timeout: 20s\n    interval: 10s\n", "2:5", "timeout 20s is longer than interval 10s"),
         ("key: [unclosed\n", "2:1", "YAML syntax error"),
+        (
+            "sampling:\n  dwarf_unwinding: sometimes\n", "2:20",
+            "sampling.dwarf_unwinding must be one of auto, always, never, found \"sometimes\""
+        ),
+        ("sampling:\n  stacks: 1\n", "2:11", "sampling.stacks must be true or false, found \"1\""),
+        ("processes:\n  - name: a\n    pid: 1\n    stacks: maybe\n", "4:13", "processes[0].stacks must be true or false"),
     ])
     func rejects(_ text: String, _ position: String, _ message: String) {
         #expect {

@@ -26,6 +26,30 @@ import Testing
         return m
     }
 
+    @Test func showsEachStackSampledGroupsTopFunctionsWithItsFlameGraph() {
+        var m = model()
+        m.stackSampling = "active"
+        m.stackGroups = ["api", "db worker"]
+        m.topFunctions = [
+            .init(group: "api", samples: 200, functions: [("parse<T>", 120, 150), ("main", 0, 200)]),
+            .init(group: "db worker", samples: 0, functions: []),
+        ]
+        let html = StatusPage.render(m)
+        #expect(html.contains("CPU stacks (stack sampling active)"))
+        #expect(html.contains("<h3>api <a href=\"/debug/pprof/flamegraph?seconds=10&amp;group=api\">flame graph</a></h3>"))
+        #expect(html.contains("<code>parse&lt;T&gt;</code></a></td><td class=\"num\">60.0%</td><td class=\"num\">75.0%</td>"))
+        #expect(html.contains("group=db+worker"))
+        #expect(html.contains("No samples in the last minute."))
+        #expect(html.contains("href=\"/debug/pprof/flamegraph?seconds=10\""))
+
+        m.topFunctions = nil
+        #expect(StatusPage.render(m).contains("The top functions appear after a minute of samples."))
+        m.stackSampling = "denied"
+        #expect(StatusPage.render(m).contains("perf events were refused"))
+        m.stackSampling = "off"
+        #expect(StatusPage.render(m).contains("No group is stack-sampled"))
+    }
+
     @Test func showsTargetsAlertsAndSparklines() {
         let html = StatusPage.render(model())
         #expect(html.hasPrefix("<!DOCTYPE html>"))

@@ -226,17 +226,31 @@ import Testing
     @Test func theProfileCommandRecordsOneProcess() async throws {
         let busy = try await Busy("burn", "cmd", threads: 2)
         let gz = busy.dir.path + "/cmd.pb.gz"
-        let summary = try await ProfileCommand.run(pid: busy.pid, seconds: 2, output: gz)
+        // Thread-level with stack sampling off.
+        var threadLevel = SamplerSettings()
+        threadLevel.stacks = false
+        let summary = try await ProfileCommand.run(pid: busy.pid, seconds: 2, output: gz, sampling: threadLevel)
         #expect(summary.format == .pprof)
         #expect(summary.group == "busy")
         #expect(summary.samples > 0)
+        #expect(!summary.realStacks)
         let top = try Self.pprofTop(gz)
         #expect(Double((top.cum["cmd-a"] ?? 0) + (top.cum["cmd-b"] ?? 0)) >= 0.9 * Double(top.total), "\(top.output)")
+
+        // Function stacks by default (perf events are allowed as root): the threads' function.
+        let stacksGz = busy.dir.path + "/stacks.pb.gz"
+        let withStacks = try await ProfileCommand.run(pid: busy.pid, seconds: 5, output: stacksGz)
+        #expect(withStacks.realStacks, "\(withStacks.description)")
+        #expect(withStacks.description.contains("(function stacks)"))
+        let stackTop = try Self.pprofTop(stacksGz)
+        #expect(stackTop.total >= 10, "\(stackTop.output)")
+        #expect(Double(stackTop.cum["burn"] ?? 0) >= 0.9 * Double(stackTop.total), "\(stackTop.output)")
+        #expect(Double(stackTop.cum["start_thread"] ?? 0) >= 0.9 * Double(stackTop.total), "\(stackTop.output)")
 
         // By group from the config, folded by the file name.
         let folded = busy.dir.path + "/cmd.folded"
         let groups = [ProcessGroupSettings(name: "other", selector: .pid(1)), ProcessGroupSettings(name: "svc", selector: .pid(busy.pid))]
-        let s2 = try await ProfileCommand.run(group: "svc", seconds: 1, output: folded, groups: groups)
+        let s2 = try await ProfileCommand.run(group: "svc", seconds: 1, output: folded, groups: groups, sampling: threadLevel)
         #expect(s2.format == .folded)
         let lines = Self.foldedByThread(try FileIO.readText(folded))
         #expect((lines["cmd-a"] ?? 0) + (lines["cmd-b"] ?? 0) > 0)

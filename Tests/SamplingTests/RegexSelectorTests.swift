@@ -45,7 +45,7 @@ import Testing
         withExtendedLifetime(fake) {}
         // Only the process whose command line (name, cgroup) is all a's.
         for group in ["cmd", "comm", "cgroup"] {
-            #expect(m.value(N.processCount, ["group": group]) == 1, "\(group)")
+            #expect(m.value(N.processes, ["group": group]) == 1, "\(group)")
             #expect(m.value(N.processCPUSeconds, ["group": group, "mode": "user"]) == 0.05, "\(group)")
         }
     }

@@ -33,15 +33,16 @@ public final class AgentProcess: @unchecked Sendable {
     private let directory: TemporaryDirectory
 
     /// Starts the agent with `config` (YAML text; nil = the embedded default) and extra arguments;
-    /// waits until `/-/healthy` answers (sent with `healthHeaders`, e.g. credentials).
+    /// waits until `/-/healthy` answers (sent with `healthHeaders`, e.g. credentials). `launcher`
+    /// runs it (e.g. `setpriv` with other IDs).
     public init(
         config: String?, arguments: [String] = [], port: Int? = nil, workingDirectory: TemporaryDirectory? = nil,
-        healthHeaders: [String] = []
+        healthHeaders: [String] = [], launcher: [String] = []
     ) throws {
         let dir = workingDirectory ?? TemporaryDirectory(prefix: "lookout-agent")
         self.directory = dir
         self.port = port ?? Net.freePort()
-        var args = [LookoutBinary.path, "run", "--listen", "127.0.0.1:\(self.port)"]
+        var args = launcher + [LookoutBinary.path, "run", "--listen", "127.0.0.1:\(self.port)"]
         if let config {
             args += ["--config", dir.write("lookout.yml", config)]
         }

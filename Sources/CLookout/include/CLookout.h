@@ -45,12 +45,7 @@ int lookout_sha256(const uint8_t *data, size_t n, uint8_t out[32]);
 // MARK: syscalls
 
 pid_t lookout_gettid(void);
-/// perf_event_open(2) for a software CPU-clock event sampling at `frequency_hz` with
-/// TID|TIME|CALLCHAIN. Returns the fd or -1 (errno set).
-int lookout_perf_open_cpu_clock(pid_t tid, int cpu, uint64_t frequency_hz, int exclude_kernel);
-int lookout_perf_enable(int fd);
-int lookout_perf_disable(int fd);
-/// The size of a page, for the perf ring buffer.
+/// The size of a page.
 long lookout_page_size(void);
 /// Ticks per second of /proc's time counters (USER_HZ).
 long lookout_clock_ticks(void);

@@ -1,0 +1,129 @@
+// lookout-stacks: the stack sampling engine alone, ticking like the sampler (one drain per
+// tick, no other thread), for Benchmarks/stacks.
+//
+//     lookout-stacks --pid PID [--pid PID...] [--seconds 60] [--frequency 19]
+//                    [--scope cpus|tasks] [--dwarf auto|always|never] [--no-kernel] [--no-lines]
+//                    [--off] [--folded FILE]
+//
+// Prints one JSON object: samples, lost, the top functions (own samples), its own CPU
+// seconds (user + system, symbolization included) and peak RSS. --off samples nothing
+// (the RSS and CPU floor of the process itself).
+#if canImport(Glibc)
+import Glibc
+#endif
+import Stacks
+
+var pids: [Int32] = []
+var seconds = 60.0
+var frequency = 19
+var scope = StackSamplingScope.cpus
+var dwarf = DwarfUnwinding.auto
+var off = false
+var foldedPath: String?
+var kernelStacks = true
+var lineNumbers = true
+var args = CommandLine.arguments.dropFirst()
+func value() -> String {
+    guard let v = args.popFirst() else {
+        fputs("missing value\n", stderr)
+        exit(2)
+    }
+    return v
+}
+while let a = args.popFirst() {
+    switch a {
+    case "--pid": pids.append(Int32(value())!)
+    case "--seconds": seconds = Double(value())!
+    case "--frequency": frequency = Int(value())!
+    case "--scope": scope = StackSamplingScope(rawValue: value())!
+    case "--dwarf": dwarf = DwarfUnwinding(rawValue: value())!
+    case "--off": off = true
+    case "--folded": foldedPath = value()
+    case "--no-kernel": kernelStacks = false
+    case "--no-lines": lineNumbers = false
+    default:
+        fputs("unknown argument \(a)\n", stderr)
+        exit(2)
+    }
+}
+
+func now() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}
+
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where c.value < 0x20: out += " "
+        default: out.unicodeScalars.append(c)
+        }
+    }
+    return out + "\""
+}
+
+let settings = StackSamplingSettings(
+    frequency: frequency, dwarfUnwinding: dwarf, scope: scope, kernelStacks: kernelStacks, lineNumbers: lineNumbers)
+var sampler: StackSampler?
+if !off {
+    switch StackSampler.start(settings) {
+    case .success(let s): sampler = s
+    case .failure(let e):
+        fputs("\(e.message)\n", stderr)
+        exit(1)
+    }
+    sampler!.setTargets(Dictionary(uniqueKeysWithValues: pids.map { ($0, "bench") }))
+}
+var aggregate = StackAggregate(periodNanoseconds: settings.periodNanoseconds)
+let interval = 1.0 / Double(frequency)
+let start = now()
+var next = start + interval
+var ticks = 0
+var longestDrain = 0.0
+while now() - start < seconds {
+    var t = timespec(tv_sec: Int(next), tv_nsec: Int((next - Double(Int(next))) * 1e9))
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nil)
+    next += interval
+    ticks += 1
+    if let sampler {
+        let before = now()
+        aggregate.add(sampler.drain())
+        longestDrain = max(longestDrain, now() - before)
+    }
+}
+
+var usage = rusage()
+getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+let cpu =
+    Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec)
+    + Double(usage.ru_stime.tv_usec) / 1e6
+
+// Own samples per function name.
+var flat: [String: Int64] = [:]
+for s in aggregate.stacks {
+    guard let leaf = s.locations.first else { continue }
+    flat[aggregate.functions[Int(aggregate.locations[Int(leaf)].function)].name, default: 0] += s.count
+}
+let top = flat.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.prefix(10)
+if let foldedPath {
+    var text = ""
+    for s in aggregate.stacks {
+        text += aggregate.functionNames(s).reversed().joined(separator: ";") + " \(s.count)\n"
+    }
+    let fd = open(foldedPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+    _ = text.withCString { write(fd, $0, strlen($0)) }
+    close(fd)
+}
+let counters = sampler?.counters ?? StackSamplingCounters()
+var json = "{"
+json += "\"samples\":\(aggregate.samples),\"lost\":\(counters.lostSamples),\"other_samples\":\(counters.otherSamples),"
+json += "\"dwarf_unwinds\":\(counters.dwarfUnwinds),\"truncated\":\(counters.unwindFailures[.truncated] ?? 0),"
+json += "\"ticks\":\(ticks),\"seconds\":\(now() - start),\"cpu_seconds\":\(cpu),\"max_rss_kb\":\(usage.ru_maxrss),"
+json += "\"longest_drain_seconds\":\(longestDrain),\"symbol_cache_bytes\":\(sampler?.symbolCacheBytes ?? 0),"
+json += "\"ring_buffer_bytes\":\(sampler?.ringBufferBytes ?? 0),"
+json += "\"top\":[" + top.map { "[\(jsonString($0.key)),\($0.value)]" }.joined(separator: ",") + "]}"
+print(json)

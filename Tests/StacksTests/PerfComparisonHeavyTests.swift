@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import LookoutCore
+import Profiles
+import Stacks
+import Testing
+import TestSupport
+
+/// lookout's profile against `perf record -g` + `perf report` on the same workload at the
+/// same time: the top 5 functions' shares within 5 percentage points, with at least 2,000
+/// samples each (at 997 Hz, to fit in a test; 19 Hz needs minutes for as many).
+@Suite(.serialized) struct PerfComparisonHeavyTests {
+    static let workload = """
+        #include <pthread.h>
+        #include <stdint.h>
+        volatile uint64_t sink;
+        #define SPIN(name) __attribute__((noinline)) void name(uint64_t n) { for (uint64_t i = 0; i < n; i++) sink += i * i; }
+        SPIN(parse_request) SPIN(compute_hash) SPIN(encode_json) SPIN(compress) SPIN(write_log)
+        __attribute__((noinline)) void handle(void) {
+            parse_request(400000); compute_hash(250000); encode_json(150000); compress(120000); write_log(80000);
+        }
+        void *worker(void *arg) { (void)arg; for (;;) handle(); return 0; }
+        int main(void) { pthread_t t; pthread_create(&t, 0, worker, 0); worker(0); }
+        """
+
+    @Test func topFiveMatchPerfReport() async throws {
+        guard Shell.which("perf") != nil else {
+            Issue.record("perf (linux-perf) is not installed")
+            return
+        }
+        let prog = try Build.program(
+            Self.workload, file: "work.c", command: ["gcc", "-O2", "-fno-omit-frame-pointer", "-g", "-pthread", "-o", "$OUT", "$SRC"])
+        let p = try startProgram([prog.path])
+        let dir = TemporaryDirectory(prefix: "lookout-perf")
+        let data = dir.path + "/perf.data"
+        let seconds = 30
+        let perf = try ChildProcess(
+            ["perf", "record", "-F", "997", "-g", "-p", String(p.pid), "-o", data, "--", "sleep", String(seconds)],
+            stdout: dir.path + "/record.log", stderr: dir.path + "/record.log")
+        // lookout samples the same seconds.
+        let sampler = try StackSampler.start(testSettings(scope: .tasks, frequency: 997)).get()
+        sampler.setTargets([p.pid: "work"])
+        var aggregate = StackAggregate(periodNanoseconds: 1_000_000_000 / 997)
+        let clock = SystemClock()
+        let start = clock.now
+        let wallStart = clock.wallNow
+        while clock.now - start < .seconds(seconds) {
+            try await Task.sleep(for: .milliseconds(50))
+            aggregate.add(sampler.drain())
+        }
+        sampler.stop()
+        let status = perf.wait(timeout: Duration.seconds(30))
+        try #require(status == 0, "perf record: \((try? FileIO.readText(dir.path + "/record.log")) ?? "")")
+        let lookout = StackProfile(aggregate: aggregate, startTime: wallStart, duration: clock.now - start)
+
+        let report = Build.run(
+            ["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "symbol", "-F", "overhead,sample,sym"])
+        try #require(report.status == 0, "\(report.output)")
+        var perfShares: [String: Double] = [:]
+        var perfSamples = 0
+        // `  41.91%   1234  [.] parse_request  -  -` (the last two: IPC columns perf adds).
+        for line in report.output.split(separator: "\n") {
+            var f = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard f.count >= 4, f[0].hasSuffix("%"), let share = Double(f[0].dropLast()), let n = Int(f[1]), f[2].hasPrefix("[")
+            else { continue }
+            while f.last == "-" { f.removeLast() }
+            perfShares[f[3...].joined(separator: " "), default: 0] += share
+            perfSamples += n
+        }
+        let lookoutTop = lookout.topFunctions(10)
+        let total = Double(lookout.aggregate.samples)
+        let perfTop = perfShares.sorted { $0.value > $1.value }.prefix(5)
+        var rows: [String] = []
+        for (name, share) in perfTop {
+            let ours = Double(lookoutTop.first { $0.name == name }?.flat ?? 0) / total * 100
+            rows.append("\(name): perf \(fixed(share, 1))%, lookout \(fixed(ours, 1))%")
+            #expect(abs(ours - share) <= 5, "\(name): perf \(share)%, lookout \(ours)%")
+        }
+        print(
+            "perf \(perfSamples) samples, lookout \(lookout.aggregate.samples) samples (\(sampler.counters.lostSamples) lost); "
+                + rows.joined(separator: "; "))
+        #expect(lookout.aggregate.samples >= 2000, "lookout: \(lookout.aggregate.samples) samples")
+        #expect(perfSamples >= 2000, "perf: \(perfSamples) samples\n\(report.output.prefix(2000))")
+        #expect(Set(perfTop.map(\.key)) == Set(lookoutTop.prefix(5).map(\.name)), "\(rows)")
+    }
+}
