@@ -24,19 +24,16 @@ extension Expr {
         return out
     }
 
-    /// The longest look-back of the expression and the selector that needs it; a nil
-    /// duration is unbounded (a fixed `@` time).
-    public func longestLookback(lookbackDelta: Int64 = History.lookbackMilliseconds) -> (milliseconds: Int64?, range: PositionRange)? {
-        var best: (Int64?, PositionRange)?
+    /// The longest span of history the expression needs kept, and the selector that needs
+    /// it: nil when no selector needs more than the latest sample; a nil duration is
+    /// unbounded (a fixed `@` time).
+    public func longestRetention(lookbackDelta: Int64 = History.lookbackMilliseconds) -> (milliseconds: Int64?, range: PositionRange)? {
+        var best: (milliseconds: Int64?, range: PositionRange)?
         for n in selectorNeeds(lookbackDelta: lookbackDelta) {
-            guard let current = best else {
-                best = (n.lookbackMilliseconds, n.range)
-                continue
-            }
-            guard let have = current.0 else { continue }
-            if n.lookbackMilliseconds.map({ $0 > have }) ?? true { best = (n.lookbackMilliseconds, n.range) }
+            guard let need = n.retentionMilliseconds else { return (nil, n.range) }
+            if need > 0 && need > (best?.milliseconds ?? 0) { best = (need, n.range) }
         }
-        return best.map { ($0.0, $0.1) }
+        return best
     }
 
     /// `base`: how far before the query's time the current evaluation time can be (nil:

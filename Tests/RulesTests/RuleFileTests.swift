@@ -122,6 +122,37 @@ import Testing
         #expect(single(syntax) == "r.yml:5:20: group \"g\", rule \"Broken\": could not parse expression: unexpected end of input; expected \",\" or \")\"")
     }
 
+    @Test func rulesThatReadFurtherBackThanTheLimitAreLoadErrors() {
+        func rules(_ expr: String) -> String {
+            "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: \(expr)\n"
+        }
+        func problems(_ expr: String, _ limit: Duration? = .seconds(3600)) -> [String] {
+            RuleFileLoader.parse(text: rules(expr), file: "r.yml", maxLookback: limit).diagnostics.map(\.description)
+        }
+        // Within the hour: ranges, offsets plus the 5 m lookback, subqueries plus what they read.
+        #expect(problems("rate(x[1h])").isEmpty)
+        #expect(problems("x offset 55m").isEmpty)
+        #expect(problems("max_over_time(rate(x[5m])[50m:1m])").isEmpty)
+        #expect(problems("x @ start() + y @ end()").isEmpty)
+        #expect(
+            problems("sum(x) + rate(y[2h])")
+                == ["r.yml:5:29: group \"g\", rule \"r\": needs 2h of history, more than rules.max_lookback (1h)"])
+        #expect(
+            problems("x offset 56m")
+                == ["r.yml:5:15: group \"g\", rule \"r\": needs 1h1m of history, more than rules.max_lookback (1h)"])
+        #expect(
+            problems("max_over_time(rate(x[10m])[1h:])")
+                == ["r.yml:5:34: group \"g\", rule \"r\": needs 1h10m of history, more than rules.max_lookback (1h)"])
+        #expect(
+            problems("x @ 100")
+                == [
+                    "r.yml:5:15: group \"g\", rule \"r\": reads at a fixed time (@ <timestamp>), so it needs an unbounded history, beyond rules.max_lookback (1h)"
+                ])
+        // A larger limit, and none (as promtool).
+        #expect(problems("rate(y[2h])", .seconds(3 * 3600)).isEmpty)
+        #expect(problems("x @ 100", nil).isEmpty)
+    }
+
     @Test func badTemplates() {
         let text = """
             groups:
