@@ -130,9 +130,9 @@ enum GoHeap {
 
     /// Adds `s` to a heap of at most `k` samples when it beats the top (or the top is NaN).
     static func offer(_ h: inout [Sample], _ s: Sample, k: Int, less: (Sample, Sample) -> Bool) {
-        let head = h[0].value
-        // topk: `heap[0].V < s.V || IsNaN(heap[0].V)`; bottomk with `>`.
-        let beats = head.isNaN || (less(Sample(labels: .empty, value: head), s) && !s.value.isNaN)
+        let head = h[0]
+        // topk: `heap[0].V < s.V || (IsNaN(heap[0].V) && !IsNaN(s.V))`; bottomk with `>`.
+        let beats = head.value.isNaN ? !s.value.isNaN : less(head, s)
         guard h.count < k || beats else { return }
         if h.count == k {
             if k == 1 {
