@@ -95,23 +95,23 @@ extension Evaluator {
         case .abs: return { Swift.abs($0) }
         case .ceil: return { Glibc.ceil($0) }
         case .floor: return { Glibc.floor($0) }
-        case .exp: return { Glibc.exp($0) }
+        case .exp: return GoMath.exp
         case .sqrt: return { $0.squareRoot() }
-        case .ln: return { Glibc.log($0) }
+        case .ln: return GoMath.log
         case .log2: return GoMath.log2
         case .log10: return GoMath.log10
-        case .sin: return { Glibc.sin($0) }
-        case .cos: return { Glibc.cos($0) }
-        case .tan: return { Glibc.tan($0) }
-        case .asin: return { Glibc.asin($0) }
-        case .acos: return { Glibc.acos($0) }
-        case .atan: return { Glibc.atan($0) }
-        case .sinh: return { Glibc.sinh($0) }
-        case .cosh: return { Glibc.cosh($0) }
-        case .tanh: return { Glibc.tanh($0) }
-        case .asinh: return { Glibc.asinh($0) }
-        case .acosh: return { Glibc.acosh($0) }
-        case .atanh: return { Glibc.atanh($0) }
+        case .sin: return GoMath.sin
+        case .cos: return GoMath.cos
+        case .tan: return GoMath.tan
+        case .asin: return GoMath.asin
+        case .acos: return GoMath.acos
+        case .atan: return GoMath.atan
+        case .sinh: return GoMath.sinh
+        case .cosh: return GoMath.cosh
+        case .tanh: return GoMath.tanh
+        case .asinh: return GoMath.asinh
+        case .acosh: return GoMath.acosh
+        case .atanh: return GoMath.atanh
         case .deg: return { $0 * 180 / Double.pi }
         case .rad: return { $0 * Double.pi / 180 }
         case .sgn: return { $0 < 0 ? -1 : ($0 > 0 ? 1 : $0) }

@@ -41,7 +41,7 @@ extension Evaluator {
         case .div: return (a / b, true)
         case .mod: return (fmod(a, b), true)
         case .pow: return (GoMath.pow(a, b), true)
-        case .atan2: return (Glibc.atan2(a, b), true)
+        case .atan2: return (GoMath.atan2(a, b), true)
         case .eql: return (a, a == b)
         case .neq: return (a, a != b)
         case .gtr: return (a, a > b)
