@@ -42,7 +42,7 @@ public struct Evaluator {
 
     public func evaluate(_ expr: Expr, at t: Int64) throws(EvalError) -> Value {
         if expr.type == .matrix { throw EvalError("rule result is not a vector or scalar") }
-        return try eval(expr, Context(time: t, queryTime: t, tracker: nil))
+        return try eval(expr, Context(time: t, queryTime: t, tracker: nil, subqueryStart: nil))
     }
 
     /// Where an evaluation stands: its time, the query's time (`start()` and `end()`), and,
@@ -51,8 +51,12 @@ public struct Evaluator {
         var time: Int64
         let queryTime: Int64
         let tracker: RangeTracker?
+        /// The first step of the innermost subquery (nil outside subqueries).
+        let subqueryStart: Int64?
 
-        func at(_ time: Int64) -> Context { Context(time: time, queryTime: queryTime, tracker: tracker) }
+        func at(_ time: Int64) -> Context {
+            Context(time: time, queryTime: queryTime, tracker: tracker, subqueryStart: subqueryStart)
+        }
 
         /// The time a selector or subquery with these modifiers reads at.
         func reference(_ at: AtModifier?, offset: Int64) -> Int64 {
@@ -211,7 +215,7 @@ public struct Evaluator {
         let from = end &- sq.rangeMilliseconds
         var start = step &* (from / step)
         if start < from { start &+= step }
-        let inner = Context(time: start, queryTime: ctx.queryTime, tracker: RangeTracker())
+        let inner = Context(time: start, queryTime: ctx.queryTime, tracker: RangeTracker(), subqueryStart: start)
         var index: [Labels: Int] = [:]
         var series: [StepSeries] = []
         var t = start

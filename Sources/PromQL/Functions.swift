@@ -215,12 +215,20 @@ extension Evaluator {
         let matrixIndex = f.argumentTypes.firstIndex(of: .matrix)!
         let matrixArg = args[matrixIndex].unwrapped
         var subquery: (series: [StepSeries], end: Int64)?
+        var clipEnd: Int64?
         var rangeMs: Int64
         var end: Int64
         switch matrixArg {
         case .matrixSelector(let ms):
             rangeMs = ms.rangeMilliseconds
             end = ctx.reference(ms.selector.at, offset: ms.selector.offsetMilliseconds)
+            if f == .predict_linear, ms.selector.at != nil, let first = ctx.subqueryStart {
+                // Prometheus 2.42 fixes an `@` inside a subquery relative to the subquery's
+                // first step, so under predict_linear (whose result depends on the step)
+                // the window moves with the steps, over the samples up to the `@` time only.
+                clipEnd = end
+                end &+= ctx.time &- first
+            }
         case .subquery(let sq):
             let result = try evalSubquery(sq, ctx)
             subquery = result
@@ -258,7 +266,7 @@ extension Evaluator {
         } else if case .matrixSelector(let ms) = matrixArg {
             var scratch: ([Int64], [Double]) = ([], [])
             for id in history.select(ms.selector.matchers) {
-                let value: Double? = try history.withSamples(id, from: start, to: end, scratch: &scratch) { ts, vs throws(EvalError) in
+                let value: Double? = try history.withSamples(id, from: start, to: clipEnd ?? end, scratch: &scratch) { ts, vs throws(EvalError) in
                     ts.isEmpty ? nil : try computation.apply(ts, vs)
                 }
                 let (nameless, name) = history.namelessLabels(id)

@@ -71,4 +71,32 @@ import TestSupport
         #expect(!PromQLScript.almostEqual(1, 1 + 1e-5))
         #expect(PromQLScript.almostEqual(.nan, .nan))
     }
+
+    /// What Prometheus 2.42 does with `@` inside subqueries, as promtool 2.42 answers: a
+    /// step-invariant expression is evaluated once; predict_linear over an `@` range moves
+    /// its window with the steps but sees only samples up to the `@` time.
+    @Test func atInsideSubqueriesAsPrometheus242() throws {
+        let text = """
+            load 1m
+              cnt 0+1x30
+
+            eval instant at 20m max_over_time(predict_linear(cnt[2m] @ 300, 0)[10m:1m])
+              {} 11
+
+            eval instant at 20m min_over_time(predict_linear(cnt[2m] @ start(), 0)[10m:1m])
+              {} 10
+
+            eval instant at 20m predict_linear(cnt[2m] @ 300, 0)
+              {} 20
+
+            eval instant at 20m min_over_time(max_over_time(cnt[2m] @ 300)[10m:1m])
+              {} 5
+
+            eval instant at 20m max_over_time(rate(cnt[2m] @ 300)[10m:1m])
+              {} 0.016666666666666666
+            """
+        let outcomes = try PromQLScript(text: text, file: "at.test").run()
+        #expect(outcomes.count == 5)
+        for (evaluation, failure) in outcomes { #expect(failure == nil, "\(evaluation): \(failure ?? "")") }
+    }
 }
