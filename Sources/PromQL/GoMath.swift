@@ -259,13 +259,8 @@ extension GoMath {
         let sign = x < 0
         let ax = Swift.abs(x)
         if ax >= reduceThreshold { return Glibc.tan(x) }
-        var j = UInt64(ax * (4 / Double.pi))
-        var yj = Double(j)
-        if j & 1 == 1 {
-            j += 1
-            yj += 1
-        }
-        let z = ((ax - yj * pi4a) - yj * pi4b) - yj * pi4c
+        // Only the octant's bit 1 matters here, which the octant's `& 7` keeps.
+        let (j, z) = octant(ax)
         let zz = z * z
         var y: Double
         if zz > 1e-14 {
