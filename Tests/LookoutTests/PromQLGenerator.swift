@@ -87,6 +87,7 @@ struct PromQLGenerator {
         case 2: return "\(name){a!=\"y\"}"
         case 3: return "\(name){a!~\"z.*\"}"
         case 4: return "{__name__=~\"\(name)|mb\"}"
+        case 5 where chance(0.3): return pick(["nope{a=\"x\"}", "nope{a=~\"x\", b=\"1\", b=\"2\"}", "{a=\"x\", __name__!=\"mc\"}"])
         default: return name
         }
     }
@@ -180,11 +181,11 @@ struct PromQLGenerator {
                 return "histogram_quantile(\(pick(["0.5", "0.9", "0.99", "0", "1", "-1", "1.5"])), sum\(by) (\(inner)))"
             }
         case 12:
-            let regex = pick(["(.*)", "x|y", "(.)(.*)", "", "y", "([a-z])"])
+            let regex = pick(["(.*)", "x|y", "(.)(.*)", "", "y", "([a-z])", "(", "(?P<n>.)", "[[:alpha:]]+"])
             let replacement = pick(["$1", "v-$1", "$2$1", "", "fixed", "${1}_s"])
             return "label_replace(\(vector(depth - 1)), \"\(pick(["a", "d", "b"]))\", \"\(replacement)\", \"\(pick(["a", "b", "c", "nope"]))\", \"\(regex)\")"
         case 13:
-            return "label_join(\(vector(depth - 1)), \"\(pick(["j", "a"]))\", \"\(pick(["-", "", ","]))\", \"a\", \"\(pick(["b", "c", "a"]))\")"
+            return "label_join(\(vector(depth - 1)), \"\(pick(["j", "a", "1bad"]))\", \"\(pick(["-", "", ","]))\", \"a\", \"\(pick(["b", "c", "a"]))\")"
         case 14:
             return "-\(vector(depth - 1))"
         default:
@@ -200,7 +201,7 @@ struct PromQLGenerator {
         case 0: return "topk\(g) (\(pick(["1", "2", "3", "0", "scalar(mb{a=\"x\"})"])), \(inner))"
         case 1: return "bottomk\(g) (\(pick(["1", "2", "3", "-1"])), \(inner))"
         case 2: return "quantile\(g) (\(pick(["0", "0.25", "0.5", "0.9", "1", "-0.5", "1.5"])), \(inner))"
-        case 3: return "count_values\(g) (\"\(pick(["v", "a"]))\", \(inner))"
+        case 3: return "count_values\(g) (\"\(pick(["v", "a", "1bad"]))\", \(inner))"
         default:
             let op = pick(["sum", "min", "max", "avg", "group", "stddev", "stdvar", "count"])
             return chance(0.5) ? "\(op)\(g) (\(inner))" : "\(op)(\(inner))\(g)"
@@ -229,7 +230,7 @@ struct PromQLGenerator {
         switch int(0...9) {
         case 0: return "quantile_over_time(\(pick(["0", "0.5", "0.9", "1", "2"])), \(matrix(depth - 1)))"
         case 1: return "predict_linear(\(matrix(depth - 1)), \(pick(["60", "3600", "-600", "0"])))"
-        case 2: return "holt_winters(\(matrix(depth - 1)), \(pick(["0.5", "0.1", "0.9"])), \(pick(["0.5", "0.2", "0.8"])))"
+        case 2: return "holt_winters(\(matrix(depth - 1)), \(pick(["0.5", "0.1", "0.9", "1"])), \(pick(["0.5", "0.2", "0.8", "0"])))"
         default:
             let f = pick(Self.rangeFunctions)
             let counterLike = ["rate", "increase", "irate", "resets"].contains(f)
