@@ -189,7 +189,9 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Series", "CProtobuf", "TestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Series", "Exposition", "Config", "TestSupport"]),
         .testTarget(name: "ProbingTests", dependencies: ["Probing", "Config", "Series", "Exposition", "TestSupport"]),
-        .testTarget(name: "PromQLTests", dependencies: ["PromQL", "Series", "TestSupport"]),
+        .testTarget(
+            name: "PromQLTests", dependencies: ["PromQL", "Series", "GoFormat", "LookoutCore", "TestSupport"],
+            exclude: ["promql-testdata"]),
         .testTarget(
             name: "RulesTests", dependencies: ["Rules", "PromQL", "Series", "TestSupport"], exclude: ["testdata"]),
         .testTarget(name: "NotifyTests", dependencies: ["Notify", "Config", "Series", "TestSupport"]),

@@ -140,7 +140,7 @@ extension AgentConfig {
     /// the file; rule-file problems carry their own file:line:col.
     public static func checkReferencedFiles(_ config: AgentConfig) -> [Diagnostic] {
         guard let files = config.rules.files else { return [] }
-        return RuleFileLoader.load(files: files).diagnostics
+        return RuleFileLoader.load(files: files, maxLookback: config.rules.maxLookback).diagnostics
     }
 
     /// The config with rule file paths made relative to the config file's directory, as in Prometheus.

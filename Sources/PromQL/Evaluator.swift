@@ -4,21 +4,29 @@ import Glibc
 import GoFormat
 import Series
 
-/// Evaluates expressions of the subset at one instant over a `History`, with Prometheus'
-/// semantics (those of Prometheus 2.x, which `promtool` on this platform implements:
-/// ranges and the lookback window include both ends).
+/// Evaluates expressions at one instant over a `History`, with the semantics of
+/// Prometheus 2.42 (whose `promtool` is the yardstick): ranges and the lookback window
+/// include both ends, staleness markers end a series at once, subqueries are evaluated at
+/// steps aligned to multiples of their step, `@` fixes a selector's time.
 public struct Evaluator {
     public let history: History
     /// How far back an instant selector looks for the latest sample (Prometheus: 5 m).
     public var lookbackMilliseconds: Int64
+    /// The step of subqueries written without one (`[1h:]`): Prometheus uses the global
+    /// evaluation interval; lookout the rules' interval.
+    public var defaultSubqueryStepMilliseconds: Int64
 
     /// Results of subexpressions already evaluated at the same instant over the same
     /// history, shared by the rules of one evaluation (rules often repeat selectors).
     public let cache: EvaluationCache?
 
-    public init(history: History, lookbackMilliseconds: Int64 = History.lookbackMilliseconds, cache: EvaluationCache? = nil) {
+    public init(
+        history: History, lookbackMilliseconds: Int64 = History.lookbackMilliseconds,
+        defaultSubqueryStepMilliseconds: Int64 = 60_000, cache: EvaluationCache? = nil
+    ) {
         self.history = history
         self.lookbackMilliseconds = lookbackMilliseconds
+        self.defaultSubqueryStepMilliseconds = defaultSubqueryStepMilliseconds
         self.cache = cache
     }
 
@@ -34,68 +42,112 @@ public struct Evaluator {
 
     public func evaluate(_ expr: Expr, at t: Int64) throws(EvalError) -> Value {
         if expr.type == .matrix { throw EvalError("rule result is not a vector or scalar") }
-        return try eval(expr, t)
+        return try eval(expr, Context(time: t, queryTime: t, tracker: nil, subqueryStart: nil))
     }
 
-    func eval(_ e: Expr, _ t: Int64) throws(EvalError) -> Value {
-        guard let cache else { return try evalUncached(e, t) }
+    /// Where an evaluation stands: its time, the query's time (`start()` and `end()`), and,
+    /// inside a subquery, the checks Prometheus makes across the subquery's steps.
+    struct Context {
+        var time: Int64
+        let queryTime: Int64
+        let tracker: RangeTracker?
+        /// The first step of the innermost subquery (nil outside subqueries).
+        let subqueryStart: Int64?
+
+        func at(_ time: Int64) -> Context {
+            Context(time: time, queryTime: queryTime, tracker: tracker, subqueryStart: subqueryStart)
+        }
+
+        /// The time a selector or subquery with these modifiers reads at.
+        func reference(_ at: AtModifier?, offset: Int64) -> Int64 {
+            let base: Int64
+            switch at {
+            case .timestamp(let ms)?: base = ms
+            case .start?, .end?: base = queryTime
+            case nil: base = time
+            }
+            return base &- offset
+        }
+    }
+
+    func eval(_ e: Expr, _ ctx: Context) throws(EvalError) -> Value {
+        guard let cache, ctx.tracker == nil else { return try evalUncached(e, ctx) }
         switch e {
         case .vectorSelector, .call, .aggregate, .binary:
             // Valid while the history has not changed and for this instant only.
-            if cache.time != t || cache.version != history.version { cache.reset(time: t, version: history.version) }
+            if cache.time != ctx.time || cache.version != history.version {
+                cache.reset(time: ctx.time, version: history.version)
+            }
             let key = e.description
             if let v = cache.values[key] {
                 cache.hits += 1
                 return v
             }
-            let v = try evalUncached(e, t)
+            let v = try evalUncached(e, ctx)
             cache.values[key] = v
             return v
         default:
-            return try evalUncached(e, t)
+            return try evalUncached(e, ctx)
         }
     }
 
-    func evalUncached(_ e: Expr, _ t: Int64) throws(EvalError) -> Value {
+    func evalUncached(_ e: Expr, _ ctx: Context) throws(EvalError) -> Value {
         switch e {
         case .number(let v, _): return .scalar(v)
         case .string(let s, _): return .string(s)
-        case .paren(let inner, _): return try eval(inner, t)
-        case .vectorSelector(let vs): return .vector(selectInstant(vs, t))
-        case .matrixSelector:
+        case .paren(let inner, _): return try eval(inner, ctx)
+        case .vectorSelector(let vs): return .vector(selectInstant(vs, ctx))
+        case .matrixSelector, .subquery:
             throw EvalError("a range vector can only be used as a function argument")
-        case .unaryMinus(let inner, _):
-            switch try eval(inner, t) {
+        case .unaryMinus(let inner, let range):
+            switch try eval(inner, ctx) {
             case .scalar(let v): return .scalar(-v)
             case .vector(var vec):
+                if let tracker = ctx.tracker {
+                    for s in vec where !tracker.record(.unaryMinus, range, s.labels.droppingMetricName, from: s.labels) {
+                        throw EvalError.sameLabelset
+                    }
+                }
                 for i in vec.indices { vec[i].value = -vec[i].value }
                 try dropNames(&vec)
                 return .vector(vec)
             case .string: throw EvalError("unary minus on a string")
             }
-        case .call(let f, let args, _): return try evalCall(f, args, t)
+        case .call(let f, let args, let range):
+            if f.takesMatrix { return .vector(try evalRangeFunction(f, args, range, ctx)) }
+            return try evalCall(f, args, ctx)
         case .aggregate(let op, let param, let inner, let grouping, let without, _):
-            guard case .vector(let vec) = try eval(inner, t) else { throw EvalError("aggregation over a non-vector") }
-            var q = 0.0
-            if let param {
-                guard case .scalar(let p) = try eval(param, t) else { throw EvalError("aggregation parameter is not a scalar") }
-                q = p
-            }
-            return .vector(aggregate(op, q, vec, grouping: grouping, without: without))
+            var p: Value?
+            if let param { p = try eval(param, ctx) }
+            guard case .vector(let vec) = try eval(inner, ctx) else { throw EvalError("aggregation over a non-vector") }
+            return .vector(try aggregate(op, p, vec, grouping: grouping, without: without))
         case .binary(let op, let l, let r, let returnBool, let matching, _):
-            return try evalBinary(op, l, r, returnBool: returnBool, matching: matching, t)
+            return try evalBinary(op, l, r, returnBool: returnBool, matching: matching, ctx)
         }
     }
 
     // MARK: Selectors
 
-    func selectInstant(_ vs: VectorSelector, _ t: Int64) -> [Sample] {
+    func selectInstant(_ vs: VectorSelector, _ ctx: Context) -> [Sample] {
+        let ref = ctx.reference(vs.at, offset: vs.offsetMilliseconds)
         let ids = history.select(vs.matchers)
         var out: [Sample] = []
         out.reserveCapacity(ids.count)
         for id in ids {
-            if let v = history.instantValue(id, at: t, lookback: lookbackMilliseconds) {
-                out.append(Sample(labels: history.labels(id), value: v))
+            if let s = history.instantSample(id, at: ref, lookback: lookbackMilliseconds) {
+                out.append(Sample(labels: history.labels(id), value: s.value))
+            }
+        }
+        return out
+    }
+
+    /// The samples of an instant selector with their own timestamps (for `timestamp()`).
+    func selectInstantTimes(_ vs: VectorSelector, _ ctx: Context) -> [Sample] {
+        let ref = ctx.reference(vs.at, offset: vs.offsetMilliseconds)
+        var out: [Sample] = []
+        for id in history.select(vs.matchers) {
+            if let s = history.instantSample(id, at: ref, lookback: lookbackMilliseconds) {
+                out.append(Sample(labels: history.labels(id), value: Double(s.time) / 1000))
             }
         }
         return out
@@ -122,340 +174,99 @@ public struct Evaluator {
         guard vec.count > 1 else { return }
         var seen = Set<Labels>(minimumCapacity: vec.count)
         for s in vec where !seen.insert(s.labels).inserted {
-            throw EvalError("vector cannot contain metrics with the same labelset")
+            throw EvalError.sameLabelset
         }
     }
 
-    // MARK: Functions
+    // MARK: Arguments
 
-    func scalarArg(_ e: Expr, _ t: Int64) throws(EvalError) -> Double {
-        guard case .scalar(let v) = try eval(e, t) else { throw EvalError("expected a scalar argument") }
+    func scalarArg(_ e: Expr, _ ctx: Context) throws(EvalError) -> Double {
+        switch try eval(e, ctx) {
+        case .scalar(let v): return v
+        default: throw EvalError("expected a scalar argument")
+        }
+    }
+
+    func vectorArg(_ e: Expr, _ ctx: Context) throws(EvalError) -> [Sample] {
+        guard case .vector(let v) = try eval(e, ctx) else { throw EvalError("expected an instant vector argument") }
         return v
     }
 
-    func vectorArg(_ e: Expr, _ t: Int64) throws(EvalError) -> [Sample] {
-        guard case .vector(let v) = try eval(e, t) else { throw EvalError("expected an instant vector argument") }
-        return v
+    func stringArg(_ e: Expr, _ ctx: Context) throws(EvalError) -> String {
+        guard case .string(let s) = try eval(e, ctx) else { throw EvalError("expected a string argument") }
+        return s
     }
 
-    func matrixArg(_ e: Expr) throws(EvalError) -> MatrixSelector {
-        guard case .matrixSelector(let m) = e.unwrapped else { throw EvalError("expected a range vector argument") }
-        return m
+    // MARK: Subqueries
+
+    /// One series of a subquery's result.
+    struct StepSeries {
+        var labels: Labels
+        var ts: [Int64]
+        var vs: [Double]
     }
 
-    func evalCall(_ f: Function, _ args: [Expr], _ t: Int64) throws(EvalError) -> Value {
-        switch f {
-        case .time:
-            return .scalar(Double(t) / 1000)
-        case .abs:
-            var v = try vectorArg(args[0], t)
-            for i in v.indices { v[i].value = Swift.abs(v[i].value) }
-            try dropNames(&v)
-            return .vector(v)
-        case .clamp_min, .clamp_max:
-            var v = try vectorArg(args[0], t)
-            let bound = try scalarArg(args[1], t)
-            for i in v.indices {
-                v[i].value = f == .clamp_min ? GoMath.max(bound, v[i].value) : GoMath.min(bound, v[i].value)
+    /// Evaluates a subquery's expression at every step of its range: steps are multiples of
+    /// the step from the first one at or after the range's start, up to its end (the
+    /// reference time), as Prometheus aligns them.
+    func evalSubquery(_ sq: Subquery, _ ctx: Context) throws(EvalError) -> (series: [StepSeries], end: Int64) {
+        let end = ctx.reference(sq.at, offset: sq.offsetMilliseconds)
+        let step = sq.stepMilliseconds > 0 ? sq.stepMilliseconds : max(1, defaultSubqueryStepMilliseconds)
+        let from = end &- sq.rangeMilliseconds
+        var start = step &* (from / step)
+        if start < from { start &+= step }
+        let inner = Context(time: start, queryTime: ctx.queryTime, tracker: RangeTracker(), subqueryStart: start)
+        var index: [Labels: Int] = [:]
+        var series: [StepSeries] = []
+        var t = start
+        while t <= end {
+            let result: [Sample]
+            switch try eval(sq.expr, inner.at(t)) {
+            case .vector(let v): result = v
+            case .scalar(let s): result = [Sample(labels: .empty, value: s)]
+            case .string: throw EvalError("subquery is only allowed on instant vector")
             }
-            try dropNames(&v)
-            return .vector(v)
-        case .absent:
-            let v = try vectorArg(args[0], t)
-            if !v.isEmpty { return .vector([]) }
-            return .vector([Sample(labels: Self.absentLabels(args[0].unwrapped), value: 1)])
-        case .histogram_quantile:
-            let q = try scalarArg(args[0], t)
-            let v = try vectorArg(args[1], t)
-            return .vector(try histogramQuantile(q, v))
-        case .rate, .increase, .delta, .irate, .avg_over_time, .min_over_time, .max_over_time, .quantile_over_time:
-            var q = 0.0
-            var matrix = args[0]
-            if f == .quantile_over_time {
-                q = try scalarArg(args[0], t)
-                matrix = args[1]
-            }
-            return .vector(try rangeFunction(f, try matrixArg(matrix), q: q, t))
-        }
-    }
-
-    /// `absent`'s labels: those of the argument's equality matchers (not `__name__`); a
-    /// label matched more than once, or not by equality, is left out.
-    static func absentLabels(_ e: Expr) -> Labels {
-        let matchers: [LabelMatcher]
-        switch e {
-        case .vectorSelector(let vs): matchers = vs.matchers
-        case .matrixSelector(let ms): matchers = ms.selector.matchers
-        default: return .empty
-        }
-        var pairs: [String: String] = [:]
-        var excluded: Set<String> = []
-        for m in matchers where m.name != "__name__" {
-            if m.op == .equal && pairs[m.name] == nil {
-                pairs[m.name] = m.value
-            } else {
-                excluded.insert(m.name)
-            }
-        }
-        for name in excluded { pairs[name] = nil }
-        return Labels(pairs)
-    }
-
-    func rangeFunction(_ f: Function, _ ms: MatrixSelector, q: Double, _ t: Int64) throws(EvalError) -> [Sample] {
-        let ids = history.select(ms.selector.matchers)
-        let rangeStart = t - ms.rangeMilliseconds
-        let range = ms.rangeMilliseconds
-        var scratch: ([Int64], [Double]) = ([], [])
-        var out: [Sample] = []
-        out.reserveCapacity(ids.count)
-        var firstName: String?
-        var several = false
-        for id in ids {
-            let value: Double? = history.withSamples(id, from: rangeStart, to: t, scratch: &scratch) { ts, vs in
-                if ts.isEmpty { return nil }
-                switch f {
-                case .rate:
-                    return RangeMath.extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: t, rangeMilliseconds: range, isCounter: true, isRate: true)
-                case .increase:
-                    return RangeMath.extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: t, rangeMilliseconds: range, isCounter: true, isRate: false)
-                case .delta:
-                    return RangeMath.extrapolatedRate(ts, vs, rangeStart: rangeStart, rangeEnd: t, rangeMilliseconds: range, isCounter: false, isRate: false)
-                case .irate: return RangeMath.irate(ts, vs)
-                case .avg_over_time: return RangeMath.avg(vs)
-                case .min_over_time:
-                    var m = vs[0]
-                    for v in vs where v < m || m.isNaN { m = v }
-                    return m
-                case .max_over_time:
-                    var m = vs[0]
-                    for v in vs where v > m || m.isNaN { m = v }
-                    return m
-                case .quantile_over_time: return RangeMath.quantile(q, vs)
-                default: return nil
+            for s in result {
+                if let i = index[s.labels] {
+                    series[i].ts.append(t)
+                    series[i].vs.append(s.value)
+                } else {
+                    index[s.labels] = series.count
+                    series.append(StepSeries(labels: s.labels, ts: [t], vs: [s.value]))
                 }
             }
-            guard let value else { continue }
-            let (labels, name) = history.namelessLabels(id)
-            if out.isEmpty { firstName = name } else if name != firstName { several = true }
-            out.append(Sample(labels: labels, value: value))
+            let (next, overflow) = t.addingReportingOverflow(step)
+            if overflow { break }
+            t = next
         }
-        if several { try checkUnique(out) }
-        return out
+        return (series, end)
+    }
+}
+
+extension EvalError {
+    static let sameLabelset = EvalError("vector cannot contain metrics with the same labelset")
+}
+
+/// The checks Prometheus makes over the whole range of a subquery rather than step by step:
+/// a unary minus or a range function whose results from two different series have the same
+/// labels fails, even when the two never have a value at the same step.
+final class RangeTracker {
+    enum Node: Hashable { case unaryMinus, rangeFunction }
+
+    private struct Key: Hashable {
+        let node: Node
+        let range: PositionRange
+        let labels: Labels
     }
 
-    func histogramQuantile(_ q: Double, _ v: [Sample]) throws(EvalError) -> [Sample] {
-        // Group by all labels but `le` (the name stays in the key, as in Prometheus, so two
-        // metrics with the same other labels collide in the output and are reported).
-        var groups: [Signature: Int] = [:]
-        var order: [(labels: Labels, buckets: [(upper: Double, count: Double)])] = []
-        for s in v {
-            guard let le = s.labels["le"], let upper = GoFloat.parse(le) else { continue }
-            let key = Signature(s.labels, on: false, names: ["le"])
-            if let g = groups[key] {
-                order[g].buckets.append((upper, s.value))
-            } else {
-                groups[key] = order.count
-                order.append((key.materialized.droppingMetricName, [(upper, s.value)]))
-            }
-        }
-        var out: [Sample] = []
-        out.reserveCapacity(order.count)
-        for g in order {
-            out.append(Sample(labels: g.labels, value: RangeMath.bucketQuantile(q, g.buckets)))
-        }
-        try checkUnique(out)
-        return out
-    }
+    private var sources: [Key: Labels] = [:]
 
-    // MARK: Aggregation
-
-    func aggregate(_ op: AggregateOp, _ q: Double, _ vec: [Sample], grouping: [String], without: Bool) -> [Sample] {
-        struct Group {
-            var labels: Labels
-            var value: Double
-            var mean: Double
-            var count: Int
-            var values: [Double]
-        }
-        let names = without ? grouping + ["__name__"] : grouping
-        var index: [Signature: Int] = [:]
-        var groups: [Group] = []
-        for s in vec {
-            let key = Signature(s.labels, on: !without, names: names)
-            guard let gi = index[key] else {
-                index[key] = groups.count
-                groups.append(
-                    Group(labels: key.materialized, value: s.value, mean: s.value, count: 1, values: op == .quantile ? [s.value] : []))
-                continue
-            }
-            switch op {
-            case .sum:
-                groups[gi].value += s.value
-            case .avg:
-                groups[gi].count += 1
-                let mean = groups[gi].mean
-                if mean.isInfinite {
-                    if s.value.isInfinite && (mean > 0) == (s.value > 0) { break }
-                    if !s.value.isInfinite && !s.value.isNaN { break }
-                }
-                let n = Double(groups[gi].count)
-                groups[gi].mean += s.value / n - mean / n
-            case .max:
-                if groups[gi].value < s.value || groups[gi].value.isNaN { groups[gi].value = s.value }
-            case .min:
-                if groups[gi].value > s.value || groups[gi].value.isNaN { groups[gi].value = s.value }
-            case .count:
-                groups[gi].count += 1
-            case .quantile:
-                groups[gi].values.append(s.value)
-            }
-        }
-        return groups.map { g in
-            let v: Double
-            switch op {
-            case .avg: v = g.mean
-            case .count: v = Double(g.count)
-            case .quantile: v = RangeMath.quantile(q, g.values)
-            default: v = g.value
-            }
-            return Sample(labels: g.labels, value: v)
-        }
-    }
-
-    // MARK: Binary operators
-
-    func evalBinary(
-        _ op: BinaryOp, _ l: Expr, _ r: Expr, returnBool: Bool, matching: VectorMatching?, _ t: Int64
-    ) throws(EvalError) -> Value {
-        let lv = try eval(l, t)
-        let rv = try eval(r, t)
-        switch (lv, rv) {
-        case (.scalar(let a), .scalar(let b)):
-            let (v, keep) = Self.elementOp(op, a, b)
-            if op.isComparison { return .scalar(keep ? 1 : 0) }
-            return .scalar(v)
-        case (.vector(let vec), .scalar(let s)):
-            return .vector(try vectorScalar(op, vec, s, swap: false, returnBool: returnBool))
-        case (.scalar(let s), .vector(let vec)):
-            return .vector(try vectorScalar(op, vec, s, swap: true, returnBool: returnBool))
-        case (.vector(let a), .vector(let b)):
-            let m = matching ?? VectorMatching(cardinality: op.isSetOperator ? .manyToMany : .oneToOne, on: false, labels: [])
-            switch op {
-            case .and, .or, .unless: return .vector(setOperation(op, a, b, m))
-            default: return .vector(try vectorVector(op, a, b, m, returnBool: returnBool))
-            }
-        default:
-            throw EvalError("binary expression must contain only scalar and instant vector types")
-        }
-    }
-
-    static func dropsName(_ op: BinaryOp) -> Bool {
-        switch op {
-        case .add, .sub, .mul, .div, .mod, .pow: return true
-        default: return false
-        }
-    }
-
-    /// The value of `a op b`, and whether a comparison holds (always true for arithmetic).
-    @inline(__always)
-    static func elementOp(_ op: BinaryOp, _ a: Double, _ b: Double) -> (Double, Bool) {
-        switch op {
-        case .add: return (a + b, true)
-        case .sub: return (a - b, true)
-        case .mul: return (a * b, true)
-        case .div: return (a / b, true)
-        case .mod: return (fmod(a, b), true)
-        case .pow: return (pow(a, b), true)
-        case .eql: return (a, a == b)
-        case .neq: return (a, a != b)
-        case .gtr: return (a, a > b)
-        case .lss: return (a, a < b)
-        case .gte: return (a, a >= b)
-        case .lte: return (a, a <= b)
-        case .and, .or, .unless: return (a, true)
-        }
-    }
-
-    func vectorScalar(_ op: BinaryOp, _ vec: [Sample], _ s: Double, swap: Bool, returnBool: Bool) throws(EvalError) -> [Sample] {
-        var out: [Sample] = []
-        out.reserveCapacity(vec.count)
-        let drop = Self.dropsName(op) || returnBool
-        for var sample in vec {
-            var (a, b) = (sample.value, s)
-            if swap { (a, b) = (b, a) }
-            var (value, keep) = Self.elementOp(op, a, b)
-            // A comparison keeps the vector's value, whichever side it stands on.
-            if op.isComparison && swap { value = b }
-            if returnBool {
-                value = keep ? 1 : 0
-                keep = true
-            }
-            guard keep else { continue }
-            sample.value = value
-            out.append(sample)
-        }
-        if drop { try dropNames(&out) }
-        return out
-    }
-
-    func vectorVector(_ op: BinaryOp, _ lhs: [Sample], _ rhs: [Sample], _ m: VectorMatching, returnBool: Bool) throws(EvalError) -> [Sample] {
-        let names = m.on ? m.labels : m.labels + ["__name__"]
-        var right: [Signature: Int] = [:]
-        right.reserveCapacity(rhs.count)
-        for (i, rs) in rhs.enumerated() {
-            let sig = Signature(rs.labels, on: m.on, names: names)
-            if let j = right[sig] {
-                throw EvalError(
-                    "found duplicate series for the match group \(sig.materialized.promString) on the right hand-side of the operation: [\(rs.labels.promString), \(rhs[j].labels.promString)];many-to-many matching not allowed: matching labels must be unique on one side"
-                )
-            }
-            right[sig] = i
-        }
-        var matched = Set<Signature>()
-        var out: [Sample] = []
-        let dropName = Self.dropsName(op) || returnBool
-        for ls in lhs {
-            let sig = Signature(ls.labels, on: m.on, names: names)
-            guard let j = right[sig] else { continue }
-            var (value, keep) = Self.elementOp(op, ls.value, rhs[j].value)
-            if returnBool {
-                value = keep ? 1 : 0
-            } else if !keep {
-                continue
-            }
-            if !matched.insert(sig).inserted {
-                throw EvalError("multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)")
-            }
-            var labels = ls.labels
-            if dropName { labels = labels.droppingMetricName }
-            if m.on {
-                labels = Labels(sorted: labels.pairs.filter { m.labels.contains($0.name) })
-            } else if !m.labels.isEmpty {
-                labels = Labels(sorted: labels.pairs.filter { !m.labels.contains($0.name) })
-            }
-            out.append(Sample(labels: labels, value: value))
-        }
-        return out
-    }
-
-    func setOperation(_ op: BinaryOp, _ lhs: [Sample], _ rhs: [Sample], _ m: VectorMatching) -> [Sample] {
-        let names = m.on ? m.labels : m.labels + ["__name__"]
-        func sig(_ s: Sample) -> Signature { Signature(s.labels, on: m.on, names: names) }
-        switch op {
-        case .and:
-            if lhs.isEmpty || rhs.isEmpty { return [] }
-            let right = Set(rhs.map(sig))
-            return lhs.filter { right.contains(sig($0)) }
-        case .unless:
-            if lhs.isEmpty || rhs.isEmpty { return lhs }
-            let right = Set(rhs.map(sig))
-            return lhs.filter { !right.contains(sig($0)) }
-        default:
-            if lhs.isEmpty { return rhs }
-            if rhs.isEmpty { return lhs }
-            let left = Set(lhs.map(sig))
-            return lhs + rhs.filter { !left.contains(sig($0)) }
-        }
+    /// Records that `source` gave `output` at a step; false when another series gave it before.
+    func record(_ node: Node, _ range: PositionRange, _ output: Labels, from source: Labels) -> Bool {
+        let key = Key(node: node, range: range, labels: output)
+        if let previous = sources[key] { return previous == source }
+        sources[key] = source
+        return true
     }
 }
 
@@ -474,13 +285,22 @@ enum GoMath {
         if x == 0 && x == y { return x.sign == .minus ? x : y }
         return x < y ? x : y
     }
+
+    /// Go's `int64(f)` on amd64: truncation, and the "integer indefinite" value for NaN and
+    /// values out of range.
+    static func int64(_ f: Double) -> Int64 {
+        if f.isNaN || f >= 9.223372036854775807e18 || f < -9.223372036854775808e18 { return .min }
+        return Int64(f)
+    }
 }
 
-/// Subexpression results of one evaluation instant (see `Evaluator.cache`).
+/// Subexpression results of one evaluation instant (see `Evaluator.cache`), and compiled
+/// regular expressions of `label_replace`.
 public final class EvaluationCache {
     var time: Int64 = .min
     var version: UInt64 = .max
     var values: [String: Value] = [:]
+    var regexes: [String: GoRegexp] = [:]
     /// How many subexpressions were answered from the cache (for tests and tuning).
     public internal(set) var hits = 0
 

@@ -25,9 +25,11 @@ public struct RetentionPolicy: Sendable {
         self.init(needs: selectors.map { Need(matchers: $0.matchers, rangeMilliseconds: $0.rangeMilliseconds) })
     }
 
-    /// Keep what these expressions read.
+    /// Keep what these expressions read (a selector with an unbounded look-back keeps
+    /// everything of its series; rule loading refuses those beyond `rules.max_lookback`).
     public init(expressions: [Expr]) {
-        self.init(selectors: expressions.flatMap(\.selectors))
+        self.init(
+            selectors: expressions.flatMap { $0.selectorNeeds() }.map { ($0.matchers, $0.retentionMilliseconds ?? .max) })
     }
 
     private init(needs: [Need]?) {
@@ -401,7 +403,7 @@ public final class History {
         lastGC = now
         for id in series.indices {
             guard let s = series[id], let newest = s.newestTime else { continue }
-            if newest < now - max(s.retention, Self.lookbackMilliseconds) { remove(id) }
+            if newest < now &- max(s.retention, Self.lookbackMilliseconds) { remove(id) }
         }
     }
 
@@ -445,9 +447,9 @@ public final class History {
         return (s.nameless, s.name)
     }
 
-    /// The value an instant selector sees at `t`: the latest sample at or before `t` and no
+    /// The sample an instant selector sees at `t`: the latest sample at or before `t` and no
     /// older than the lookback; nil when there is none or it is a staleness marker.
-    func instantValue(_ id: Int, at t: Int64, lookback: Int64) -> Double? {
+    func instantSample(_ id: Int, at t: Int64, lookback: Int64) -> (time: Int64, value: Double)? {
         let s = series[id]!
         let ts = s.ts
         guard ts.count > s.start else { return nil }
@@ -457,28 +459,28 @@ public final class History {
             i = s.lastIndex(atOrBefore: t)
             guard i >= s.start else { return nil }
         }
-        guard ts[i] >= t - lookback else { return nil }
+        guard ts[i] >= t &- lookback else { return nil }
         let v = s.vs[i]
-        return StaleNaN.isStale(v) ? nil : v
+        return StaleNaN.isStale(v) ? nil : (ts[i], v)
     }
 
     /// Calls `body` with the timestamps and values of the samples in [mint, maxt] (without
     /// staleness markers), read in place when the range has no markers.
-    func withSamples<R>(
+    func withSamples<R, E: Error>(
         _ id: Int, from mint: Int64, to maxt: Int64, scratch: inout ([Int64], [Double]),
-        _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>) -> R
-    ) -> R {
+        _ body: (UnsafeBufferPointer<Int64>, UnsafeBufferPointer<Double>) throws(E) -> R
+    ) throws(E) -> R {
         let s = series[id]!
         let first = s.firstIndex(atOrAfter: mint)
         let end = s.lastIndex(atOrBefore: maxt) + 1
         let tsArray = s.ts, vsArray = s.vs
         if end <= first {
-            return body(UnsafeBufferPointer(start: nil, count: 0), UnsafeBufferPointer(start: nil, count: 0))
+            return try body(UnsafeBufferPointer(start: nil, count: 0), UnsafeBufferPointer(start: nil, count: 0))
         }
         if s.staleMarkers == 0 {
-            return tsArray.withUnsafeBufferPointer { ts in
-                vsArray.withUnsafeBufferPointer { vs in
-                    body(UnsafeBufferPointer(rebasing: ts[first..<end]), UnsafeBufferPointer(rebasing: vs[first..<end]))
+            return try tsArray.withUnsafeBufferPointer { ts throws(E) in
+                try vsArray.withUnsafeBufferPointer { vs throws(E) in
+                    try body(UnsafeBufferPointer(rebasing: ts[first..<end]), UnsafeBufferPointer(rebasing: vs[first..<end]))
                 }
             }
         }
@@ -488,7 +490,8 @@ public final class History {
             scratch.0.append(tsArray[i])
             scratch.1.append(vsArray[i])
         }
-        return scratch.0.withUnsafeBufferPointer { ts in scratch.1.withUnsafeBufferPointer { vs in body(ts, vs) } }
+        let (sts, svs) = scratch
+        return try sts.withUnsafeBufferPointer { ts throws(E) in try svs.withUnsafeBufferPointer { vs throws(E) in try body(ts, vs) } }
     }
 
     /// All samples of the series with exactly these labels (tests and debugging).

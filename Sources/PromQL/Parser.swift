@@ -2,12 +2,13 @@ import GoFormat
 import LookoutCore
 import Series
 
-/// A problem in a PromQL expression: a syntax error, a type error, or a construct outside
-/// lookout's subset. `range` is where in the expression text it is.
+/// A problem in a PromQL expression: a syntax error, a type error, or a construct lookout
+/// does not evaluate (native histograms, functions newer than Prometheus 2.42). `range` is
+/// where in the expression text it is.
 public struct ParseError: Error, Sendable, CustomStringConvertible {
     public var message: String
     public var range: PositionRange
-    /// True when the text is valid PromQL but uses something lookout does not evaluate.
+    /// True when the text uses something lookout does not evaluate (rather than bad PromQL).
     public var unsupported: Bool
 
     public init(_ message: String, _ range: PositionRange, unsupported: Bool = false) {
@@ -19,9 +20,8 @@ public struct ParseError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// Parses lookout's PromQL subset. The grammar is Prometheus' own (precedence, keywords,
-/// modifiers), so constructs outside the subset are recognised and reported as such, with
-/// their position, instead of as syntax errors.
+/// Parses PromQL as Prometheus 2.42 does: its precedence, keywords, modifiers and type
+/// checks, with its error messages.
 public enum PromQLParser {
     public static func parse(_ text: String) throws(ParseError) -> Expr {
         let tokens: [Token]
@@ -33,36 +33,25 @@ public enum PromQLParser {
         var p = Parser(tokens: tokens)
         let e = try p.parseExpr(minPrecedence: 0)
         guard p.current.kind == .eof else { throw p.unexpected(p.current) }
-        if case .string(_, let r) = e.unwrapped {
-            throw ParseError("string literals are not supported: lookout's functions take none", r, unsupported: true)
-        }
         return e
     }
 
-    /// Aggregations Prometheus knows; only `AggregateOp`'s are evaluated here.
-    static let allAggregations: Set<String> = [
-        "sum", "avg", "count", "min", "max", "group", "stddev", "stdvar", "topk", "bottomk", "count_values",
-        "quantile", "limitk", "limit_ratio",
-    ]
+    /// Aggregations Prometheus knows, in 2.42 and later; `AggregateOp`'s are 2.42's.
+    static let allAggregations: Set<String> = Set(AggregateOp.allCases.map(\.rawValue)).union(["limitk", "limit_ratio"])
 
-    /// Functions Prometheus knows; only `Function`'s are evaluated here.
-    static let allFunctions: Set<String> = [
-        "abs", "absent", "absent_over_time", "acos", "acosh", "asin", "asinh", "atan", "atanh", "avg_over_time",
-        "ceil", "changes", "clamp", "clamp_max", "clamp_min", "cos", "cosh", "count_over_time", "days_in_month",
-        "day_of_month", "day_of_week", "day_of_year", "deg", "delta", "deriv", "exp", "floor", "histogram_avg",
-        "histogram_count", "histogram_sum", "histogram_fraction", "histogram_quantile", "histogram_stddev",
-        "histogram_stdvar", "holt_winters", "double_exponential_smoothing", "hour", "idelta", "increase", "info",
-        "irate", "label_replace", "label_join", "last_over_time", "ln", "log10", "log2", "mad_over_time",
-        "max_over_time", "min_over_time", "minute", "month", "pi", "predict_linear", "present_over_time",
-        "quantile_over_time", "rad", "rate", "resets", "round", "scalar", "sgn", "sin", "sinh", "sort",
-        "sort_desc", "sort_by_label", "sort_by_label_desc", "sqrt", "stddev_over_time", "stdvar_over_time",
-        "sum_over_time", "tan", "tanh", "time", "timestamp", "vector", "year", "first_over_time",
-        "ts_of_max_over_time", "ts_of_min_over_time", "ts_of_last_over_time", "ts_of_first_over_time",
+    /// Functions of Prometheus 2.42 that only work on native histograms.
+    static let nativeHistogramFunctions: Set<String> = ["histogram_count", "histogram_sum", "histogram_fraction"]
+
+    /// Functions of later Prometheus versions (several of them experimental there).
+    static let laterFunctions: Set<String> = [
+        "histogram_avg", "histogram_stddev", "histogram_stdvar", "double_exponential_smoothing", "info",
+        "mad_over_time", "sort_by_label", "sort_by_label_desc", "first_over_time", "ts_of_max_over_time",
+        "ts_of_min_over_time", "ts_of_last_over_time", "ts_of_first_over_time",
     ]
 
     static let keywords: Set<String> = [
         "and", "or", "unless", "atan2", "offset", "by", "without", "on", "ignoring", "group_left", "group_right",
-        "bool", "start", "end", "smoothed", "anchored",
+        "bool",
     ]
 }
 
@@ -140,6 +129,7 @@ private struct Parser {
             case "and": return .and
             case "or": return .or
             case "unless": return .unless
+            case "atan2": return .atan2
             default: return nil
             }
         default: return nil
@@ -160,9 +150,6 @@ private struct Parser {
         try nest(current.range)
         var lhs = try parseUnary()
         while true {
-            if isKeyword("atan2") {
-                throw ParseError("operator atan2 is not supported by lookout's evaluator", current.range, unsupported: true)
-            }
             if current.kind == .assign {
                 throw ParseError("unexpected \"=\" (use == to compare)", current.range)
             }
@@ -178,7 +165,6 @@ private struct Parser {
                 returnBool = true
             }
             var matching = VectorMatching(cardinality: op.isSetOperator ? .manyToMany : .oneToOne, on: false, labels: [])
-            var explicitMatching = false
             if isKeyword("on") || isKeyword("ignoring") {
                 matching.on = isKeyword("on")
                 opRange = opRange + current.range
@@ -186,28 +172,26 @@ private struct Parser {
                 let (labels, r) = try parseLabelList()
                 opRange = opRange + r
                 matching.labels = labels
-                explicitMatching = true
-            }
-            if isKeyword("group_left") || isKeyword("group_right") {
-                var r = current.range
-                let word = current.text.lowercased()
-                advance()
-                if current.kind == .leftParen {
-                    let (_, lr) = try parseLabelList()
-                    r = r + lr
+                if isKeyword("group_left") || isKeyword("group_right") {
+                    matching.cardinality = isKeyword("group_left") ? .manyToOne : .oneToMany
+                    opRange = opRange + advance().range
+                    if current.kind == .leftParen {
+                        let (include, r) = try parseLabelList()
+                        matching.include = include
+                        opRange = opRange + r
+                    }
                 }
-                throw ParseError(
-                    "\(word) is not supported by lookout's evaluator: only one-to-one matching (on/ignoring) is",
-                    r, unsupported: true)
+            } else if isKeyword("group_left") || isKeyword("group_right") {
+                throw unexpected(current, expecting: "on or ignoring before \(current.text.lowercased())")
             }
             let rhs = try parseExpr(minPrecedence: op.isRightAssociative ? op.precedence : op.precedence + 1)
-            lhs = try makeBinary(op, lhs, rhs, returnBool: returnBool, matching: matching, explicit: explicitMatching, opRange: opRange)
+            lhs = try makeBinary(op, lhs, rhs, returnBool: returnBool, matching: matching, opRange: opRange)
         }
     }
 
+    /// Prometheus' checks of a binary expression (`checkAST`), in its order.
     func makeBinary(
-        _ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, returnBool: Bool, matching: VectorMatching, explicit: Bool,
-        opRange: PositionRange
+        _ op: BinaryOp, _ lhs: Expr, _ rhs: Expr, returnBool: Bool, matching: VectorMatching, opRange: PositionRange
     ) throws(ParseError) -> Expr {
         let range = lhs.range + rhs.range
         let lt = lhs.type, rt = rhs.type
@@ -217,6 +201,11 @@ private struct Parser {
         if op.isComparison && !returnBool && lt == .scalar && rt == .scalar {
             throw ParseError("comparisons between scalars must use BOOL modifier", opRange)
         }
+        if matching.on {
+            for l in matching.labels where matching.include.contains(l) {
+                throw ParseError("label \"\(l)\" must not occur in ON and GROUP clause at once", opRange)
+            }
+        }
         if lt != .scalar && lt != .vector {
             throw ParseError("binary expression must contain only scalar and instant vector types", lhs.range)
         }
@@ -225,10 +214,14 @@ private struct Parser {
         }
         var m: VectorMatching? = matching
         if lt != .vector || rt != .vector {
-            if explicit && !matching.labels.isEmpty {
+            if !matching.labels.isEmpty {
                 throw ParseError("vector matching only allowed between instant vectors", range)
             }
             m = nil
+        } else if op.isSetOperator {
+            if matching.cardinality == .oneToMany || matching.cardinality == .manyToOne {
+                throw ParseError("no grouping allowed for \"\(op.rawValue)\" operation", range)
+            }
         }
         if (lt == .scalar || rt == .scalar) && op.isSetOperator {
             throw ParseError("set operator \"\(op.rawValue)\" not allowed in binary scalar expression", range)
@@ -260,7 +253,7 @@ private struct Parser {
     mutating func parseUnary() throws(ParseError) -> Expr {
         if current.kind == .sub || current.kind == .add {
             let opToken = advance()
-            // Unary minus binds tighter than * and / but looser than ^: -2^2 is -4.
+            // Unary operators bind like * and /: only ^ binds tighter (-2^2 is -4).
             let operand = try parseExpr(minPrecedence: BinaryOp.pow.precedence)
             let range = opToken.range + operand.range
             if case .number(let v, _) = operand {
@@ -278,51 +271,135 @@ private struct Parser {
         return try parsePostfix(primary)
     }
 
+    /// A duration in brackets or after `offset`: Prometheus' syntax, greater than zero.
+    mutating func parseDuration(_ what: String) throws(ParseError) -> (Int64, PositionRange) {
+        guard current.kind == .duration else { throw unexpected(current, expecting: what) }
+        let t = advance()
+        let ms: Int64
+        do {
+            ms = try PromDuration.parseMilliseconds(t.text)
+        } catch {
+            throw ParseError("\(error)", t.range)
+        }
+        guard ms > 0 else { throw ParseError("duration must be greater than 0", t.range) }
+        return (ms, t.range)
+    }
+
     mutating func parsePostfix(_ e: Expr) throws(ParseError) -> Expr {
         var e = e
         while true {
             if current.kind == .leftBracket {
-                let open = advance()
-                // `[5m]` or a subquery `[5m:1m]`.
-                var durationToken: Token?
-                if current.kind == .duration || current.kind == .number { durationToken = advance() }
+                advance()
+                let (rangeMs, _) = try parseDuration("a duration such as 5m")
                 if current.kind == .colon {
-                    var r = open.range
-                    while current.kind != .rightBracket && current.kind != .eof { r = r + advance().range }
-                    r = r + current.range
-                    throw ParseError("subqueries are not supported by lookout's evaluator", e.range + r, unsupported: true)
+                    // A subquery: `expr[range:step]`.
+                    advance()
+                    var step: Int64 = 0
+                    if current.kind == .duration { step = try parseDuration("a step duration").0 }
+                    let close = try expect(.rightBracket, "\"]\"")
+                    let range = e.range + close.range
+                    guard e.type == .vector else {
+                        throw ParseError("subquery is only allowed on instant vector, got \(e.type.rawValue) instead", range)
+                    }
+                    e = .subquery(Subquery(expr: e, rangeMilliseconds: rangeMs, stepMilliseconds: step, range: range))
+                    continue
                 }
-                guard let d = durationToken else { throw unexpected(current, expecting: "a duration such as 5m") }
-                let close = try expect(.rightBracket, "\"]\"")
+                let close = try expect(.rightBracket, "\"]\" or \":\"")
+                let range = e.range + close.range
                 guard case .vectorSelector(let vs) = e else {
-                    throw ParseError("ranges only allowed for vector selectors", e.range + close.range)
+                    throw ParseError("ranges only allowed for vector selectors", range)
                 }
-                let ms: Int64
-                do {
-                    ms = try PromDuration.parseMilliseconds(d.text)
-                } catch {
-                    throw ParseError("\(error)", d.range)
-                }
-                guard ms > 0 else { throw ParseError("range must be greater than 0", d.range) }
-                e = .matrixSelector(MatrixSelector(selector: vs, rangeMilliseconds: ms, range: e.range + close.range))
+                if vs.offsetMilliseconds != 0 { throw ParseError("no offset modifiers allowed before range", range) }
+                if vs.at != nil { throw ParseError("no @ modifiers allowed before range", range) }
+                e = .matrixSelector(MatrixSelector(selector: vs, rangeMilliseconds: rangeMs, range: range))
                 continue
             }
             if isKeyword("offset") {
-                var r = advance().range
-                if current.kind == .sub { r = r + advance().range }
-                if current.kind == .duration || current.kind == .number { r = r + advance().range }
-                throw ParseError("the offset modifier is not supported by lookout's evaluator", r, unsupported: true)
+                advance()
+                let negative = current.kind == .sub
+                if negative { advance() }
+                let (ms, r) = try parseDuration("a duration such as 5m")
+                e = try withOffset(e, negative ? -ms : ms, end: r.end)
+                continue
             }
             if current.kind == .at {
-                var r = advance().range
-                if current.kind == .number || current.kind == .identifier { r = r + advance().range }
-                if current.kind == .leftParen && current.range.start == r.end {
-                    r = r + advance().range
-                    if current.kind == .rightParen { r = r + advance().range }
+                advance()
+                let at: AtModifier
+                var end: Int
+                if isKeyword("start") || isKeyword("end") {
+                    let word = advance()
+                    _ = try expect(.leftParen, "\"(\"")
+                    end = try expect(.rightParen, "\")\"").range.end
+                    at = word.text.lowercased() == "start" ? .start : .end
+                } else {
+                    var sign = 1.0
+                    var r = current.range
+                    if current.kind == .sub || current.kind == .add {
+                        sign = current.kind == .sub ? -1 : 1
+                        advance()
+                        r = current.range
+                    }
+                    guard current.kind == .number else { throw unexpected(current, expecting: "a timestamp, start() or end()") }
+                    let t = advance()
+                    end = t.range.end
+                    guard let v = Self.parseNumber(t.text) else { throw ParseError("invalid number \"\(t.text)\"", t.range) }
+                    let seconds = sign * v
+                    guard seconds.isFinite, seconds * 1000 < 9.2e18, seconds * 1000 > -9.2e18 else {
+                        throw ParseError(
+                            "timestamp out of bounds for @ modifier: \(GoFloat.formatFixed(seconds, verb: "f", precision: 6))", r)
+                    }
+                    at = .timestamp(Int64((seconds * 1000).rounded()))
                 }
-                throw ParseError("the @ modifier is not supported by lookout's evaluator", r, unsupported: true)
+                e = try withAt(e, at, end: end)
+                continue
             }
             return e
+        }
+    }
+
+    func withOffset(_ e: Expr, _ ms: Int64, end: Int) throws(ParseError) -> Expr {
+        switch e {
+        case .vectorSelector(var vs):
+            guard vs.offsetMilliseconds == 0 else { throw ParseError("offset may not be set multiple times", vs.range) }
+            vs.offsetMilliseconds = ms
+            vs.range.end = end
+            return .vectorSelector(vs)
+        case .matrixSelector(var m):
+            guard m.selector.offsetMilliseconds == 0 else { throw ParseError("offset may not be set multiple times", m.range) }
+            m.selector.offsetMilliseconds = ms
+            m.range.end = end
+            return .matrixSelector(m)
+        case .subquery(var s):
+            guard s.offsetMilliseconds == 0 else { throw ParseError("offset may not be set multiple times", s.range) }
+            s.offsetMilliseconds = ms
+            s.range.end = end
+            return .subquery(s)
+        default:
+            throw ParseError(
+                "offset modifier must be preceded by an instant vector selector or range vector selector or a subquery", e.range)
+        }
+    }
+
+    func withAt(_ e: Expr, _ at: AtModifier, end: Int) throws(ParseError) -> Expr {
+        switch e {
+        case .vectorSelector(var vs):
+            guard vs.at == nil else { throw ParseError("@ <timestamp> may not be set multiple times", vs.range) }
+            vs.at = at
+            vs.range.end = end
+            return .vectorSelector(vs)
+        case .matrixSelector(var m):
+            guard m.selector.at == nil else { throw ParseError("@ <timestamp> may not be set multiple times", m.range) }
+            m.selector.at = at
+            m.range.end = end
+            return .matrixSelector(m)
+        case .subquery(var s):
+            guard s.at == nil else { throw ParseError("@ <timestamp> may not be set multiple times", s.range) }
+            s.at = at
+            s.range.end = end
+            return .subquery(s)
+        default:
+            throw ParseError(
+                "@ modifier must be preceded by an instant vector selector or range vector selector or a subquery", e.range)
         }
     }
 
@@ -450,31 +527,46 @@ private struct Parser {
         return (args, open.range + close.range)
     }
 
+    static func expectType(_ e: Expr, _ want: ValueType, _ context: String) throws(ParseError) {
+        guard e.type == want else {
+            throw ParseError("expected type \(want.rawValue) in \(context), got \(e.type.rawValue)", e.range)
+        }
+    }
+
     mutating func parseCall() throws(ParseError) -> Expr {
         let nameToken = advance()
         guard let f = Function(rawValue: nameToken.text) else {
-            if PromQLParser.allFunctions.contains(nameToken.text) {
+            if PromQLParser.nativeHistogramFunctions.contains(nameToken.text) {
                 throw ParseError(
-                    "function \"\(nameToken.text)\" is not supported by lookout's evaluator", nameToken.range,
-                    unsupported: true)
+                    "function \"\(nameToken.text)\" works on native histograms, which lookout does not evaluate",
+                    nameToken.range, unsupported: true)
+            }
+            if PromQLParser.laterFunctions.contains(nameToken.text) {
+                throw ParseError(
+                    "function \"\(nameToken.text)\" is not a function of Prometheus 2.42 (experimental or newer)",
+                    nameToken.range, unsupported: true)
             }
             throw ParseError("unknown function with name \"\(nameToken.text)\"", nameToken.range)
         }
         let (args, argsRange) = try parseArguments()
         let range = nameToken.range + argsRange
         let types = f.argumentTypes
-        guard args.count == types.count else {
-            throw ParseError(
-                "expected \(types.count) argument(s) in call to \"\(f.rawValue)\", got \(args.count)", range)
-        }
-        for (a, t) in zip(args, types) {
-            if a.type == .string {
-                throw ParseError("string literals are not supported: lookout's functions take none", a.range, unsupported: true)
+        if f.variadic == 0 {
+            guard args.count == types.count else {
+                throw ParseError("expected \(types.count) argument(s) in call to \"\(f.rawValue)\", got \(args.count)", range)
             }
-            guard a.type == t else {
+        } else {
+            let least = types.count - 1
+            if args.count < least {
+                throw ParseError("expected at least \(least) argument(s) in call to \"\(f.rawValue)\", got \(args.count)", range)
+            }
+            if f.variadic > 0 && args.count > least + f.variadic {
                 throw ParseError(
-                    "expected type \(t.rawValue) in call to function \"\(f.rawValue)\", got \(a.type.rawValue)", a.range)
+                    "expected at most \(least + f.variadic) argument(s) in call to \"\(f.rawValue)\", got \(args.count)", range)
             }
+        }
+        for (i, a) in args.enumerated() {
+            try Self.expectType(a, types[min(i, types.count - 1)], "call to function \"\(f.rawValue)\"")
         }
         return .call(f, args, range)
     }
@@ -483,7 +575,9 @@ private struct Parser {
         let opToken = advance()
         let name = opToken.text.lowercased()
         guard let op = AggregateOp(rawValue: name) else {
-            throw ParseError("aggregation \"\(name)\" is not supported by lookout's evaluator", opToken.range, unsupported: true)
+            throw ParseError(
+                "aggregation \"\(name)\" is not an aggregation of Prometheus 2.42 (experimental or newer)", opToken.range,
+                unsupported: true)
         }
         var grouping: [String] = []
         var without = false
@@ -506,22 +600,18 @@ private struct Parser {
             grouping = labels
             range = range + r
         }
-        let expected = op == .quantile ? 2 : 1
+        let expected = op.parameterType == nil ? 1 : 2
         guard args.count == expected else {
             throw ParseError(
                 "wrong number of arguments for aggregate expression provided, expected \(expected), got \(args.count)",
                 range)
         }
         let expr = args[expected - 1]
+        try Self.expectType(expr, .vector, "aggregation expression")
         var param: Expr?
-        if op == .quantile {
+        if let t = op.parameterType {
             param = args[0]
-            guard args[0].type == .scalar else {
-                throw ParseError("expected type scalar in aggregation parameter, got \(args[0].type.rawValue)", args[0].range)
-            }
-        }
-        guard expr.type == .vector else {
-            throw ParseError("expected type instant vector in aggregation expression, got \(expr.type.rawValue)", expr.range)
+            try Self.expectType(args[0], t, "aggregation parameter")
         }
         return .aggregate(op, param: param, expr: expr, grouping: grouping, without: without, range)
     }

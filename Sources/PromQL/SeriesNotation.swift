@@ -127,18 +127,14 @@ public enum SeriesNotation {
             return GoFloat.parse(String(decoding: b[start..<i], as: UTF8.self))
         }
         let digitsStart = i
-        if i + 1 < b.count, b[i] == UInt8(ascii: "0"), b[i + 1] == UInt8(ascii: "x") || b[i + 1] == UInt8(ascii: "X") {
-            i += 2
-            while i < b.count, (b[i] >= 48 && b[i] <= 57) || (b[i] | 0x20 >= 97 && b[i] | 0x20 <= 102) { i += 1 }
-        } else {
-            while i < b.count, (b[i] >= 48 && b[i] <= 57) || b[i] == UInt8(ascii: ".") { i += 1 }
-            if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
-                var k = i + 1
-                if k < b.count, b[k] == UInt8(ascii: "+") || b[k] == UInt8(ascii: "-") { k += 1 }
-                if k < b.count, b[k] >= 48 && b[k] <= 57 {
-                    i = k
-                    while i < b.count, b[i] >= 48 && b[i] <= 57 { i += 1 }
-                }
+        // No hexadecimal here: `0+0x5` is 0 plus 0 five times (Prometheus turns hex off too).
+        while i < b.count, (b[i] >= 48 && b[i] <= 57) || b[i] == UInt8(ascii: ".") { i += 1 }
+        if i < b.count, b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E") {
+            var k = i + 1
+            if k < b.count, b[k] == UInt8(ascii: "+") || b[k] == UInt8(ascii: "-") { k += 1 }
+            if k < b.count, b[k] >= 48 && b[k] <= 57 {
+                i = k
+                while i < b.count, b[i] >= 48 && b[i] <= 57 { i += 1 }
             }
         }
         guard i > digitsStart else { return nil }

@@ -51,20 +51,24 @@ public final class RuleEngine: MetricsSource, Sendable {
         public var historyLimits: History.Limits
         /// Keep every series and sample (unit tests that query arbitrary expressions).
         public var retainEverything: Bool
+        /// The longest history a rule may need (`rules.max_lookback`); nil: no limit.
+        public var maxLookback: Duration?
 
         public init(
             defaultInterval: Duration = .seconds(1), externalURL: String = "", externalLabels: [String: String] = [:],
-            historyLimits: History.Limits = History.Limits(), retainEverything: Bool = false
+            historyLimits: History.Limits = History.Limits(), retainEverything: Bool = false,
+            maxLookback: Duration? = RuleSettings.defaultMaxLookback
         ) {
             self.defaultInterval = defaultInterval
             self.externalURL = externalURL
             self.externalLabels = externalLabels
             self.historyLimits = historyLimits
             self.retainEverything = retainEverything
+            self.maxLookback = maxLookback
         }
 
         public init(settings: RuleSettings, externalURL: String = "") {
-            self.init(defaultInterval: settings.interval, externalURL: externalURL)
+            self.init(defaultInterval: settings.interval, externalURL: externalURL, maxLookback: settings.maxLookback)
         }
     }
 
@@ -85,7 +89,9 @@ public final class RuleEngine: MetricsSource, Sendable {
 
         func context(clock: any AgentClock) -> EvaluationContext {
             EvaluationContext(
-                history: history, evaluator: Evaluator(history: history, cache: cache), externalLabels: Labels(options.externalLabels),
+                history: history,
+                evaluator: Evaluator(
+                    history: history, defaultSubqueryStepMilliseconds: options.defaultInterval.milliseconds, cache: cache), externalLabels: Labels(options.externalLabels),
                 externalURL: options.externalURL, clock: clock)
         }
     }
@@ -114,11 +120,13 @@ public final class RuleEngine: MetricsSource, Sendable {
 
     // MARK: Loading
 
+    private var maxLookback: Duration? { state.withLock { $0.options.maxLookback } }
+
     /// Loads rule files, replacing the current rules. With any error nothing changes and
     /// the errors are returned (`FILE:LINE:COL: group "g", rule "r": ...`).
     @discardableResult
     public func load(files: [String]) -> [Diagnostic] {
-        let (groups, diagnostics) = RuleFileLoader.load(files: files)
+        let (groups, diagnostics) = RuleFileLoader.load(files: files, maxLookback: maxLookback)
         if !diagnostics.isEmpty { return diagnostics }
         load(groups: groups)
         return []
@@ -127,7 +135,7 @@ public final class RuleEngine: MetricsSource, Sendable {
     /// Loads rules from text (the embedded default rules), replacing the current rules.
     @discardableResult
     public func load(text: String, file: String) -> [Diagnostic] {
-        let (groups, diagnostics) = RuleFileLoader.parse(text: text, file: file)
+        let (groups, diagnostics) = RuleFileLoader.parse(text: text, file: file, maxLookback: maxLookback)
         if !diagnostics.isEmpty { return diagnostics }
         load(groups: groups)
         return []
@@ -138,9 +146,13 @@ public final class RuleEngine: MetricsSource, Sendable {
     @discardableResult
     public func update(settings: RuleSettings, defaultText: String, defaultFile: String = "lookout.rules.yml") -> [Diagnostic] {
         let (groups, diagnostics) =
-            settings.files.map { RuleFileLoader.load(files: $0) } ?? RuleFileLoader.parse(text: defaultText, file: defaultFile)
+            settings.files.map { RuleFileLoader.load(files: $0, maxLookback: settings.maxLookback) }
+            ?? RuleFileLoader.parse(text: defaultText, file: defaultFile, maxLookback: settings.maxLookback)
         if !diagnostics.isEmpty { return diagnostics }
-        state.withLock { $0.options.defaultInterval = settings.interval }
+        state.withLock {
+            $0.options.defaultInterval = settings.interval
+            $0.options.maxLookback = settings.maxLookback
+        }
         load(groups: groups)
         return []
     }
@@ -303,7 +315,8 @@ public final class RuleEngine: MetricsSource, Sendable {
     public func query(_ expr: Expr, at time: WallTime) throws(EvalError) -> [Sample] {
         let result: Result<[Sample], EvalError> = state.withLock { s in
             do {
-                return .success(try Evaluator(history: s.history).query(expr, at: time.millisecondsSinceEpoch))
+                let evaluator = Evaluator(history: s.history, defaultSubqueryStepMilliseconds: s.options.defaultInterval.milliseconds)
+                return .success(try evaluator.query(expr, at: time.millisecondsSinceEpoch))
             } catch let e as EvalError {
                 return .failure(e)
             } catch {

@@ -34,17 +34,21 @@ public struct RuleGroupDefinition: Sendable {
 }
 
 /// Reads Prometheus rule files strictly: unknown keys, bad durations, invalid names,
-/// PromQL outside lookout's subset and unsupported template constructs are errors that
-/// name the file, line, column and the rule.
+/// PromQL lookout does not evaluate (native histograms), rules that read further back than
+/// `maxLookback` and unsupported template constructs are errors that name the file, line,
+/// column and the rule.
 public enum RuleFileLoader {
     /// Parses one rule file's text; returns the groups that are valid and every problem found.
-    public static func parse(text: String, file: String) -> (groups: [RuleGroupDefinition], diagnostics: [Diagnostic]) {
+    /// `maxLookback`: the longest history a rule may need (nil: no limit, as in promtool).
+    public static func parse(
+        text: String, file: String, maxLookback: Duration? = RuleSettings.defaultMaxLookback
+    ) -> (groups: [RuleGroupDefinition], diagnostics: [Diagnostic]) {
         let doc = YAMLDocument(text: text, file: file)
         var groups: [RuleGroupDefinition] = []
         var extra: [Diagnostic] = []
         if let root = doc.root, !root.isNull {
             let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { Array($0.unicodeScalars) }
-            var loader = Loader(doc: doc, lines: lines)
+            var loader = Loader(doc: doc, lines: lines, maxLookback: maxLookback)
             groups = loader.groups(root)
             extra = loader.diagnostics
         }
@@ -54,7 +58,9 @@ public enum RuleFileLoader {
     }
 
     /// Reads and parses rule files.
-    public static func load(files: [String]) -> (groups: [RuleGroupDefinition], diagnostics: [Diagnostic]) {
+    public static func load(
+        files: [String], maxLookback: Duration? = RuleSettings.defaultMaxLookback
+    ) -> (groups: [RuleGroupDefinition], diagnostics: [Diagnostic]) {
         var groups: [RuleGroupDefinition] = []
         var diagnostics: [Diagnostic] = []
         for f in files {
@@ -65,7 +71,7 @@ public enum RuleFileLoader {
                 diagnostics.append(Diagnostic("cannot read rule file: \(error)", file: f))
                 continue
             }
-            let r = parse(text: text, file: f)
+            let r = parse(text: text, file: f, maxLookback: maxLookback)
             groups += r.groups
             diagnostics += r.diagnostics
         }
@@ -75,11 +81,13 @@ public enum RuleFileLoader {
     private struct Loader {
         let doc: YAMLDocument
         let lines: [[Unicode.Scalar]]
+        let maxLookback: Duration?
         var diagnostics: [Diagnostic] = []
 
-        init(doc: YAMLDocument, lines: [[Unicode.Scalar]]) {
+        init(doc: YAMLDocument, lines: [[Unicode.Scalar]], maxLookback: Duration?) {
             self.doc = doc
             self.lines = lines
+            self.maxLookback = maxLookback
         }
 
         mutating func error(_ message: String, at location: SourceLocation) {
@@ -163,6 +171,8 @@ public enum RuleFileLoader {
                         let parsed = try PromQLParser.parse(text)
                         if parsed.type != .vector && parsed.type != .scalar {
                             error("\(label): the expression must give an instant vector or a scalar, not a \(parsed.type.rawValue)", at: e.location)
+                        } else if let problem = lookbackProblem(parsed) {
+                            error("\(label): \(problem.message)", at: position(in: e, offset: problem.offset))
                         } else {
                             expr = parsed
                         }
@@ -197,6 +207,17 @@ public enum RuleFileLoader {
             return RuleDefinition(
                 kind: kind, name: name, exprText: exprText, expr: expr, holdDuration: hold, keepFiringFor: keep,
                 labels: labels, annotations: annotations, location: m.location)
+        }
+
+        /// Why the history cannot answer the expression within `maxLookback`, and where.
+        func lookbackProblem(_ expr: Expr) -> (message: String, offset: Int)? {
+            guard let cap = maxLookback, let need = expr.longestRetention() else { return nil }
+            let limit = "rules.max_lookback (\(PromDuration.format(cap)))"
+            guard let ms = need.milliseconds else {
+                return ("reads at a fixed time (@ <timestamp>), so it needs an unbounded history, beyond \(limit)", need.range.start)
+            }
+            guard ms > cap.milliseconds else { return nil }
+            return ("needs \(PromDuration.format(milliseconds: ms)) of history, more than \(limit)", need.range.start)
         }
 
         mutating func templates(_ v: YAMLValue, what: String, rule: String, templated: Bool) -> [(name: String, template: GoTemplate)] {

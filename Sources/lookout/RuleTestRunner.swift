@@ -96,7 +96,8 @@ public enum RuleTestRunner {
         for p in ruleFilePatterns {
             ruleFiles += glob(ConfigPath.resolve(p, relativeTo: path))
         }
-        let (definitions, diagnostics) = RuleFileLoader.load(files: ruleFiles)
+        // promtool sets no limit on how far back rules read.
+        let (definitions, diagnostics) = RuleFileLoader.load(files: ruleFiles, maxLookback: nil)
         if !diagnostics.isEmpty { return diagnostics.map(\.description) }
         let ordered = orderGroups(definitions, order)
 
@@ -214,7 +215,7 @@ public enum RuleTestRunner {
             clock: clock,
             options: RuleEngine.Options(
                 defaultInterval: .milliseconds(interval), externalURL: g.externalURL, externalLabels: g.externalLabels,
-                retainEverything: true))
+                retainEverything: true, maxLookback: nil))
         engine.load(groups: definitions)
         var series: [(labels: Labels, samples: [(t: Int64, v: Double)])] = []
         for s in g.series {

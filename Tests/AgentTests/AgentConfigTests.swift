@@ -37,6 +37,7 @@ import Testing
             rules:
               files: [ alerts/lookout.rules.yml ]
               interval: 1s
+              max_lookback: 2h
             notify:
               webhooks:
                 - url: http://127.0.0.1:5001/hook
@@ -56,6 +57,7 @@ import Testing
         #expect(c.targets[0].endpoints.map(\.kind) == [.metrics, .live, .ready, .health, .detailed])
         #expect(c.targets[0].bodySizeLimit == 10 << 20)
         #expect(c.rules.files == ["alerts/lookout.rules.yml"])
+        #expect(c.rules.maxLookback == .seconds(7200))
         #expect(c.notify.alertmanagers.map(\.url) == ["http://127.0.0.1:9093"])
     }
 
@@ -65,6 +67,7 @@ import Testing
         #expect(c.sampling.frequency == 19)
         #expect(!c.sampling.block && !c.sampling.mutex)
         #expect(c.targets.isEmpty)
+        #expect(c.rules.maxLookback == .seconds(3600))
     }
 
     /// State goes under systemd's $STATE_DIRECTORY when set, else under data/ beside the config file.

@@ -1,4 +1,5 @@
 import Series
+import TestSupport
 import Testing
 @testable import Exposition
 
@@ -188,18 +189,5 @@ import Testing
         // A long number is a number.
         let big = try ScrapeParser.parse(Array("a ".utf8) + [UInt8](repeating: UInt8(ascii: "9"), count: 400) + [0x0A], format: .text)
         #expect(big[0].metrics[0].value.singleValue == .infinity)
-    }
-}
-
-/// A small deterministic generator, so failures can be replayed.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -32,10 +32,6 @@ import Testing
         return out.sorted()
     }()
 
-    /// Files whose rules use PromQL outside lookout's subset: promtool passes them, lookout
-    /// must say clearly, with the position, that it cannot evaluate them.
-    static let beyondTheSubset: Set<String> = ["lookout-fleet.rules.test.yml"]
-
     static func base(_ path: String) -> String { String(path.split(separator: "/").last!) }
 
     @Test func theRepositoryHasTestFiles() {
@@ -53,10 +49,6 @@ import Testing
             #expect(promtool.status == 1, "promtool should fail \(file):\n\(promtool.output)")
             #expect(!lookout.success, "lookout should fail \(file):\n\(lookout.output)")
             #expect(lookout.output.contains("  FAILED:"))
-        } else if Self.beyondTheSubset.contains(Self.base(file)) {
-            #expect(promtool.status == 0, "promtool: \(promtool.output)")
-            #expect(!lookout.success)
-            #expect(lookout.output.contains("unsupported PromQL"), "\(lookout.output)")
         } else {
             #expect(promtool.status == 0, "promtool: \(promtool.output)")
             #expect(lookout.success, "lookout:\n\(lookout.output)")

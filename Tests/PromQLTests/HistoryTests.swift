@@ -129,7 +129,11 @@ import Testing
         #expect(try values("1-2x2 _x2 stale _ 5") == [.value(1), .value(-1), .value(-3), .missing, .missing, .stale, .missing, .value(5)])
         // Repeated addition, as promtool does: 0.1+0.1+0.1 is not 0.3.
         #expect(try values("0.1+0.1x2").last == .value(0.1 + 0.1 + 0.1))
-        #expect(try values("Inf -Inf 1e3 0x10") == [.value(.infinity), .value(-.infinity), .value(1000), .value(16)])
+        #expect(try values("Inf -Inf 1e3") == [.value(.infinity), .value(-.infinity), .value(1000)])
+        // No hexadecimal numbers: `0x3` is 0 and three more zeros, `0+0x5` six zeros.
+        #expect(try values("0x3") == Array(repeating: .value(0), count: 4))
+        #expect(try values("0+0x5") == Array(repeating: .value(0), count: 6))
+        #expect(try values("1+1x2 10-5x1") == [.value(1), .value(2), .value(3), .value(10), .value(5)])
         #expect(throws: SeriesNotation.Error.self) { try values("1+x3") }
         #expect(throws: SeriesNotation.Error.self) { try values("abc") }
         #expect(try SeriesNotation.parseMetric("foo{b=\"2\", a=\"1\"}") == ["__name__": "foo", "a": "1", "b": "2"])

@@ -416,4 +416,46 @@ extension String {
         engine.evaluate(at: back + .seconds(100))
         #expect(engine.nextEvaluation == back + .seconds(110))
     }
+
+    /// The fleet rules, written for a central Prometheus, run in the engine from the agent's
+    /// own series: recording rules feed the quantile, the quantile feeds the group_left
+    /// comparison, and the outlier fires after its 15 minutes, as its promtool test says.
+    @Test func theFleetRulesRun() {
+        let clock = ManualClock(wall: WallTime(millisecondsSinceEpoch: 0))
+        let engine = RuleEngine(clock: clock, options: RuleEngine.Options(defaultInterval: .seconds(60)))
+        #expect(engine.load(files: [Repo.path("alerts/lookout-fleet.rules.yml")]).isEmpty)
+        // Cores per instance of the group "api" (e is the outlier) and of an idle group.
+        let cores: [(instance: String, group: String, cores: Double)] = [
+            ("a", "api", 0.01), ("b", "api", 0.012), ("c", "api", 0.011), ("d", "api", 0.013), ("e", "api", 0.5),
+            ("a", "cron", 0.0001), ("b", "cron", 0.0001), ("c", "cron", 0.01),
+        ]
+        var outlierFiredAt: Int?
+        for minute in 0...25 {
+            let counters = cores.map { c in
+                (Labels(["job": "lookout", "instance": c.instance + ":9477", "group": c.group, "mode": "user"]), c.cores * 60 * Double(minute))
+            }
+            let success = ["a", "b", "c"].map { i in
+                (Labels(["job": "lookout", "instance": i + ":9477", "target": "api", "endpoint": "ready"]), i == "c" ? 0.0 : 1.0)
+            }
+            let families: [MetricFamily] = [
+                .counter("lookout_process_cpu_seconds_total", help: "", counters),
+                .gauge("lookout_probe_success", help: "", success),
+                .gauge("up", help: "", [(Labels(["job": "lookout", "instance": "a:9477"]), 1)]),
+            ]
+            let now = WallTime(millisecondsSinceEpoch: Int64(minute) * 60_000)
+            engine.ingest(families, at: now)
+            let round = engine.evaluate(at: now)
+            if outlierFiredAt == nil, let a = round.firing.first(where: { $0.labels["alertname"] == "ProcessGroupCPUOutlier" }) {
+                outlierFiredAt = minute
+                #expect(a.labels["instance"] == "e:9477")
+                #expect(a.annotations["summary"] == "api on e:9477 uses 0.50 cores, over 10x the fleet median")
+            }
+        }
+        // Pending from the first minute with a 5 m rate (minute 1), firing 15 minutes later.
+        #expect(outlierFiredAt == 16)
+        let firing = engine.alerts.filter { $0.state == .firing }.map { $0.labels["alertname"] ?? "" }
+        // Two of three sidecars reach the api: 67% < 90% for more than 5 minutes.
+        #expect(firing.sorted() == ["FleetProbeSuccessLow", "ProcessGroupCPUOutlier"])
+        #expect(engine.groups.flatMap(\.rules).allSatisfy { $0.health == .ok })
+    }
 }

@@ -77,18 +77,18 @@ import Testing
               - name: g
                 rules:
                   - alert: Sorted
-                    expr: sort(rate(x[5m])) > 1
+                    expr: sort(histogram_count(x)) > 1
             """
-        #expect(single(plain) == "r.yml:5:15: group \"g\", rule \"Sorted\": unsupported PromQL: function \"sort\" is not supported by lookout's evaluator")
+        #expect(single(plain) == "r.yml:5:20: group \"g\", rule \"Sorted\": unsupported PromQL: function \"histogram_count\" works on native histograms, which lookout does not evaluate")
         // Quoted scalar: one more for the quote.
         let quoted = """
             groups:
               - name: g
                 rules:
                   - record: r
-                    expr: "x offset 5m"
+                    expr: "x + histogram_sum(y)"
             """
-        #expect(single(quoted) == "r.yml:5:18: group \"g\", rule \"r\": unsupported PromQL: the offset modifier is not supported by lookout's evaluator")
+        #expect(single(quoted) == "r.yml:5:20: group \"g\", rule \"r\": unsupported PromQL: function \"histogram_sum\" works on native histograms, which lookout does not evaluate")
         // Block scalar: the line and column in the block.
         let block = """
             groups:
@@ -98,9 +98,9 @@ import Testing
                     expr: |
                       a
                         > on(job) group_left()
-                      b
+                      histogram_fraction(0, 1, b)
             """
-        #expect(single(block) == "r.yml:7:23: group \"g\", rule \"Outlier\": unsupported PromQL: group_left is not supported by lookout's evaluator: only one-to-one matching (on/ignoring) is")
+        #expect(single(block) == "r.yml:8:11: group \"g\", rule \"Outlier\": unsupported PromQL: function \"histogram_fraction\" works on native histograms, which lookout does not evaluate")
         // Folded over several lines.
         let folded = """
             groups:
@@ -109,9 +109,9 @@ import Testing
                   - alert: Top
                     expr: >
                       sum(x)
-                      + topk(3, y)
+                      + limitk(3, y)
             """
-        #expect(single(folded) == "r.yml:7:13: group \"g\", rule \"Top\": unsupported PromQL: aggregation \"topk\" is not supported by lookout's evaluator")
+        #expect(single(folded) == "r.yml:7:13: group \"g\", rule \"Top\": unsupported PromQL: aggregation \"limitk\" is not an aggregation of Prometheus 2.42 (experimental or newer)")
         let syntax = """
             groups:
               - name: g
@@ -120,6 +120,37 @@ import Testing
                     expr: sum(x
             """
         #expect(single(syntax) == "r.yml:5:20: group \"g\", rule \"Broken\": could not parse expression: unexpected end of input; expected \",\" or \")\"")
+    }
+
+    @Test func rulesThatReadFurtherBackThanTheLimitAreLoadErrors() {
+        func rules(_ expr: String) -> String {
+            "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: \(expr)\n"
+        }
+        func problems(_ expr: String, _ limit: Duration? = .seconds(3600)) -> [String] {
+            RuleFileLoader.parse(text: rules(expr), file: "r.yml", maxLookback: limit).diagnostics.map(\.description)
+        }
+        // Within the hour: ranges, offsets plus the 5 m lookback, subqueries plus what they read.
+        #expect(problems("rate(x[1h])").isEmpty)
+        #expect(problems("x offset 55m").isEmpty)
+        #expect(problems("max_over_time(rate(x[5m])[50m:1m])").isEmpty)
+        #expect(problems("x @ start() + y @ end()").isEmpty)
+        #expect(
+            problems("sum(x) + rate(y[2h])")
+                == ["r.yml:5:29: group \"g\", rule \"r\": needs 2h of history, more than rules.max_lookback (1h)"])
+        #expect(
+            problems("x offset 56m")
+                == ["r.yml:5:15: group \"g\", rule \"r\": needs 1h1m of history, more than rules.max_lookback (1h)"])
+        #expect(
+            problems("max_over_time(rate(x[10m])[1h:])")
+                == ["r.yml:5:34: group \"g\", rule \"r\": needs 1h10m of history, more than rules.max_lookback (1h)"])
+        #expect(
+            problems("x @ 100")
+                == [
+                    "r.yml:5:15: group \"g\", rule \"r\": reads at a fixed time (@ <timestamp>), so it needs an unbounded history, beyond rules.max_lookback (1h)"
+                ])
+        // A larger limit, and none (as promtool).
+        #expect(problems("rate(y[2h])", .seconds(3 * 3600)).isEmpty)
+        #expect(problems("x @ 100", nil).isEmpty)
     }
 
     @Test func badTemplates() {
@@ -230,10 +261,10 @@ import Testing
         // The embedded copy is the same file.
         let embedded = (try? FileIO.readText(Repo.path("Sources/Agent/Resources/lookout.rules.yml"))) ?? ""
         #expect(embedded == ((try? FileIO.readText(Repo.path("alerts/lookout.rules.yml"))) ?? "-"))
-        // The fleet file is Prometheus-only: its group_left is reported with its position.
+        // The fleet file, written for a central Prometheus, loads as well.
         let fleet = RuleFileLoader.load(files: [Repo.path("alerts/lookout-fleet.rules.yml")])
-        #expect(fleet.diagnostics.count == 1)
-        #expect(fleet.diagnostics.first?.description.contains("rule \"ProcessGroupCPUOutlier\": unsupported PromQL: group_left") == true)
+        #expect(fleet.diagnostics.isEmpty, "\(fleet.diagnostics)")
+        #expect(fleet.groups.flatMap(\.rules).count == 9)
     }
 
     @Test func promtoolAcceptsTheRepositoryRuleFiles() {
