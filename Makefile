@@ -2,8 +2,8 @@
 # Installs the system packages the build and the tests need (Debian; run as root).
 
 SWIFT ?= swift
-# Build: libcurl, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC).
-BUILD_PACKAGES := libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev pkg-config
+# Build: libcurl, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC), snappy (remote_write).
+BUILD_PACKAGES := libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev libsnappy-dev pkg-config
 # Tests: the real servers lookout is tested against, and the tools that read its output.
 TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \
 	python3 python3-prometheus-client python3-yaml openssl curl procps wrk

@@ -18,7 +18,7 @@ let package = Package(
             name: "LookoutKit",
             targets: [
                 "LookoutCore", "GoFormat", "Series", "ProcFS", "Sampling", "Exposition", "Probing", "PromQL", "Rules",
-                "Notify", "Profiles", "Server", "Agent",
+                "Notify", "Profiles", "RemoteWrite", "Server", "Agent",
             ]),
     ],
     dependencies: [
@@ -42,11 +42,17 @@ let package = Package(
             name: "CYAML",
             linkerSettings: [.linkedLibrary("yaml")]
         ),
-        /// protoc-c output for metrics.proto and profile.proto (see Sources/CProtobuf/regenerate.sh).
+        /// protoc-c output for metrics.proto, profile.proto and remote_write's remote.proto and
+        /// types.proto (see Sources/CProtobuf/regenerate.sh).
         .target(
             name: "CProtobuf",
             exclude: ["regenerate.sh", "proto"],
             linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        /// Snappy block compression (Debian's libsnappy, its C API) for remote_write.
+        .target(
+            name: "CSnappy",
+            linkerSettings: [.linkedLibrary("snappy")]
         ),
         /// Small C helpers: zlib streams, crypt(3) for bcrypt, HMAC-SHA256, syscalls.
         .target(
@@ -109,6 +115,15 @@ let package = Package(
         ),
         /// pprof profiles aggregated per stack from the sampler's thread samples.
         .target(name: "Profiles", dependencies: ["LookoutCore", "ProcFS", "Sampling", "Series", "CProtobuf", "CLookout"]),
+        /// Prometheus remote_write: snapshots of the agent's series into a durable WAL, read by
+        /// one queue per endpoint, sent as snappy-compressed protobuf with retries.
+        .target(
+            name: "RemoteWrite",
+            dependencies: [
+                "LookoutCore", "Series", "GoFormat", "Exposition", "Probing", "CProtobuf", "CSnappy", "CLookout",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// The HTTP server: NIO, a small router, limits, auth.
         .target(
             name: "Server",
@@ -126,7 +141,7 @@ let package = Package(
             name: "Agent",
             dependencies: [
                 "LookoutCore", "ProcFS", "Sampling", "Series", "Exposition", "Probing", "PromQL", "Rules", "Notify",
-                "Profiles", "Server",
+                "Profiles", "RemoteWrite", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -166,6 +181,9 @@ let package = Package(
         .testTarget(
             name: "ProfilesTests",
             dependencies: ["Profiles", "Sampling", "ProcFS", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
+        .testTarget(
+            name: "RemoteWriteTests",
+            dependencies: ["RemoteWrite", "Series", "LookoutCore", "Probing", "CProtobuf", "CSnappy", "TestSupport"]),
         .testTarget(name: "ServerTests", dependencies: ["Server", "Exposition", "TestSupport"]),
         .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
@@ -174,7 +192,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "Notify", "TestSupport"]
+            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "Notify", "RemoteWrite", "TestSupport"]
         ),
     ]
 )

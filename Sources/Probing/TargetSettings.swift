@@ -166,19 +166,7 @@ public struct TargetSettings: Sendable, Hashable {
             t.labelValueLengthLimit = v
         }
         if let v = m["follow_redirects"]?.bool("\(what).follow_redirects") { t.followRedirects = v }
-        if let v = m["headers"], let pairs = v.stringMap("\(what).headers") {
-            for (key, value, location) in pairs {
-                if !isToken(key) {
-                    v.document.error("\(what).headers: \"\(key)\" is not a valid header name", at: location)
-                } else if value.contains(where: { $0 == "\r" || $0 == "\n" }) {
-                    v.document.error("\(what).headers.\(key): the value must not contain a line break", at: location)
-                } else if ["user-agent", "host", "content-length"].contains(key.lowercased()) {
-                    v.document.error("\(what).headers: \"\(key)\" is set by lookout and cannot be configured", at: location)
-                } else {
-                    t.headers.append(HTTPHeader(key, value))
-                }
-            }
-        }
+        if let v = m["headers"] { t.headers = parseHeaders(v, "\(what).headers") }
         t.auth = parseAuth(m, what, readSecret: readSecret)
         if t.auth != nil, let h = t.headers.first(where: { $0.name.lowercased() == "authorization" }) {
             m["headers"]?.error("\(what): header \"\(h.name)\" conflicts with bearer_token/basic_auth; set one of them")
@@ -203,7 +191,25 @@ public struct TargetSettings: Sendable, Hashable {
         return t
     }
 
-    static func parseURL(_ v: YAMLValue, _ what: String) -> String? {
+    /// `headers: {Name: value}`; names lookout sets itself are refused.
+    public static func parseHeaders(_ v: YAMLValue, _ what: String, reserved: Set<String> = []) -> [HTTPHeader] {
+        guard let pairs = v.stringMap(what) else { return [] }
+        var headers: [HTTPHeader] = []
+        for (key, value, location) in pairs {
+            if !isToken(key) {
+                v.document.error("\(what): \"\(key)\" is not a valid header name", at: location)
+            } else if value.contains(where: { $0 == "\r" || $0 == "\n" }) {
+                v.document.error("\(what).\(key): the value must not contain a line break", at: location)
+            } else if ["user-agent", "host", "content-length"].contains(key.lowercased()) || reserved.contains(key.lowercased()) {
+                v.document.error("\(what): \"\(key)\" is set by lookout and cannot be configured", at: location)
+            } else {
+                headers.append(HTTPHeader(key, value))
+            }
+        }
+        return headers
+    }
+
+    public static func parseURL(_ v: YAMLValue, _ what: String) -> String? {
         guard let url = v.string(what) else { return nil }
         guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
             v.error("\(what) must be an http:// or https:// URL, found \"\(url)\"")
@@ -262,7 +268,7 @@ public struct TargetSettings: Sendable, Hashable {
         return e
     }
 
-    static func parseAuth(_ m: YAMLMapping, _ what: String, readSecret: SecretReader) -> TargetAuth? {
+    public static func parseAuth(_ m: YAMLMapping, _ what: String, readSecret: SecretReader = readSecretFile) -> TargetAuth? {
         let token = m["bearer_token"], tokenFile = m["bearer_token_file"], basic = m["basic_auth"]
         if token != nil && tokenFile != nil {
             m.error("\(what): set bearer_token or bearer_token_file, not both")
@@ -298,7 +304,7 @@ public struct TargetSettings: Sendable, Hashable {
     }
 
     /// `tls_config: {ca_file, cert_file, key_file, insecure_skip_verify}`; the files must be readable now.
-    static func parseTLS(_ v: YAMLValue, _ what: String) -> TLSOptions? {
+    public static func parseTLS(_ v: YAMLValue, _ what: String) -> TLSOptions? {
         guard let m = v.mapping(what, allowedKeys: ["ca_file", "cert_file", "key_file", "insecure_skip_verify"]) else {
             return nil
         }
