@@ -6,6 +6,7 @@ import Notify
 import ProcFS
 import Probing
 import Profiles
+import RemoteWrite
 import Rules
 import Sampling
 import Series
@@ -54,6 +55,7 @@ public final class Agent: Sendable {
     let httpClient: HTTPClient
     let prober: Prober
     let notifier: Notifier
+    let remoteWriter: RemoteWriter
     let rules: RuleEngine
     let sampler: Sampler
     let profiles: ProfileService
@@ -97,6 +99,9 @@ public final class Agent: Sendable {
             settings: config.notify, clock: clock, transport: CurlNotificationTransport(client: httpClient),
             logger: Logger(label: "lookout.notify"), externalURL: externalURL)
         let registry = self.registry
+        remoteWriter = RemoteWriter(
+            settings: config.remoteWrite, clock: clock, client: httpClient, logger: Logger(label: "lookout.remote_write"),
+            gather: { registry.gather() })
         rules = RuleEngine(
             clock: clock, options: RuleEngine.Options(settings: config.rules, externalURL: externalURL),
             gather: { registry.gather() })
@@ -105,6 +110,7 @@ public final class Agent: Sendable {
         components = [
             SamplingComponent(sampler: sampler), selfMetrics, ProbingComponent(prober: prober),
             NotifyComponent(notifier: notifier), RulesComponent(engine: rules, notifier: notifier),
+            RemoteWriteComponent(writer: remoteWriter),
         ]
 
         registry.register(SnapshotBox([buildInfo()]))
@@ -114,6 +120,7 @@ public final class Agent: Sendable {
         registry.register(prober.probeMetrics)
         registry.register(notifier)
         registry.register(rules)
+        registry.register(remoteWriter.metrics)
         // Scraped series come after the agent's own: a target's family that clashes with one of them is left out (and counted).
         registry.register(scraped: prober.scrapedMetrics)
 
@@ -134,7 +141,8 @@ public final class Agent: Sendable {
             rules: rules, profiles: profiles,
             statusPage: StatusPageSource(
                 clock: clock, startedAt: startedAt, configSource: { agentRef.agent?.currentConfig.source ?? "" },
-                readiness: readiness, sampler: sampler, prober: prober, rules: rules, notifier: notifier)
+                readiness: readiness, sampler: sampler, prober: prober, rules: rules, notifier: notifier,
+                remoteWriter: remoteWriter)
         ) {
             await agentRef.agent?.reload() ?? .failure(Diagnostics([]))
         }
