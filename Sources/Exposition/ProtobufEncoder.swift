@@ -39,7 +39,8 @@ public enum ProtobufEncoder {
         return out
     }
 
-    static func appendVarint(_ v: UInt64, to out: inout [UInt8]) {
+    /// Appends `v` as a protobuf base-128 varint.
+    public static func appendVarint(_ v: UInt64, to out: inout [UInt8]) {
         var v = v
         while v >= 0x80 {
             out.append(UInt8(truncatingIfNeeded: v) | 0x80)

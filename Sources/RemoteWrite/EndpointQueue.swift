@@ -17,20 +17,20 @@ struct EndpointQueue: Sendable {
     func run() async throws {
         let wake = WakeSignal()
         let url = endpoint.url
-        let start = wal.attach(key: url, wake: wake)
+        var acked = wal.attach(key: url, wake: wake)
         defer { wal.detach(key: url) }
         let startedAt = clock.wallNow.secondsSinceEpoch
         metrics.update(url) { e in
             if e.highestSent == 0 { e.highestSent = startedAt }
         }
-        var reader = WALReader(wal: wal, from: start, keep: { [endpoint] in endpoint.keeps($0) })
+        var reader = WALReader(wal: wal, from: acked, keep: { [endpoint] in endpoint.keeps($0) })
         var policy = SendPolicy(minBackoff: endpoint.queue.minBackoff, maxBackoff: endpoint.queue.maxBackoff)
         let maxSamples = endpoint.queue.maxSamplesPerSend
         while true {
             try Task.checkCancellation()
             var batch = WALBatch()
             reader.read(into: &batch, maxSamples: maxSamples)
-            publishPending(reader.cursor)
+            publishPending(acked)
             if batch.isEmpty {
                 await wake.wait()
                 continue
@@ -42,16 +42,18 @@ struct EndpointQueue: Sendable {
                 try Task.checkCancellation()
                 reader.read(into: &batch, maxSamples: maxSamples)
             }
-            try await send(batch, policy: &policy)
+            try await send(batch, from: acked, policy: &policy)
             do {
                 try wal.advance(key: url, to: reader.cursor)
             } catch {
                 logger.error("cannot save the position of a remote_write endpoint", metadata: ["url": "\(url)", "error": "\(error)"])
             }
-            publishPending(reader.cursor)
+            acked = reader.cursor
+            publishPending(acked)
         }
     }
 
+    /// Samples not acknowledged yet: from the saved position on, the batch in flight included.
     private func publishPending(_ position: WALPosition) {
         let pending = Double(wal.pending(from: position))
         metrics.update(endpoint.url) { $0.pending = pending }
@@ -68,7 +70,7 @@ struct EndpointQueue: Sendable {
     }
 
     /// Sends one batch until it is acknowledged or dropped. Throws only when cancelled.
-    private func send(_ batch: WALBatch, policy: inout SendPolicy) async throws {
+    private func send(_ batch: WALBatch, from acked: WALPosition, policy: inout SendPolicy) async throws {
         let body = WriteRequestCodec.body(batch.series)
         var headers = [
             HTTPHeader("Content-Encoding", WriteRequestCodec.contentEncoding),
@@ -113,6 +115,8 @@ struct EndpointQueue: Sendable {
                 logger.debug(
                     "remote_write batch failed; retrying",
                     metadata: ["url": "\(endpoint.url)", "after": "\(PromDuration.format(after))", "error": "\(problem ?? "")"])
+                // The WAL keeps growing while the receiver is away.
+                publishPending(acked)
                 try await clock.sleep(for: after)
             }
         }

@@ -1,4 +1,5 @@
 import CLookout
+import Exposition
 import Series
 
 /// The framing and the two record types of the WAL.
@@ -153,12 +154,7 @@ enum WALRecord {
     // MARK: Bytes
 
     static func appendVarint(_ v: UInt64, to out: inout [UInt8]) {
-        var v = v
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
+        ProtobufEncoder.appendVarint(v, to: &out)
     }
 
     static func appendU32(_ v: UInt32, to out: inout [UInt8]) {
