@@ -122,6 +122,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "Series", "GoFormat", "Exposition", "Probing", "CProtobuf", "CSnappy", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
         /// The HTTP server: NIO, a small router, limits, auth.

@@ -1,5 +1,6 @@
 import Logging
 import LookoutCore
+import NIOPosix
 import Probing
 
 /// Sends the WAL to one endpoint, from the endpoint's own position: batches of at most
@@ -12,6 +13,8 @@ struct EndpointQueue: Sendable {
     let client: HTTPClient
     let clock: any AgentClock
     let metrics: RemoteWriteMetrics
+    /// Where the position file is written (a blocking write and fsync).
+    let io: NIOThreadPool
     let logger: Logger
 
     func run() async throws {
@@ -43,8 +46,9 @@ struct EndpointQueue: Sendable {
                 reader.read(into: &batch, maxSamples: maxSamples)
             }
             try await send(batch, from: acked, policy: &policy)
+            let position = reader.cursor
             do {
-                try wal.advance(key: url, to: reader.cursor)
+                try await io.runIfActive { [wal] in try wal.advance(key: url, to: position) }
             } catch {
                 logger.error("cannot save the position of a remote_write endpoint", metadata: ["url": "\(url)", "error": "\(error)"])
             }

@@ -1,5 +1,6 @@
 import Logging
 import LookoutCore
+import NIOPosix
 import Probing
 import Series
 import Synchronization
@@ -7,7 +8,8 @@ import Synchronization
 /// remote_write as a service: every `interval` a snapshot of the agent's series (what
 /// `gather` returns, which is what `/metrics` serves) goes into the WAL, and one
 /// `EndpointQueue` per endpoint sends it on. Snapshots and sends run in tasks of their own:
-/// a slow or absent receiver holds up nothing but its own queue.
+/// a slow or absent receiver holds up nothing but its own queue. The WAL's writes and
+/// fsyncs run on a thread of their own, never on the tasks' shared threads.
 ///
 /// A changed `remote_write` block restarts the queues (each resumes from its saved
 /// position); the WAL stays open unless its directory or size bound changed.
@@ -19,6 +21,8 @@ public final class RemoteWriter: Sendable {
     public let metrics = RemoteWriteMetrics()
     private let settings: Mutex<RemoteWriteSettings?>
     private let changed = WakeSignal()
+    /// Blocking file I/O (appends, fsyncs, saved positions).
+    let io = NIOThreadPool(numberOfThreads: 1)
 
     public init(
         settings: RemoteWriteSettings?, clock: any AgentClock, client: HTTPClient, logger: Logger,
@@ -29,6 +33,11 @@ public final class RemoteWriter: Sendable {
         self.client = client
         self.logger = logger
         self.gather = gather
+        io.start()
+    }
+
+    deinit {
+        try? io.syncShutdownGracefully()
     }
 
     public var currentSettings: RemoteWriteSettings? { settings.withLock { $0 } }
@@ -73,7 +82,7 @@ public final class RemoteWriter: Sendable {
                 group.addTask { try? await self.snapshots(s, writer: writer) }
                 for e in s.endpoints {
                     let queue = EndpointQueue(
-                        endpoint: e, wal: wal, client: client, clock: clock, metrics: metrics,
+                        endpoint: e, wal: wal, client: client, clock: clock, metrics: metrics, io: io,
                         logger: logger)
                     group.addTask { try? await queue.run() }
                 }
@@ -94,7 +103,7 @@ public final class RemoteWriter: Sendable {
             let timestamp = clock.wallNow.millisecondsSinceEpoch
             let samples = Snapshot.flatten(gather(), externalLabels: s.externalLabels)
             do {
-                try writer.writer.append(samples, timestamp: timestamp)
+                try await io.runIfActive { try writer.writer.append(samples, timestamp: timestamp) }
             } catch {
                 logger.error("remote_write: cannot append to the WAL", metadata: ["error": "\(error)"])
             }
