@@ -123,7 +123,8 @@ public final class WAL: Sendable {
     private init(directory: String, maxBytes: Int, segmentBytes: Int?, lockFD: Int32) {
         self.directory = directory
         self.maxBytes = maxBytes
-        self.segmentBytes = segmentBytes ?? min(max(maxBytes / 8, 64 << 10), 16 << 20)
+        // Small segments keep each endpoint's reader (which holds its current segment) small.
+        self.segmentBytes = segmentBytes ?? min(max(maxBytes / 16, 64 << 10), 2 << 20)
         self.lockFD = lockFD
         self.state = Mutex(State())
     }

@@ -8,7 +8,7 @@ import Testing
 @testable import RemoteWrite
 
 /// Polls `body` every 20 ms until it is true or `seconds` pass.
-func eventually(_ seconds: Double = 15, _ body: () -> Bool) async -> Bool {
+func eventually(_ seconds: Double = 60, _ body: () -> Bool) async -> Bool {
     let deadline = SystemClock().now + .seconds(seconds)
     while SystemClock().now < deadline {
         if body() { return true }

@@ -224,7 +224,7 @@ import Testing
         #expect(diags.isEmpty, "\(diags)")
         #expect(groups.flatMap(\.rules).map(\.name) == [
             "TargetSlow", "TargetVerySlow", "TargetTimeout", "TargetDown", "DependencyDown", "HealthCheckSequential",
-            "LookoutOverhead",
+            "LookoutOverhead", "LookoutRemoteWriteStalled",
         ])
         // The embedded copy is the same file.
         let embedded = (try? FileIO.readText(Repo.path("Sources/Agent/Resources/lookout.rules.yml"))) ?? ""
