@@ -3,9 +3,9 @@
 
 SWIFT ?= swift
 # Build: libcurl, libyaml, protobuf-c, zlib, libcrypt (bcrypt), OpenSSL (HMAC), RE2 (regexes),
-# elfutils (stack unwinding, symbols).
+# elfutils (stack unwinding, symbols), snappy (remote_write).
 BUILD_PACKAGES := libcurl4-openssl-dev libyaml-dev libprotobuf-c-dev zlib1g-dev libcrypt-dev libssl-dev libre2-dev pkg-config \
-	libdw-dev libelf-dev
+	libdw-dev libelf-dev libsnappy-dev
 # Tests: the real servers lookout is tested against, and the tools that read its output.
 # Stack profiles: programs in C, C++, Go and JavaScript to sample, perf to compare with.
 TEST_PACKAGES := prometheus prometheus-alertmanager prometheus-node-exporter golang-go chromium \

@@ -19,7 +19,7 @@ let package = Package(
             name: "LookoutKit",
             targets: [
                 "LookoutCore", "Config", "GoFormat", "Series", "ProcFS", "Sampling", "Stacks", "Exposition", "Probing", "PromQL",
-                "Rules", "Notify", "Profiles", "Server", "Agent",
+                "Rules", "Notify", "Profiles", "RemoteWrite", "Server", "Agent",
             ]),
         // The stack sampling engine alone, for Benchmarks/stacks (a release build of it needs nothing else).
         .library(name: "LookoutStacks", targets: ["Stacks"]),
@@ -45,7 +45,8 @@ let package = Package(
             name: "CYAML",
             linkerSettings: [.linkedLibrary("yaml")]
         ),
-        /// protoc-c output for metrics.proto and profile.proto (see Sources/CProtobuf/regenerate.sh).
+        /// protoc-c output for metrics.proto, profile.proto and remote_write's remote.proto and
+        /// types.proto (see Sources/CProtobuf/regenerate.sh).
         .target(
             name: "CProtobuf",
             exclude: ["regenerate.sh", "proto"],
@@ -61,6 +62,11 @@ let package = Package(
         .target(
             name: "CStacks",
             linkerSettings: [.linkedLibrary("dw"), .linkedLibrary("elf"), .linkedLibrary("stdc++")]
+        ),
+        /// Snappy block compression (Debian's libsnappy, its C API) for remote_write.
+        .target(
+            name: "CSnappy",
+            linkerSettings: [.linkedLibrary("snappy")]
         ),
         /// Small C helpers: zlib streams, crypt(3) for bcrypt, HMAC-SHA256, syscalls.
         .target(
@@ -137,6 +143,16 @@ let package = Package(
                 "LookoutCore", "ProcFS", "Sampling", "Series", "Stacks", "CProtobuf", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        /// Prometheus remote_write: snapshots of the agent's series into a durable WAL, read by
+        /// one queue per endpoint, sent as snappy-compressed protobuf with retries.
+        .target(
+            name: "RemoteWrite",
+            dependencies: [
+                "LookoutCore", "Config", "Series", "GoFormat", "Exposition", "Probing", "CProtobuf", "CSnappy", "CLookout",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         /// The HTTP server: NIO, a small router, limits, auth.
         .target(
             name: "Server",
@@ -155,7 +171,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "Config", "ProcFS", "Sampling", "Series", "Exposition", "Probing", "PromQL", "Rules",
                 "Notify",
-                "Profiles", "Server",
+                "Profiles", "RemoteWrite", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -203,6 +219,9 @@ let package = Package(
             name: "StacksTests",
             dependencies: ["Stacks", "Profiles", "CProtobuf", "CTestSupport", "LookoutCore", "TestSupport"]),
         .testTarget(
+            name: "RemoteWriteTests",
+            dependencies: ["RemoteWrite", "Series", "LookoutCore", "Config", "Probing", "CProtobuf", "CSnappy", "TestSupport"]),
+        .testTarget(
             name: "ServerTests",
             dependencies: [
                 "Server", "Exposition", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -217,7 +236,7 @@ let package = Package(
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "Notify", "TestSupport"]
+            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "Notify", "RemoteWrite", "TestSupport"]
         ),
     ]
 )

@@ -268,6 +268,30 @@ def overview():
              target(f"sum by (group) (increase(lookout_rule_evaluation_failures_total{{{INST}}}[{RATE}]))",
                     "{{group}} failures", ref="B")], unit="s", w=8)
 
+    b.row("Remote write")
+    b.panel("timeseries", "Samples sent",
+            "Samples per second per remote_write endpoint: success, retried (sent again after a 5xx, 429 or "
+            "a failed connection), dropped (refused with another 4xx).",
+            [target(f"sum by (url, result) (rate(lookout_remote_write_samples_total{{{INST}}}[{RATE}]))",
+                    "{{url}} {{result}}")], unit="short", w=8)
+    b.panel("timeseries", "Behind",
+            "Age of the newest sample each endpoint acknowledged; LookoutRemoteWriteStalled fires past 5 m while "
+            "samples wait.",
+            [target(f"time() - lookout_remote_write_highest_sent_timestamp_seconds{{{INST}}}", "{{url}}")],
+            unit="s", w=8, thresholds=[{"color": "green", "value": None}, {"color": "orange", "value": 300}])
+    b.panel("timeseries", "Pending samples",
+            "Samples in the WAL an endpoint has not sent yet.",
+            [target(f"lookout_remote_write_pending_samples{{{INST}}}", "{{url}}")], unit="short", w=8)
+    b.panel("timeseries", "Send duration p99",
+            "Time of one attempt to send a batch, per endpoint.",
+            [target(f"histogram_quantile(0.99, sum by (le, url) (rate(lookout_remote_write_sent_batch_duration_seconds_bucket{{{INST}}}[{RATE}])))",
+                    "{{url}}")], unit="s", w=12)
+    b.panel("timeseries", "WAL",
+            "Bytes of the WAL on disk, and samples max_wal_bytes deleted before every endpoint had sent them.",
+            [target(f"lookout_remote_write_wal_bytes{{{INST}}}", "{{instance}} bytes"),
+             target(f"increase(lookout_remote_write_wal_dropped_samples_total{{{INST}}}[{RATE}])",
+                    "{{instance}} dropped samples", ref="B")], unit="bytes", w=12)
+
     b.row("The agent's own overhead")
     b.panel("timeseries", "Agent CPU (% of one core)",
             "CPU of the lookout process itself; the LookoutOverhead alert fires above 2% for 5 m.",

@@ -6,6 +6,7 @@ import Notify
 import ProcFS
 import Probing
 import Profiles
+import RemoteWrite
 import Rules
 import Sampling
 import Series
@@ -54,6 +55,7 @@ public final class Agent: Sendable {
     let httpClient: HTTPClient
     let prober: Prober
     let notifier: Notifier
+    let remoteWriter: RemoteWriter
     let rules: RuleEngine
     let sampler: Sampler
     let stacks: StackSamplingState
@@ -106,6 +108,9 @@ public final class Agent: Sendable {
             settings: config.notify, clock: clock, transport: CurlNotificationTransport(client: httpClient),
             logger: Logger(label: "lookout.notify"), externalURL: externalURL)
         let registry = self.registry
+        remoteWriter = RemoteWriter(
+            settings: config.remoteWrite, clock: clock, client: httpClient, logger: Logger(label: "lookout.remote_write"),
+            gather: { registry.gather() })
         rules = RuleEngine(
             clock: clock, options: RuleEngine.Options(settings: config.rules, externalURL: externalURL),
             gather: { registry.gather() })
@@ -114,6 +119,7 @@ public final class Agent: Sendable {
         components = [
             SamplingComponent(sampler: sampler, stacks: stacks), selfMetrics, ProbingComponent(prober: prober),
             NotifyComponent(notifier: notifier), RulesComponent(engine: rules, notifier: notifier),
+            RemoteWriteComponent(writer: remoteWriter),
         ]
 
         registry.register(SnapshotBox([buildInfo()]))
@@ -124,6 +130,7 @@ public final class Agent: Sendable {
         registry.register(prober.probeMetrics)
         registry.register(notifier)
         registry.register(rules)
+        registry.register(remoteWriter.metrics)
         // Scraped series come after the agent's own: a target's family that clashes with one of them is left out (and counted).
         registry.register(scraped: prober.scrapedMetrics)
 
@@ -141,7 +148,8 @@ public final class Agent: Sendable {
             rules: rules, profiles: profiles,
             statusPage: StatusPageSource(
                 clock: clock, startedAt: startedAt, configSource: { agentRef.agent?.currentConfig.source ?? "" },
-                readiness: readiness, sampler: sampler, stacks: stacks, prober: prober, rules: rules, notifier: notifier)
+                readiness: readiness, sampler: sampler, stacks: stacks, prober: prober, rules: rules, notifier: notifier,
+                remoteWriter: remoteWriter)
         ) {
             await agentRef.agent?.reload() ?? .failure(Diagnostics([]))
         }

@@ -2,6 +2,7 @@ import Config
 import LookoutCore
 import Notify
 import Probing
+import RemoteWrite
 import Rules
 import Sampling
 
@@ -22,12 +23,14 @@ public struct AgentConfig: Sendable, Hashable {
     public var targets: [TargetSettings] = []
     public var rules = RuleSettings()
     public var notify = NotifySettings()
+    /// Off unless the config has a `remote_write` block.
+    public var remoteWrite: RemoteWriteSettings?
     /// Where the config came from (a path, or "<default>").
     public var source: String = "<default>"
 
     public init() {}
 
-    public static let keys = ["listen", "sampling", "processes", "targets", "rules", "notify"]
+    public static let keys = ["listen", "sampling", "processes", "targets", "rules", "notify", "remote_write"]
 
     /// The embedded default: the host and the agent's own process at 19 Hz, default rules, no
     /// targets. The agent's own stacks are not sampled: symbolizing its own symbol tables would
@@ -82,6 +85,7 @@ public struct AgentConfig: Sendable, Hashable {
             }
             if let v = m["rules"] { c.rules = RuleSettings.parse(v) }
             if let v = m["notify"] { c.notify = NotifySettings.parse(v) }
+            if let v = m["remote_write"], !v.isNull { c.remoteWrite = RemoteWriteSettings.parse(v) }
         }
         try doc.check()
         var resolved = c.resolvingRuleFiles

@@ -4,6 +4,7 @@ import LookoutCore
 import Notify
 import Probing
 import Profiles
+import RemoteWrite
 import Rules
 import Sampling
 import Series
@@ -60,6 +61,18 @@ struct NotifyComponent: AgentComponent {
 
     func apply(_ config: AgentConfig) async {
         notifier.update(settings: config.notify)
+    }
+}
+
+/// remote_write: snapshots of every series into the WAL, one queue per endpoint.
+struct RemoteWriteComponent: AgentComponent {
+    let name = "remote_write"
+    let writer: RemoteWriter
+
+    func run() async throws { try await writer.run() }
+
+    func apply(_ config: AgentConfig) async {
+        writer.update(settings: config.remoteWrite)
     }
 }
 

@@ -79,6 +79,19 @@ struct StatusPageModel: Sendable {
     var stackGroups: [String] = []
     /// nil before a minute of stack samples has passed.
     var topFunctions: [GroupFunctions]?
+    /// remote_write endpoints; nil when remote_write is off.
+    var remoteWrite: [RemoteWriteRow]?
+    var walBytes: Int?
+
+    struct RemoteWriteRow: Sendable {
+        var url: String
+        var sent: Double
+        var pending: Double
+        var dropped: Double
+        /// Newest acknowledged sample; nil before the first.
+        var lastSent: WallTime?
+        var lastError: String
+    }
 }
 
 /// Renders the status page: one server-rendered HTML document, no scripts, no external assets.
@@ -219,6 +232,17 @@ enum StatusPage {
             h += "</tbody></table>"
         }
         h += "</section>"
+
+        if let rows = m.remoteWrite {
+            h += "<section id=\"remote-write\"><h2>Remote write</h2><p>WAL: \(m.walBytes.map { "\($0 / 1024) KiB" } ?? "not open")</p>"
+            h += "<table><thead><tr><th>endpoint</th><th>sent</th><th>pending</th><th>dropped</th><th>newest sample sent</th><th>last error</th></tr></thead><tbody>"
+            for r in rows {
+                let last = r.lastSent.map { ago(m.now - $0) } ?? "none yet"
+                h += "<tr><td>\(esc(r.url))</td><td>\(Int(r.sent))</td><td>\(Int(r.pending))</td><td>\(Int(r.dropped))</td>"
+                h += "<td>\(last)</td><td>\(esc(r.lastError))</td></tr>"
+            }
+            h += "</tbody></table></section>"
+        }
 
         h += """
             <section id="links"><h2>More</h2><ul>

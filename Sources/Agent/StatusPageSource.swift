@@ -2,6 +2,7 @@ import LookoutCore
 import Notify
 import Probing
 import Profiles
+import RemoteWrite
 import Rules
 import Sampling
 
@@ -16,6 +17,7 @@ struct StatusPageSource: Sendable {
     let prober: Prober
     let rules: RuleEngine
     let notifier: Notifier
+    let remoteWriter: RemoteWriter
 
     func model() -> StatusPageModel {
         let settings = sampler.metrics.settings
@@ -72,6 +74,14 @@ struct StatusPageSource: Sendable {
             var detail = "\(Int(r["success"]?.doubleValue ?? 0)) delivered, \(Int(r["pending"]?.doubleValue ?? 0)) pending"
             if let error = r["lastError"]?.stringValue, !error.isEmpty { detail += ", last error: \(error)" }
             m.receivers.append(.init(name: r["name"]?.stringValue ?? "", detail: detail))
+        }
+        if remoteWriter.currentSettings != nil {
+            m.walBytes = remoteWriter.metrics.walBytes
+            m.remoteWrite = remoteWriter.metrics.endpoints.map { e in
+                .init(
+                    url: e.url, sent: e.sent, pending: e.pending, dropped: e.dropped,
+                    lastSent: e.sent > 0 ? WallTime(secondsSinceEpoch: e.highestSentTimestamp) : nil, lastError: e.lastError)
+            }
         }
         return m
     }

@@ -39,7 +39,8 @@ public enum ProtobufEncoder {
         return out
     }
 
-    static func appendVarint(_ v: UInt64, to out: inout [UInt8]) {
+    /// Appends `v` as a protobuf base-128 varint.
+    public static func appendVarint(_ v: UInt64, to out: inout [UInt8]) {
         var v = v
         while v >= 0x80 {
             out.append(UInt8(truncatingIfNeeded: v) | 0x80)
@@ -194,19 +195,19 @@ public enum ProtobufEncoder {
 
 /// Bump allocation for the C message structs of one family. Memory is freed when the arena
 /// goes away; `reset()` reuses the first block.
-final class ProtobufArena {
+public final class ProtobufArena {
     private var blocks: [(base: UnsafeMutableRawPointer, size: Int)] = []
     private var current: UnsafeMutableRawPointer?
     private var remaining = 0
     private static let blockSize = 64 * 1024
 
-    init() {}
+    public init() {}
 
     deinit {
         for b in blocks { b.base.deallocate() }
     }
 
-    func reset() {
+    public func reset() {
         guard let first = blocks.first else { return }
         for b in blocks.dropFirst() { b.base.deallocate() }
         blocks = [first]
@@ -235,13 +236,13 @@ final class ProtobufArena {
 
     /// Uninitialized room for `count` values; the caller initializes them (protobuf-c's
     /// `..._init` functions for messages).
-    func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
+    public func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
         let p = raw(MemoryLayout<T>.stride * max(count, 1), alignment: MemoryLayout<T>.alignment)
         return p.bindMemory(to: T.self, capacity: max(count, 1))
     }
 
     /// A NUL-terminated copy of `s`.
-    func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
+    public func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
         var s = s
         return s.withUTF8 { u in
             let p = raw(u.count + 1, alignment: 1)

@@ -45,6 +45,16 @@ import Testing
                   group_wait: 5s
               alertmanagers: [ http://127.0.0.1:9093 ]
               outbox: /var/lib/lookout/outbox
+            remote_write:
+              interval: 15s
+              wal: /var/lib/lookout/wal
+              max_wal_bytes: 256MiB
+              external_labels: { cluster: eu1 }
+              endpoints:
+                - url: http://127.0.0.1:9090/api/v1/write
+                  remote_timeout: 30s
+                  write_relabel: { keep: '^(lookout_.*|up)$' }
+                  queue: { max_samples_per_send: 2000, batch_send_deadline: 5s, min_backoff: 30ms, max_backoff: 5s }
             """
         let c = try AgentConfig.parse(text, file: "lookout.yml")
         #expect(c.listen == "0.0.0.0:9477")
@@ -59,10 +69,15 @@ import Testing
         #expect(c.rules.files == ["alerts/lookout.rules.yml"])
         #expect(c.rules.maxLookback == .seconds(7200))
         #expect(c.notify.alertmanagers.map(\.url) == ["http://127.0.0.1:9093"])
+                let rw = try #require(c.remoteWrite)
+        #expect(rw.wal == "/var/lib/lookout/wal")
+        #expect(rw.endpoints.map(\.url) == ["http://127.0.0.1:9090/api/v1/write"])
+        #expect(rw.endpoints[0].keeps("up") && !rw.endpoints[0].keeps("process_cpu_seconds_total"))
     }
 
     @Test func emptyFileIsTheDefaults() throws {
         let c = try AgentConfig.parse("", file: "empty.yml")
+        #expect(c.remoteWrite == nil)
         #expect(c.listen == "0.0.0.0:9477")
         #expect(c.sampling.frequency == 19)
         #expect(!c.sampling.block && !c.sampling.mutex)
@@ -162,6 +177,9 @@ import Testing
         ),
         ("sampling:\n  stacks: 1\n", "2:11", "sampling.stacks must be true or false, found \"1\""),
         ("processes:\n  - name: a\n    pid: 1\n    stacks: maybe\n", "4:13", "processes[0].stacks must be true or false"),
+        ("remote_write:\n  interval: 15s\n", "2:3", "remote_write needs endpoints"),
+        ("remote_write:\n  endpoints:\n    - url: http://a/w\n      queue: { max_backoff: 0s }\n", "4:29", "remote_write.endpoints[0].queue.max_backoff must be greater than 0"),
+        ("remote_write:\n  endpoints:\n    - url: http://a/w\n      retries: 3\n", "4:7", "unknown key \"retries\" in remote_write.endpoints[0]"),
     ])
     func rejects(_ text: String, _ position: String, _ message: String) {
         #expect {

@@ -83,4 +83,21 @@ import Testing
         #expect(html.contains("No targets configured."))
         #expect(html.contains("No pending or firing alerts."))
     }
+
+    @Test func showsRemoteWriteEndpointsWhenOn() {
+        var m = model()
+        #expect(!StatusPage.render(m).contains("Remote write"))
+        m.walBytes = 3 << 20
+        m.remoteWrite = [
+            .init(
+                url: "https://mimir.example/api/v1/push", sent: 1200, pending: 40, dropped: 2,
+                lastSent: m.now - .seconds(12), lastError: "HTTP 400: out of order <sample>"),
+            .init(url: "http://127.0.0.1:9090/api/v1/write", sent: 0, pending: 900, dropped: 0, lastSent: nil, lastError: ""),
+        ]
+        let html = StatusPage.render(m)
+        #expect(html.contains("<section id=\"remote-write\"><h2>Remote write</h2><p>WAL: 3072 KiB</p>"))
+        #expect(html.contains("<td>https://mimir.example/api/v1/push</td><td>1200</td><td>40</td><td>2</td>"))
+        #expect(html.contains("HTTP 400: out of order &lt;sample&gt;"))
+        #expect(html.contains("<td>none yet</td>"))
+    }
 }

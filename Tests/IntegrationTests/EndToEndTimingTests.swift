@@ -88,6 +88,11 @@ import Testing
               resend_delay: 2s
               min_backoff: 100ms
               max_backoff: 1s
+            remote_write:
+              interval: 1s
+              endpoints:
+                - url: \(receiver.url("/write"))
+                  queue: { batch_send_deadline: 100ms }
             """
     }
 
@@ -159,6 +164,7 @@ import Testing
         let receiver = try TestServer()
         receiver.set("/hook", status: 200, body: "ok")
         receiver.set("/am", status: 200, body: "ok")
+        receiver.set("/write", status: 204)
         let alertmanager = try AlertmanagerServer(config: Self.alertmanagerConfig(receiver))
         let agent = try AgentProcess(config: Self.agentConfig(services, receiver, alertmanager: alertmanager))
         let rulesDir = Repo.path("alerts")

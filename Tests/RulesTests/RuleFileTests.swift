@@ -256,7 +256,7 @@ import Testing
         #expect(groups.flatMap(\.rules).map(\.name) == [
             "TargetSlow", "TargetVerySlow", "TargetTimeout", "TargetDown", "ScrapeInvalid", "DependencyDown",
             "HealthCheckSequential",
-            "LookoutOverhead",
+            "LookoutOverhead", "LookoutRemoteWriteStalled",
         ])
         // The embedded copy is the same file.
         let embedded = (try? FileIO.readText(Repo.path("Sources/Agent/Resources/lookout.rules.yml"))) ?? ""

@@ -56,7 +56,7 @@ import Glibc
             for i in 0..<50 { text += "GET /hello?name=\(i) HTTP/1.1\r\nHost: x\r\n\r\n" }
             text += "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /hello?name=last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
             rawWrite(fd, text)
-            let (answer, closed) = await onOwnThread { rawReadAll(fd, timeout: 5) }
+            let (answer, closed) = await onOwnThread { rawReadAll(fd, timeout: 30) }
             #expect(closed)
             #expect(answer.components("HTTP/1.1 200 OK") == 52)
             var expected: [String] = (0..<50).map { "hello \($0)\n" }
@@ -77,7 +77,7 @@ import Glibc
             let fd = rawConnect(port)
             defer { close(fd) }
             rawWrite(fd, "GET /hello HTTP/1.1\r\n\r\n")
-            let (text, closed) = await onOwnThread { rawReadAll(fd, timeout: 5) }
+            let (text, closed) = await onOwnThread { rawReadAll(fd, timeout: 30) }
             #expect(text.hasPrefix("HTTP/1.1 400 Bad Request"))
             #expect(text.contains("missing required Host header"))
             #expect(closed)

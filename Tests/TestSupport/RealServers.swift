@@ -15,11 +15,18 @@ public final class PrometheusServer: @unchecked Sendable {
     ///   - config: prometheus.yml text; rule files can be written into `directory` first via `files`.
     ///   - files: extra files (relative path → content) written next to the config.
     ///   - flags: extra command-line flags (e.g. `--enable-feature=native-histograms`).
-    public init(config: String, files: [String: String] = [:], flags: [String] = []) throws {
-        directory = TemporaryDirectory(prefix: "lookout-prometheus")
+    ///   - port, directory: those of an earlier server, to start it again with its data (a
+    ///     receiver coming back after an outage).
+    public init(
+        config: String, files: [String: String] = [:], flags: [String] = [], port: Int? = nil,
+        directory: TemporaryDirectory? = nil
+    ) throws {
+        self.directory = directory ?? TemporaryDirectory(prefix: "lookout-prometheus")
+        let directory = self.directory
         for (path, content) in files { directory.write(path, content) }
         let configPath = directory.write("prometheus.yml", config)
-        port = Net.freePort()
+        self.port = port ?? Net.freePort()
+        let port = self.port
         let log = directory.path + "/prometheus.log"
         process = try ChildProcess(
             [
@@ -32,6 +39,9 @@ public final class PrometheusServer: @unchecked Sendable {
     }
 
     deinit { process.terminate(grace: .seconds(5)) }
+
+    /// Stops the server now (SIGTERM: it closes its TSDB cleanly); the port is free afterwards.
+    public func stop() { process.terminate(grace: .seconds(10)) }
 
     public var baseURL: String { "http://127.0.0.1:\(port)" }
     public var log: String { (try? FileIO.readText(directory.path + "/prometheus.log")) ?? "" }

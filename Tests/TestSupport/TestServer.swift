@@ -72,6 +72,8 @@ public final class TestServer: @unchecked Sendable {
         public var method: String
         public var headers: [String: String]
         public var body: String
+        /// The body's bytes as sent (binary bodies do not survive `body`'s UTF-8 decoding).
+        public var bodyBytes: [UInt8]
         public var time: Double
     }
 
@@ -84,12 +86,18 @@ public final class TestServer: @unchecked Sendable {
             for (k, v) in item["headers"]?.objectValue ?? [] { headers[k] = v.stringValue ?? "" }
             return Received(
                 method: item["method"]?.stringValue ?? "", headers: headers, body: item["body"]?.stringValue ?? "",
-                time: item["time"]?.doubleValue ?? 0)
+                bodyBytes: Self.unhex(item["body_hex"]?.stringValue ?? ""), time: item["time"]?.doubleValue ?? 0)
         }
     }
 
     public func clear() {
         _ = TestHTTP.post(url("/_clear"))
+    }
+
+    static func unhex(_ s: String) -> [UInt8] {
+        func nibble(_ c: UInt8) -> UInt8 { c <= 57 ? c - 48 : (c | 0x20) - 87 }
+        let u = Array(s.utf8)
+        return stride(from: 0, to: u.count - 1, by: 2).map { nibble(u[$0]) << 4 | nibble(u[$0 + 1]) }
     }
 }
 

@@ -21,7 +21,7 @@ Control:
   POST /_set?path=P         body: JSON {"status":200,"body":"...","headers":{},"delay":0,
                             "fail_times":0,"fail_status":500,"gzip":false} — what P answers from
                             now on ("gzip": send the body gzip-compressed, with Content-Encoding)
-  GET  /_received?path=P    JSON list of requests to P: {"method","headers","body","time"}
+  GET  /_received?path=P    JSON list of requests to P: {"method","headers","body","body_hex","time"}
   POST /_clear              forgets received requests
 Anything else: 404, unless set with /_set.
 
@@ -102,6 +102,7 @@ class Handler(BaseHTTPRequestHandler):
                     "method": self.command,
                     "headers": {k: v for k, v in self.headers.items()},
                     "body": body.decode("utf-8", "replace"),
+                    "body_hex": body.hex(),
                     "time": time.time(),
                 }
             )
