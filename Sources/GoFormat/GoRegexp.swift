@@ -1,3 +1,4 @@
+import LookoutCore
 /// Go's `regexp` as Prometheus uses it beyond label matchers: unanchored search, submatches,
 /// `ReplaceAllString` and the `$1` / `${name}` expansion of templates (`label_replace`,
 /// `reReplaceAll`, `match`). The expansion and replacement rules are Go's, written here;
@@ -140,30 +141,24 @@ public final class GoRegexp: @unchecked Sendable {
     }
 }
 
-/// The regex engine behind `GoRegexp`: leftmost-first search from a byte position, with
-/// group byte ranges.
+/// The regex engine behind `GoRegexp`: RE2 (linear time, Go's syntax), leftmost-first
+/// search from a byte position, with group byte ranges.
 struct RegexpEngine {
-    private let regex: Regex<AnyRegexOutput>
+    private let regex: RE2Regex
 
     init(_ pattern: String) throws(GoRegexp.SyntaxError) {
         do {
-            regex = try Regex(pattern)
+            regex = try RE2Regex(pattern)
         } catch {
-            throw GoRegexp.SyntaxError(pattern: pattern, reason: "\(error)")
+            throw GoRegexp.SyntaxError(pattern: pattern, reason: error.reason)
         }
     }
 
     /// The first match at or after byte `from` of `bytes`.
     func match(_ bytes: [UInt8], from: Int) -> GoRegexp.Match? {
-        let s = String(decoding: bytes, as: UTF8.self)
-        let utf8 = s.utf8
-        guard from <= utf8.count else { return nil }
-        let start = utf8.index(utf8.startIndex, offsetBy: from)
-        guard let m = try? regex.firstMatch(in: s[start...]) else { return nil }
-        let groups = m.output.map { element -> Range<Int>? in
-            guard let r = element.range else { return nil }
-            return utf8.distance(from: utf8.startIndex, to: r.lowerBound)..<utf8.distance(from: utf8.startIndex, to: r.upperBound)
-        }
-        return GoRegexp.Match(groups: groups, names: m.output.map { $0.name ?? "" })
+        guard let m = regex.firstMatch(inUTF8: bytes, from: from) else { return nil }
+        let groups = (0...regex.groupCount).map { m[$0] }
+        let names = regex.groupNames.map { $0 ?? "" }
+        return GoRegexp.Match(groups: groups, names: names)
     }
 }

@@ -103,6 +103,12 @@ public final class RE2Regex: Sendable, Hashable, CustomStringConvertible {
         withUTF8(text) { match(in: $0, from: 0, groups: groupCount + 1) }
     }
 
+    /// The leftmost match at or after byte `from` of `bytes`, and its groups.
+    public func firstMatch(inUTF8 bytes: [UInt8], from: Int) -> RE2Match? {
+        guard from <= bytes.count else { return nil }
+        return bytes.withUnsafeBufferPointer { match(in: $0, from: from, groups: groupCount + 1) }
+    }
+
     /// `template` with `$1`, `${1}`, `$name`, `${name}` replaced by the groups of `match`
     /// (a match of this regex in `text`), by the rules of Go's `Regexp.Expand`: a name is the
     /// longest run of letters, digits and `_` (`$1x` is the group named `1x`), a number is a
