@@ -92,6 +92,9 @@ public struct AgentConfig: Sendable, Hashable {
         if resolved.notify.outboxIsDefault {
             resolved.notify.outbox = Self.stateDirectory(stateDirectory, configFile: file) + "/outbox"
         }
+        if resolved.remoteWrite?.walIsDefault == true {
+            resolved.remoteWrite?.wal = Self.stateDirectory(stateDirectory, configFile: file) + "/wal"
+        }
         return resolved
     }
 

@@ -22,6 +22,8 @@ public struct RemoteWriteSettings: Sendable, Hashable {
     public var interval: Duration = .seconds(15)
     /// Directory of the WAL; relative paths are under the working directory.
     public var wal: String = "data/wal"
+    /// `wal` was not set: it goes under the state directory.
+    public var walIsDefault = true
     public var maxWALBytes: Int = 256 << 20
     public var externalLabels: [Label] = []
     public var endpoints: [RemoteWriteEndpoint] = []
@@ -35,7 +37,12 @@ public struct RemoteWriteSettings: Sendable, Hashable {
         var s = RemoteWriteSettings()
         if let v = m["interval"]?.duration("remote_write.interval", positive: true) { s.interval = v }
         if let node = m["wal"], let v = node.string("remote_write.wal") {
-            if v.isEmpty { node.error("remote_write.wal must not be empty") } else { s.wal = v }
+            if v.isEmpty {
+                node.error("remote_write.wal must not be empty")
+            } else {
+                s.wal = ConfigPath.resolve(v, relativeTo: value.document.file)
+                s.walIsDefault = false
+            }
         }
         if let node = m["max_wal_bytes"], let v = node.byteSize("remote_write.max_wal_bytes") {
             if v < 64 << 10 { node.error("remote_write.max_wal_bytes must be at least 64KiB, found \(v) bytes") } else { s.maxWALBytes = v }

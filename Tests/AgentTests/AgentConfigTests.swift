@@ -96,6 +96,14 @@ import Testing
         #expect(c.notify.outbox == "data/outbox")
         c = try AgentConfig.parse(receivers + "  outbox: /srv/outbox\n", file: "/etc/lookout/lookout.yml", stateDirectory: "/var/lib/lookout")
         #expect(c.notify.outbox == "/srv/outbox")
+        // The remote_write WAL too; a relative wal is relative to the config file.
+        let rw = "remote_write:\n  endpoints:\n    - url: http://127.0.0.1:9090/api/v1/write\n"
+        c = try AgentConfig.parse(rw, file: "/etc/lookout/lookout.yml", stateDirectory: "/var/lib/lookout")
+        #expect(c.remoteWrite?.wal == "/var/lib/lookout/wal")
+        c = try AgentConfig.parse(rw, file: "/etc/lookout/lookout.yml", stateDirectory: nil)
+        #expect(c.remoteWrite?.wal == "/etc/lookout/data/wal")
+        c = try AgentConfig.parse(rw + "  wal: queue\n", file: "/etc/lookout/lookout.yml", stateDirectory: "/var/lib/lookout")
+        #expect(c.remoteWrite?.wal == "/etc/lookout/queue")
     }
 
     @Test func stackSamplingKeys() throws {

@@ -36,7 +36,7 @@ import Testing
         #expect(errors == [])
         let settings = try #require(s)
         #expect(settings.interval == .seconds(15))
-        #expect(settings.wal == "data/wal")
+        #expect(settings.wal == "/etc/lookout/data/wal" && !settings.walIsDefault)
         #expect(settings.maxWALBytes == 256 << 20)
         #expect(settings.externalLabels == [Label(name: "cluster", value: "eu1"), Label(name: "instance", value: "host-a")])
         #expect(settings.endpoints.count == 2)
