@@ -61,13 +61,13 @@ struct ProcessSelection {
         return selectors.map { selector -> [SelectedProcess] in
             switch selector {
             case .comm(let regex):
-                return all.filter { !$0.stat.isKernelThread && regex.matches($0.stat.comm) }.map(Self.selected)
+                return all.filter { !$0.stat.isKernelThread && regex.search($0.stat.comm) }.map(Self.selected)
             case .cmdline(let regex):
                 var out: [SelectedProcess] = []
                 for c in all where !c.stat.isKernelThread {
                     let line = cmdlines[c.pid] ?? cmdline(c.pid)
                     cmdlines[c.pid] = line
-                    if regex.matches(line) { out.append(Self.selected(c)) }
+                    if regex.search(line) { out.append(Self.selected(c)) }
                 }
                 return out
             case .cgroup(let regex):
@@ -75,7 +75,7 @@ struct ProcessSelection {
                 for c in all where !c.stat.isKernelThread {
                     let entries = cgroups[c.pid] ?? cgroupEntries(c.pid)
                     cgroups[c.pid] = entries
-                    if entries.contains(where: { regex.matches($0.path) }) { out.append(Self.selected(c)) }
+                    if entries.contains(where: { regex.search($0.path) }) { out.append(Self.selected(c)) }
                 }
                 return out
             case .pid(let pid):
