@@ -26,6 +26,7 @@ import Glibc
               - name: lookout
                 cmdline: ".*lookout run --listen 127.0.0.1:\(port) .*"
                 threads: true
+                stacks: false   # the /proc sampler's ticks under load, not symbolization
             targets:
 
             """
