@@ -66,6 +66,10 @@ final class ProcReader: TickReader {
         for g in groups { byName[g.settings.name] = g }
         groups = newGroups.map { gs in
             if let g = byName[gs.name] {
+                if g.settings.selector != gs.selector {
+                    g.emptySince = nil
+                    g.emptyWarnedAt = nil
+                }
                 g.settings = gs
                 return g
             }
@@ -437,8 +441,34 @@ final class ProcReader: TickReader {
             g.processes = next
             g.membershipChanged = true
             for p in next { refreshThreads(p) }
+            noteEmptiness(g, at: log.now)
         }
     }
+
+    /// A group that has matched no process for a minute is logged, once and then once an hour
+    /// while it stays empty, beside its `lookout_processes{group} 0`: a selector that matches
+    /// nothing is most often a typo or a service that did not start.
+    private func noteEmptiness(_ g: GroupRuntime, at now: MonotonicInstant) {
+        guard g.processes.isEmpty else {
+            g.emptySince = nil
+            g.emptyWarnedAt = nil
+            return
+        }
+        let since = g.emptySince ?? now
+        g.emptySince = since
+        guard now - since >= Self.emptyGroupGrace else { return }
+        if let warned = g.emptyWarnedAt, now - warned < Self.emptyGroupRepeat { return }
+        g.emptyWarnedAt = now
+        log.logger.warning(
+            "process group matches no process",
+            metadata: [
+                "group": "\(g.settings.name)", "selector": "\(g.settings.selector)",
+                "for": "\(PromDuration.format(now - since))",
+            ])
+    }
+
+    static let emptyGroupGrace = Duration.seconds(60)
+    static let emptyGroupRepeat = Duration.seconds(3600)
 
     private func refreshThreads(_ p: ProcessRuntime) {
         let tids: [Int32]

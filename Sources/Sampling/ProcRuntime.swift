@@ -1,3 +1,4 @@
+import LookoutCore
 import ProcFS
 
 // The /proc reader's bookkeeping: the files it keeps open and the last counter values it
@@ -99,6 +100,10 @@ final class GroupRuntime {
     /// again (same PID and start time) comes back with its counters' last readings instead
     /// of bringing its whole lifetime CPU a second time.
     var departed: [SelectedProcess: ProcessRuntime] = [:]
+    /// When the selection last went from some processes (or none yet) to none.
+    var emptySince: MonotonicInstant?
+    /// When the group was last logged as matching nothing.
+    var emptyWarnedAt: MonotonicInstant?
 
     init(settings: ProcessGroupSettings) { self.settings = settings }
 

@@ -103,3 +103,17 @@ public enum ProcessSelector: Sendable, Hashable {
     case current
 }
 
+extension ProcessSelector: CustomStringConvertible {
+    /// The selector as the config writes it, e.g. `cmdline: "svc.py 8081"`.
+    public var description: String {
+        switch self {
+        case .comm(let r): return "comm: \(r.pattern.debugDescription)"
+        case .cmdline(let r): return "cmdline: \(r.pattern.debugDescription)"
+        case .cgroup(let r): return "cgroup: \(r.pattern.debugDescription)"
+        case .pidfile(let path): return "pidfile: \(path.debugDescription)"
+        case .pid(let pid): return "pid: \(pid)"
+        case .current: return "the agent itself"
+        }
+    }
+}
+
