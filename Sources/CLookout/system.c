@@ -12,8 +12,10 @@
 #include <unistd.h>
 #include <zlib.h>
 
-uint32_t lookout_crc32(const uint8_t *in, size_t n) {
-    uLong c = crc32(0L, Z_NULL, 0);
+uint32_t lookout_crc32(const uint8_t *in, size_t n) { return lookout_crc32_update(0, in, n); }
+
+uint32_t lookout_crc32_update(uint32_t crc, const uint8_t *in, size_t n) {
+    uLong c = crc;
     // zlib takes the length as uInt: feed large buffers in pieces.
     while (n > 0) {
         uInt piece = n > (1u << 30) ? (1u << 30) : (uInt)n;

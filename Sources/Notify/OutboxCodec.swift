@@ -3,9 +3,10 @@ import LookoutCore
 
 /// CRC-32 (IEEE 802.3, the polynomial of zlib, gzip and PNG), computed by zlib.
 public enum CRC32 {
-    public static func checksum(_ bytes: some Collection<UInt8>) -> UInt32 {
-        bytes.withContiguousStorageIfAvailable { lookout_crc32($0.baseAddress, $0.count) }
-            ?? Array(bytes).withUnsafeBufferPointer { lookout_crc32($0.baseAddress, $0.count) }
+    /// The CRC of `bytes`, or of earlier bytes whose CRC is `crc` followed by `bytes`.
+    public static func checksum(_ bytes: some Collection<UInt8>, continuing crc: UInt32 = 0) -> UInt32 {
+        bytes.withContiguousStorageIfAvailable { lookout_crc32_update(crc, $0.baseAddress, $0.count) }
+            ?? Array(bytes).withUnsafeBufferPointer { lookout_crc32_update(crc, $0.baseAddress, $0.count) }
     }
 }
 
@@ -101,12 +102,11 @@ public enum OutboxCodec {
         return p
     }
 
+    /// The CRC of the length field (as written) followed by the payload.
     static func checksum(length: UInt32, _ payload: ArraySlice<UInt8>) -> UInt32 {
-        var framed: [UInt8] = []
-        framed.reserveCapacity(4 + payload.count)
-        put32(&framed, length)
-        framed.append(contentsOf: payload)
-        return CRC32.checksum(framed)
+        let field = length.littleEndian  // as put32 writes it
+        let head = withUnsafeBytes(of: field) { CRC32.checksum($0) }
+        return CRC32.checksum(payload, continuing: head)
     }
 
     /// What reading a log found.

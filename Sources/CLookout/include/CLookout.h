@@ -16,6 +16,8 @@ long lookout_gzip_compress(const uint8_t *in, size_t n, uint8_t *out, size_t cap
 
 /// CRC-32 (IEEE 802.3, zlib's crc32) of `n` bytes.
 uint32_t lookout_crc32(const uint8_t *in, size_t n);
+/// `crc` (a CRC-32 of earlier bytes, 0 for none) continued over `n` more bytes.
+uint32_t lookout_crc32_update(uint32_t crc, const uint8_t *in, size_t n);
 
 /// A streaming gzip/zlib decompressor with an output limit (guards against compression bombs).
 typedef struct lookout_inflater lookout_inflater;
