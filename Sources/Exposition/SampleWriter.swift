@@ -162,8 +162,9 @@ struct SampleWriter {
             appendTimestamp(timestamp, into: &out)
             out.append(UInt8(ascii: "\n"))
         }
-        let sum = !s.sumMissing && !(openMetrics && s.countMissing)
-        let count = !s.countMissing && !(openMetrics && s.sumMissing)
+        // What came is what goes: unlike a histogram's, a summary's _sum and _count may come alone.
+        let sum = !s.sumMissing
+        let count = !s.countMissing
         if openMetrics {
             if count { writeAggregate(name: name, suffix: "_count", value: s.count, timestamp: timestamp, into: &out) }
             if sum { writeAggregate(name: name, suffix: "_sum", value: s.sum, timestamp: timestamp, into: &out) }

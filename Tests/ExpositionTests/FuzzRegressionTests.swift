@@ -39,4 +39,22 @@ import Testing
         let text = try ScrapeParser.parse(TextEncoder.encode(families), format: .text)
         #expect(text.map(\.name) == ["a"])
     }
+
+    /// A summary may carry `_count` without `_sum` (OpenMetrics asks both together only of
+    /// histograms): both encoders re-expose the count it came with.
+    /// crashes/exposition/crash-d3dcef67a2ed21faccdebf1aa8d85d91c6f04662 (OpenMetrics)
+    @Test func summaryWithCountAndNoSum() throws {
+        let input = "# TYPE s summary\ns{quantile=\"0.5\"} 1\ns_count 99\n# TYPE t summary\nt{quantile=\"0.5\"} 1\nt_sum 4\n# EOF\n"
+        let families = try ScrapeParser.parse(Array(input.utf8), format: .openMetrics)
+        guard case .summary(let s) = families.first?.metrics.first?.value, case .summary(let t) = families.last?.metrics.first?.value else {
+            Issue.record("not two summaries: \(families)")
+            return
+        }
+        #expect(s.count == 99 && !s.countMissing && s.sumMissing)
+        #expect(t.sum == 4 && t.countMissing && !t.sumMissing)
+        let om = OpenMetricsEncoder.encode(families)
+        #expect(String(decoding: om, as: UTF8.self).contains("s_count 99\n"))
+        #expect(try ScrapeParser.parse(om, format: .openMetrics) == families)
+        #expect(try ScrapeParser.parse(TextEncoder.encode(families), format: .text).map(\.metrics) == families.map(\.metrics))
+    }
 }
