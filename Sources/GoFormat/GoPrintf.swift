@@ -141,7 +141,7 @@ public enum GoPrintf {
         case .bool(let b):
             guard verb == "v" || verb == "t" else { return bad(v, verb) }
             return pad(b ? "true" : "false", spec)
-        case .map, .data, .none:
+        case .map, .data, .none, .sample, .samples, .args, .time:
             guard verb == "v" || verb == "s" else { return bad(v, verb) }
             return pad(v.printed(), spec)
         }

@@ -22,6 +22,19 @@ public enum Humanize {
         return GoFloat.formatG(v, precision: 4) + prefix
     }
 
+    /// `humanize1024`: binary prefixes, 4 significant digits: 2048 → 2ki.
+    public static func humanize1024(_ value: Double) -> String {
+        var v = value
+        if Swift.abs(v) <= 1 || v.isNaN || v.isInfinite { return GoFloat.formatG(v, precision: 4) }
+        var prefix = ""
+        for p in ["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"] {
+            if Swift.abs(v) < 1024 { break }
+            prefix = p
+            v /= 1024
+        }
+        return GoFloat.formatG(v, precision: 4) + prefix
+    }
+
     /// `humanizeDuration`: seconds as `1d 2h 3m 4s`, or `1.5s`, `250ms`.
     public static func duration(_ value: Double) -> String {
         var v = value

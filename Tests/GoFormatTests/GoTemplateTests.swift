@@ -93,11 +93,11 @@ import Testing
 
     @Test func parseErrorsHaveOffsets() {
         let cases: [(String, String, Int)] = [
-            ("a {{ if .Value }}x{{ end }}", "\"if\" is not supported", 5),
-            ("{{ range $labels }}{{ end }}", "\"range\" is not supported", 3),
+            ("a {{ define \"x\" }}x{{ end }}", "\"define\" is not supported", 5),
+            ("{{ block \"x\" . }}{{ end }}", "\"block\" is not supported", 3),
             ("x {{ $undefined }}", "undefined variable \"$undefined\"", 5),
             ("{{ nosuch 1 }}", "function \"nosuch\" not defined", 3),
-            ("{{ title \"a\" }}", "template function \"title\" is not supported by lookout", 3),
+            ("{{ urlquery \"a\" }}", "template function \"urlquery\" is not supported by lookout", 3),
             ("{{ $value ", "unclosed action", 0),
             ("{{ \"open }}", "unterminated quoted string", 3),
             ("{{ .Nope }}", "unknown field \".Nope\"", 3),
