@@ -102,6 +102,17 @@ import Testing
             ("{{ \"open }}", "unterminated quoted string", 3),
             ("{{ .Nope }}", "unknown field \".Nope\"", 3),
             ("{{ $value 1 }}", "can't give argument to non-function $value", 3),
+            ("{{ if true }}x", "unexpected EOF", 14),
+            ("x{{ end }}", "unexpected {{end}}", 10),
+            ("{{ else }}", "unexpected {{else}}", 10),
+            ("{{ break }}", "{{break}} outside {{range}}", 3),
+            ("{{ define \"x\" }}{{ end }}", "\"define\" is not supported", 3),
+            ("{{ template \"x\" }}", "\"template\" is not supported", 3),
+            ("{{ html \"x\" }}", "template function \"html\" is not supported by lookout", 3),
+            ("{{ $x = 1 }}", "undefined variable \"$x\"", 3),
+            ("{{ nil }}", "nil is not a command", 3),
+            ("{{ range $a, $b, $c := . }}{{ end }}", "undefined variable \"$a\"", 9),
+            (String(repeating: "{{ if true }}", count: 101) + String(repeating: "{{ end }}", count: 101), "template nesting too deep", 1300),
         ]
         for (text, message, offset) in cases {
             do {
