@@ -34,6 +34,11 @@ import Testing
     }
 
     static let cases: [(String, String)] = [
+        // Widths and precisions beyond Go's limit are refused, not allocated.
+        ("{{ printf \"%99999999999d|\" 1 }}", "%!(NOVERB)%!(EXTRA int=1)"),
+        ("{{ printf \"%.99999999999f\" 1.0 }}", "%!(NOVERB)%!(EXTRA float64=1)"),
+        ("{{ printf \"%*d\" 10000000 1 }}", "%!(BADWIDTH)1"),
+        ("{{ printf \"%.*f\" 10000000 1.0 }}", "%!(BADPREC)1.000000"),
         ("{{ if gt $value 0.5 }}big{{ else if gt $value 0.1 }}mid{{ else }}small{{ end }}", "big"),
         ("{{ if eq $labels.job \"api\" \"db\" }}known{{ end }}|{{ if ne $labels.job \"api\" }}x{{ else }}y{{ end }}", "known|y"),
         ("{{ range query \"m\" }}{{ .Labels.k }}={{ .Value }};{{ end }}", "b=5;a=7;"),
