@@ -153,8 +153,9 @@ final class TemplateExecutor {
         args.reserveCapacity(c.args.count)
         for a in rest { args.append(try operand(a, dot: dot)) }
         if let piped { args.append(piped) }
+        let result: GoValue
         do throws(TemplateFunctions.Failure) {
-            return try TemplateFunctions.call(name, args, data) { (n) throws(TemplateFunctions.Failure) in
+            result = try TemplateFunctions.call(name, args, data) { (n) throws(TemplateFunctions.Failure) in
                 do throws(Error) { try self.spend(n, at: c.offset) } catch { throw .limit(error) }
             }
         } catch {
@@ -164,6 +165,9 @@ final class TemplateExecutor {
             case .limit(let e): throw e
             }
         }
+        // Long texts cost what making them costs, even when they are never written.
+        if case .string(let text) = result { try spend(text.utf8.count / 256, at: c.offset) }
+        return result
     }
 
     private func operand(_ o: GoTemplate.Operand, dot: GoValue) throws(Error) -> GoValue {

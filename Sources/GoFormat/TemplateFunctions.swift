@@ -100,6 +100,7 @@ enum TemplateFunctions {
             return .string(GoStrings.map(try string(0)) { $0.properties.lowercaseMapping })
         case "match":
             try want(2)
+            try spend(GoTemplateCost.regex)
             let (pattern, text) = (try string(0), try string(1))
             do {
                 return .bool(try GoRegexp(pattern).matches(text))
@@ -108,6 +109,7 @@ enum TemplateFunctions {
             }
         case "reReplaceAll":
             try want(3)
+            try spend(GoTemplateCost.regex)
             let (pattern, replacement, text) = (try string(0), try string(1), try string(2))
             do {
                 return .string(try GoRegexp(pattern).replaceAll(in: text, with: replacement))
@@ -281,9 +283,12 @@ enum TemplateFunctions {
     }
 }
 
-/// What a `query` costs in steps of a template's budget, besides one step per sample it returns.
+/// What functions cost in steps of a template's budget, besides one step per call.
 enum GoTemplateCost {
+    /// A query, besides one step per sample it returns.
     static let query = 1_000
+    /// Compiling a regex.
+    static let regex = 100
 }
 
 extension GoValue {

@@ -127,6 +127,9 @@ import Testing
         let out = t.expand(d)
         #expect(out.hasPrefix("<error expanding template: "))
         #expect(out.contains("steps of work"))
+        // Long texts made and dropped cost their length.
+        let wide = try GoTemplate("{{ range query \"x\" }}{{ $s := printf \"%1000000d\" 1 }}{{ end }}")
+        #expect(wide.expand(d).contains("steps of work"))
         var small = GoTemplate.Limits()
         small.outputBytes = 100
         let long = try GoTemplate("{{ range query \"x\" }}{{ .Labels.i }}{{ end }}")
