@@ -359,7 +359,7 @@ public final class RuleEngine: MetricsSource, Sendable {
                 let d = r.definition
                 rules.append(
                     RuleStatus(
-                        kind: d.kind, name: d.name, query: d.expr.description, holdDuration: d.holdDuration,
+                        kind: d.kind, name: d.name, query: r.query, holdDuration: d.holdDuration,
                         keepFiringFor: d.keepFiringFor, labels: d.labels.map { ($0.name, $0.template.text) },
                         annotations: d.annotations.map { ($0.name, $0.template.text) }, health: r.health,
                         lastError: r.lastError, evaluationDuration: r.evaluationDuration, lastEvaluation: r.lastEvaluation,

@@ -29,11 +29,14 @@ final class RuleRuntime {
     /// when they are not written again).
     var seriesInPreviousEval: Set<Labels> = []
     let generatorURLPath: String
+    /// The expression as Prometheus prints it (the rules API).
+    let query: String
 
     init(_ definition: RuleDefinition) {
         self.definition = definition
         machine = AlertStateMachine(holdDuration: definition.holdDuration, keepFiringFor: definition.keepFiringFor)
-        generatorURLPath = "/graph?g0.expr=" + URLQuery.escape(definition.expr.description) + "&g0.tab=1"
+        query = definition.expr.description
+        generatorURLPath = "/graph?g0.expr=" + URLQuery.escape(query) + "&g0.tab=1"
     }
 
     /// Name plus static labels: a reload carries state over between rules with the same key
