@@ -112,7 +112,7 @@ public final class Agent: Sendable {
             settings: config.remoteWrite, clock: clock, client: httpClient, logger: Logger(label: "lookout.remote_write"),
             gather: { registry.gather() })
         rules = RuleEngine(
-            clock: clock, options: RuleEngine.Options(settings: config.rules, externalURL: externalURL),
+            clock: clock, options: RuleEngine.Options(settings: config.rules, externalURL: config.notify.externalURL ?? externalURL),
             gather: { registry.gather() })
         let ruleProblems = rules.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText)
         if !ruleProblems.isEmpty { throw Diagnostics(ruleProblems) }

@@ -48,7 +48,7 @@ struct RulesComponent: AgentComponent {
 
     func apply(_ config: AgentConfig) async {
         // Rule files were validated before the reload was accepted.
-        _ = engine.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText)
+        _ = engine.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText, externalURL: config.notify.externalURL)
     }
 }
 

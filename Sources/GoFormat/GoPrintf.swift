@@ -34,7 +34,7 @@ public enum GoPrintf {
             }
             if i < f.count, f[i] == "*" {
                 i += 1
-                if argIndex < args.count, case .int(let w) = args[argIndex] {
+                if argIndex < args.count, case .int(let w) = args[argIndex], !tooLarge(w) {
                     spec.width = Int(w)
                     if w < 0 {
                         spec.minus = true
@@ -45,33 +45,28 @@ public enum GoPrintf {
                 }
                 argIndex += 1
             } else {
-                var w = 0, any = false
-                while i < f.count, f[i].value >= 48, f[i].value <= 57 {
-                    let d = Int(f[i].value - 48)
-                    w = w * 10 + d
-                    any = true
-                    i += 1
+                guard let w = number(f, &i) else {
+                    out += "%!(NOVERB)"
+                    break
                 }
-                if any { spec.width = w }
+                spec.width = w
             }
             if i < f.count, f[i] == "." {
                 i += 1
                 if i < f.count, f[i] == "*" {
                     i += 1
-                    if argIndex < args.count, case .int(let p) = args[argIndex] {
+                    if argIndex < args.count, case .int(let p) = args[argIndex], !tooLarge(p) {
                         spec.precision = p < 0 ? nil : Int(p)
                     } else {
                         out += "%!(BADPREC)"
                     }
                     argIndex += 1
                 } else {
-                    var p = 0
-                    while i < f.count, f[i].value >= 48, f[i].value <= 57 {
-                    let d = Int(f[i].value - 48)
-                        p = p * 10 + d
-                        i += 1
+                    guard let p = number(f, &i) else {
+                        out += "%!(NOVERB)"
+                        break
                     }
-                    spec.precision = p
+                    spec.precision = p ?? 0
                 }
             }
             guard i < f.count else {
@@ -95,6 +90,26 @@ public enum GoPrintf {
             out += "%!(EXTRA " + args[argIndex...].map { "\($0.goType)=\($0.printed())" }.joined(separator: ", ") + ")"
         }
         return out
+    }
+
+    /// Go's limit on widths and precisions: larger ones are refused (`fmt`'s `tooLarge`).
+    static func tooLarge(_ x: Int64) -> Bool { x > 1_000_000 || x < -1_000_000 }
+
+    /// Go's `parsenum`: the digits at `i` (nil inside when there are none); nil when the number
+    /// is too large, which, as in Go, consumes the rest of the format.
+    static func number(_ f: [Unicode.Scalar], _ i: inout Int) -> Int?? {
+        var n = 0
+        var any = false
+        while i < f.count, f[i].value >= 48, f[i].value <= 57 {
+            if tooLarge(Int64(n)) {
+                i = f.count
+                return nil
+            }
+            n = n * 10 + Int(f[i].value - 48)
+            any = true
+            i += 1
+        }
+        return .some(any ? n : nil)
     }
 
     static func bad(_ v: GoValue, _ verb: Character) -> String { "%!\(verb)(\(v.goType)=\(v.printed()))" }
@@ -141,7 +156,7 @@ public enum GoPrintf {
         case .bool(let b):
             guard verb == "v" || verb == "t" else { return bad(v, verb) }
             return pad(b ? "true" : "false", spec)
-        case .map, .data, .none:
+        case .map, .data, .none, .sample, .samples, .args, .time:
             guard verb == "v" || verb == "s" else { return bad(v, verb) }
             return pad(v.printed(), spec)
         }

@@ -1,24 +1,49 @@
-/// Go's text/template as Prometheus runs it for alert labels and annotations. The part
-/// implemented so far: actions that print a pipeline (`{{ $labels.target }}`,
-/// `{{ $value | humanizeDuration }}`, `{{ printf "%.2f" $value }}`), variables (`$labels`,
-/// `$value`, `$externalLabels`, `$externalURL`, `.Labels`, `.Value`, and ones declared with
-/// `:=`), string literals as Go reads them, trim markers and comments; functions `humanize`,
-/// `humanizeDuration`, `humanizePercentage`, `printf`. Anything else (`if`, `range`, other
-/// functions) is rejected when the template is parsed (a rule file loads).
+/// Go's text/template as Prometheus runs it for alert labels and annotations: text and
+/// actions, `if` / `else if` / `else`, `range` (with `else`, `break`, `continue`), `with`,
+/// variables (`$labels`, `$value`, `$externalLabels`, `$externalURL`, `$`, `:=` and `=`),
+/// pipelines, parentheses, field chains, trim markers and comments; Go's builtins `and`,
+/// `or`, `not`, `eq`, `ne`, `lt`, `le`, `gt`, `ge`, `len`, `index`, `print`, `printf`,
+/// `println`, and Prometheus' template functions (`humanize*`, `query`, `first`, `label`,
+/// `value`, `sortByLabel`, `reReplaceAll`, `match`, `title`, ...; see `TemplateFunctions`).
+/// `define`, `template`, `block` and `html`/`js`/`urlquery`/`slice`/`call` are refused when
+/// the template is parsed (a rule file loads). Expansion is bounded: a template that does
+/// too much work or writes too much fails with an error text instead of holding up the round.
 public struct GoTemplate: Sendable {
     public struct Error: Swift.Error, Sendable, CustomStringConvertible {
         public var message: String
         /// UTF-8 offset in the template text.
         public var offset: Int
+        /// Go's text of the node the error is about (an execution error's `at <...>`).
+        public var context: String?
         public var description: String { message }
+
+        public init(message: String, offset: Int, context: String? = nil) {
+            self.message = message
+            self.offset = offset
+            self.context = context
+        }
+    }
+
+    /// A failed `query`: its message, as Prometheus' query function would give it.
+    public struct QueryError: Swift.Error, Sendable {
+        public var message: String
+        public init(_ message: String) { self.message = message }
     }
 
     /// What a template can read: Prometheus' data for alert labels and annotations.
-    public struct Data: Sendable {
+    public struct Data {
         public var labels: any TemplateStringMap
         public var externalLabels: any TemplateStringMap
         public var externalURL: String
         public var value: Double
+        /// `query`: evaluates PromQL at the alert's evaluation time (nil: `query` fails).
+        public var query: ((String) throws(QueryError) -> [TemplateSample])?
+        /// The template's name in execution errors (Prometheus: `__alert_NAME`); nil gives
+        /// the short form without a location.
+        public var name: String?
+        /// Bytes Prometheus puts before the text on its first line (its variable definitions),
+        /// counted in execution errors' columns.
+        public var firstLineOffset = 0
 
         public init(
             labels: some TemplateStringMap, externalLabels: some TemplateStringMap, externalURL: String = "",
@@ -38,13 +63,35 @@ public struct GoTemplate: Sendable {
         }
     }
 
+    /// The work one expansion may do: steps (actions, commands, iterations; a query counts
+    /// for 1,000 plus one per sample of its result) and bytes of output.
+    public struct Limits: Sendable {
+        public var steps = 100_000
+        public var outputBytes = 1 << 20
+        public init() {}
+    }
+
     indirect enum Node: Sendable {
         case text(String)
         case action(Pipeline)
+        case control(Control)
+        case breakLoop(offset: Int)
+        case continueLoop(offset: Int)
+    }
+
+    struct Control: Sendable {
+        enum Kind: String, Sendable { case ifNode = "if", rangeNode = "range", withNode = "with" }
+        var kind: Kind
+        var pipe: Pipeline
+        var body: [Node]
+        var elseBody: [Node]?
+        var offset: Int
     }
 
     struct Pipeline: Sendable {
-        var declare: String?
+        var declare: [String]
+        /// `$x = ...` rather than `$x := ...`.
+        var isAssign: Bool
         var commands: [Command]
         var offset: Int
     }
@@ -56,12 +103,14 @@ public struct GoTemplate: Sendable {
 
     indirect enum Operand: Sendable {
         case function(String)
-        case variable(String, fields: [String])
-        case dot(fields: [String])
-        case string(String)
-        case float(Double)
-        case int(Int64)
+        case variable(String, fields: [String], offset: Int)
+        case dot(fields: [String], offset: Int)
+        /// The value, the literal as written and where.
+        case string(String, quoted: String, offset: Int)
+        case float(Double, text: String)
+        case int(Int64, text: String)
         case bool(Bool)
+        case nilValue
         case pipeline(Pipeline, fields: [String])
     }
 
@@ -69,18 +118,19 @@ public struct GoTemplate: Sendable {
     public let text: String
 
     /// True when the text has no actions (expanding it returns it unchanged).
-    public var isConstant: Bool { !nodes.contains { if case .action = $0 { return true } else { return false } } }
+    public var isConstant: Bool { !nodes.contains { if case .text = $0 { return false } else { return true } } }
 
-    static let supportedFunctions: Set<String> = ["humanize", "humanizeDuration", "humanizePercentage", "printf"]
-    /// Functions Go's templates or Prometheus provide; named in the error as unsupported.
-    static let knownFunctions: Set<String> = [
-        "and", "call", "html", "index", "slice", "js", "len", "not", "or", "print", "println", "urlquery", "eq", "ge",
-        "gt", "le", "lt", "ne", "query", "first", "label", "value", "strvalue", "args", "reReplaceAll", "safeHtml",
-        "match", "title", "toUpper", "toLower", "graphLink", "tableLink", "sortByLabel", "humanize1024",
-        "humanizeTimestamp", "toTime", "toDuration", "pathPrefix", "externalURL", "parseDuration", "stripPort",
-        "stripDomain", "now",
+    /// Go's builtins and Prometheus' functions lookout runs.
+    static let supportedFunctions: Set<String> = [
+        "and", "or", "not", "eq", "ne", "lt", "le", "gt", "ge", "len", "index", "print", "printf", "println",
+        "humanize", "humanize1024", "humanizeDuration", "humanizePercentage", "humanizeTimestamp", "toTime",
+        "parseDuration", "title", "toUpper", "toLower", "match", "reReplaceAll", "safeHtml", "args", "query",
+        "first", "label", "value", "strvalue", "sortByLabel", "externalURL", "pathPrefix", "graphLink",
+        "tableLink", "stripPort", "stripDomain",
     ]
-    static let predefined: Set<String> = ["$", "$labels", "$externalLabels", "$externalURL", "$value"]
+    /// Functions Go's templates provide that lookout does not; named in the error as unsupported.
+    static let knownFunctions: Set<String> = ["call", "html", "slice", "js", "urlquery"]
+    static let predefined: [String] = ["$", "$labels", "$externalLabels", "$externalURL", "$value"]
 
     public init(_ text: String) throws(Error) {
         self.text = text
@@ -95,382 +145,99 @@ public struct GoTemplate: Sendable {
     }
 
     /// Expands the template; an execution error gives Prometheus' `<error expanding template: ...>`.
-    public func expand(_ data: Data) -> String {
+    public func expand(_ data: Data, limits: Limits = Limits()) -> String {
         if nodes.count == 1, case .text(let s) = nodes[0] { return s }
         if nodes.isEmpty { return "" }
         do {
-            return try execute(data)
+            return try execute(data, limits: limits)
         } catch {
-            return "<error expanding template: \(error.message)>"
+            return "<error expanding template: \(describe(error, data))>"
         }
     }
 
-    func execute(_ data: Data) throws(Error) -> String {
-        var vars: [String: GoValue] = [
-            "$": .data, "$labels": .map(data.labels), "$externalLabels": .map(data.externalLabels),
-            "$externalURL": .string(data.externalURL), "$value": .float(data.value),
-        ]
-        var out = ""
-        for n in nodes {
-            switch n {
-            case .text(let s): out += s
-            case .action(let p):
-                let v = try eval(p, data, &vars)
-                if p.declare == nil { out += v.printed(data) }
-            }
-        }
-        return out
+    func execute(_ data: Data, limits: Limits = Limits()) throws(Error) -> String {
+        let exec = TemplateExecutor(data: data, limits: limits)
+        try exec.run(nodes)
+        return exec.output
     }
 
-    private func eval(_ p: Pipeline, _ data: Data, _ vars: inout [String: GoValue]) throws(Error) -> GoValue {
-        var piped: GoValue?
-        for c in p.commands {
-            piped = try eval(c, piped, data, &vars)
+    /// Prometheus' text of an execution error: `error executing template NAME: template:
+    /// NAME:LINE:COL: executing "NAME" at <NODE>: MESSAGE` (Go's column counts from 0).
+    func describe(_ error: Error, _ data: Data) -> String {
+        guard let name = data.name else { return error.message }
+        let before = Array(text.utf8.prefix(error.offset))
+        let line = 1 + before.count(where: { $0 == 10 })
+        let column: Int
+        if let nl = before.lastIndex(of: 10) {
+            column = before.count - nl - 1
+        } else {
+            column = data.firstLineOffset + before.count
         }
-        let v = piped ?? .none
-        if let d = p.declare { vars[d] = v }
-        return v
+        guard let context = error.context else {
+            return "error executing template \(name): template: \(name): \(error.message)"
+        }
+        return "error executing template \(name): template: \(name):\(line):\(column): executing \"\(name)\" at <\(context)>: \(error.message)"
     }
 
-    private func eval(_ c: Command, _ piped: GoValue?, _ data: Data, _ vars: inout [String: GoValue]) throws(Error) -> GoValue {
-        if case .function(let name) = c.args[0] {
-            var args: [GoValue] = []
-            for a in c.args.dropFirst() { args.append(try operand(a, data, &vars, c.offset)) }
-            if let piped { args.append(piped) }
-            return try TemplateFunctions.call(name, args, offset: c.offset)
-        }
-        if c.args.count > 1 || piped != nil {
-            throw Error(message: "can't give argument to non-function \(c.args[0].source)", offset: c.offset)
-        }
-        return try operand(c.args[0], data, &vars, c.offset)
-    }
-
-    private func operand(_ o: Operand, _ data: Data, _ vars: inout [String: GoValue], _ offset: Int) throws(Error) -> GoValue {
-        switch o {
-        case .function(let name):
-            return try TemplateFunctions.call(name, [], offset: offset)
-        case .string(let s): return .string(s)
-        case .float(let f): return .float(f)
-        case .int(let i): return .int(i)
-        case .bool(let b): return .bool(b)
-        case .variable(let name, let fields):
-            guard let v = vars[name] else { throw Error(message: "undefined variable \"\(name)\"", offset: offset) }
-            return try field(v, fields, data, offset)
-        case .dot(let fields):
-            return try field(.data, fields, data, offset)
-        case .pipeline(let p, let fields):
-            return try field(try eval(p, data, &vars), fields, data, offset)
-        }
-    }
-
-    private func field(_ v: GoValue, _ fields: [String], _ data: Data, _ offset: Int) throws(Error) -> GoValue {
-        var v = v
-        for f in fields {
-            switch v {
-            case .data:
-                switch f {
-                case "Labels": v = .map(data.labels)
-                case "ExternalLabels": v = .map(data.externalLabels)
-                case "ExternalURL": v = .string(data.externalURL)
-                case "Value": v = .float(data.value)
-                default: throw Error(message: "can't evaluate field \(f) in type template.tmplData", offset: offset)
+    /// The string literals given to `query` (`query "up"`, `"up" | query`) with their UTF-8
+    /// offsets: known before any evaluation, so they can be parsed when the rule loads.
+    public var queryLiterals: [(query: String, offset: Int)] {
+        var out: [(query: String, offset: Int)] = []
+        func pipeline(_ p: Pipeline) {
+            for (i, c) in p.commands.enumerated() {
+                if case .function("query") = c.args[0] {
+                    if c.args.count == 2, case .string(let s, _, let at) = c.args[1] {
+                        out.append((s, at))
+                    } else if c.args.count == 1, i > 0, p.commands[i - 1].args.count == 1,
+                        case .string(let s, _, let at) = p.commands[i - 1].args[0]
+                    {
+                        out.append((s, at))
+                    }
                 }
-            case .map(let m):
-                // Prometheus runs templates with missingkey=zero: a missing label is "".
-                v = .string(m[f] ?? "")
-            default:
-                throw Error(message: "can't evaluate field \(f) in type \(v.goType)", offset: offset)
+                for a in c.args { if case .pipeline(let inner, _) = a { pipeline(inner) } }
             }
         }
-        return v
+        func walk(_ nodes: [Node]) {
+            for n in nodes {
+                switch n {
+                case .action(let p): pipeline(p)
+                case .control(let c):
+                    pipeline(c.pipe)
+                    walk(c.body)
+                    if let e = c.elseBody { walk(e) }
+                case .text, .breakLoop, .continueLoop: break
+                }
+            }
+        }
+        walk(nodes)
+        return out
     }
 }
 
 extension GoTemplate.Operand {
+    /// Go's `String()` of the node.
     var source: String {
         switch self {
         case .function(let n): return n
-        case .variable(let n, let f): return ([n] + f).joined(separator: ".")
-        case .dot(let f): return f.isEmpty ? "." : "." + f.joined(separator: ".")
-        case .string(let s): return "\"\(s)\""
-        case .float(let f): return GoFloat.formatG(f)
-        case .int(let i): return String(i)
+        case .variable(let n, let f, _): return ([n] + f).joined(separator: ".")
+        case .dot(let f, _): return f.isEmpty ? "." : "." + f.joined(separator: ".")
+        case .string(_, let q, _): return q
+        case .float(_, let t), .int(_, let t): return t
         case .bool(let b): return b ? "true" : "false"
-        case .pipeline: return "(...)"
+        case .nilValue: return "nil"
+        case .pipeline(let p, let f): return "(" + p.source + ")" + f.map { "." + $0 }.joined()
         }
     }
 }
 
-/// Splits template text into text and actions and parses each action's pipeline.
-private struct TemplateParser {
-    typealias Error = GoTemplate.Error
-    let b: [UInt8]
-    var i = 0
-    var declared: Set<String> = GoTemplate.predefined
-
-    init(_ bytes: [UInt8]) { b = bytes }
-
-    func isSpace(_ c: UInt8) -> Bool { c == 32 || c == 9 || c == 10 || c == 13 }
-    func isAlnum(_ c: UInt8) -> Bool { (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c == 95 || (c >= 48 && c <= 57) }
-
-    mutating func parse() throws(Error) -> [GoTemplate.Node] {
-        var nodes: [GoTemplate.Node] = []
-        var text: [UInt8] = []
-        while i < b.count {
-            if b[i] == UInt8(ascii: "{"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "{") {
-                let start = i
-                i += 2
-                // `{{- ` trims the whitespace before the action.
-                if i + 1 < b.count, b[i] == UInt8(ascii: "-"), isSpace(b[i + 1]) {
-                    while let l = text.last, isSpace(l) { text.removeLast() }
-                    i += 1
-                }
-                if !text.isEmpty {
-                    nodes.append(.text(String(decoding: text, as: UTF8.self)))
-                    text = []
-                }
-                skipSpace()
-                // A comment: {{/* ... */}}
-                if i + 1 < b.count, b[i] == UInt8(ascii: "/"), b[i + 1] == UInt8(ascii: "*") {
-                    guard let end = find("*/", from: i + 2) else { throw Error(message: "unclosed comment", offset: start) }
-                    i = end + 2
-                    skipSpace()
-                    if try closeAction(start) { trimFollowingSpace() }
-                    continue
-                }
-                let p = try pipeline(start: start, inParens: false)
-                if try closeAction(start) { trimFollowingSpace() }
-                nodes.append(.action(p))
-                continue
-            }
-            text.append(b[i])
-            i += 1
-        }
-        if !text.isEmpty { nodes.append(.text(String(decoding: text, as: UTF8.self))) }
-        return nodes
-    }
-
-    func find(_ s: String, from: Int) -> Int? {
-        let pat = Array(s.utf8)
-        var k = from
-        while k + pat.count <= b.count {
-            if Array(b[k..<(k + pat.count)]) == pat { return k }
-            k += 1
-        }
-        return nil
-    }
-
-    mutating func skipSpace() {
-        while i < b.count, isSpace(b[i]) { i += 1 }
-    }
-
-    mutating func trimFollowingSpace() {
-        while i < b.count, isSpace(b[i]) { i += 1 }
-    }
-
-    /// Consumes `}}` or ` -}}`; returns true for the trimming form.
-    mutating func closeAction(_ start: Int) throws(Error) -> Bool {
-        skipSpace()
-        if i + 2 < b.count, b[i] == UInt8(ascii: "-"), b[i + 1] == UInt8(ascii: "}"), b[i + 2] == UInt8(ascii: "}") {
-            i += 3
-            return true
-        }
-        guard i + 1 < b.count, b[i] == UInt8(ascii: "}"), b[i + 1] == UInt8(ascii: "}") else {
-            if i >= b.count { throw Error(message: "unclosed action", offset: start) }
-            throw Error(message: "unexpected \"\(String(decoding: [b[i]], as: UTF8.self))\" in action", offset: i)
-        }
-        i += 2
-        return false
-    }
-
-    func atActionEnd() -> Bool {
-        guard i < b.count else { return true }
-        if b[i] == UInt8(ascii: "}"), i + 1 < b.count, b[i + 1] == UInt8(ascii: "}") { return true }
-        if b[i] == UInt8(ascii: "-"), i + 2 < b.count, b[i + 1] == UInt8(ascii: "}"), b[i + 2] == UInt8(ascii: "}") { return true }
-        return false
-    }
-
-    mutating func pipeline(start: Int, inParens: Bool) throws(Error) -> GoTemplate.Pipeline {
-        skipSpace()
-        let offset = i
-        var declare: String?
-        // `$x := ...`
-        if i < b.count, b[i] == UInt8(ascii: "$") {
-            let save = i
-            let name = variableName()
-            skipSpace()
-            if i + 1 < b.count, b[i] == UInt8(ascii: ":"), b[i + 1] == UInt8(ascii: "=") {
-                i += 2
-                declare = name
-            } else if i < b.count, b[i] == UInt8(ascii: "="), !(i + 1 < b.count && b[i + 1] == UInt8(ascii: "=")) {
-                throw Error(message: "assignment to variables is not supported by lookout's templates", offset: save)
-            } else {
-                i = save
-            }
-        }
-        var commands: [GoTemplate.Command] = []
-        while true {
-            skipSpace()
-            let cmdOffset = i
-            var args: [GoTemplate.Operand] = []
-            while true {
-                skipSpace()
-                if atActionEnd() || (i < b.count && (b[i] == UInt8(ascii: "|") || b[i] == UInt8(ascii: ")"))) { break }
-                args.append(try operand(isFirst: args.isEmpty))
-            }
-            if args.isEmpty {
-                if i >= b.count { throw Error(message: "unclosed action", offset: start) }
-                throw Error(message: commands.isEmpty && declare == nil ? "missing value for command" : "missing command in pipeline", offset: cmdOffset)
-            }
-            if case .function = args[0] {
-            } else if args.count > 1 {
-                throw Error(message: "can't give argument to non-function \(args[0].source)", offset: cmdOffset)
-            }
-            commands.append(GoTemplate.Command(args: args, offset: cmdOffset))
-            if i < b.count, b[i] == UInt8(ascii: "|") {
-                i += 1
-                continue
-            }
-            break
-        }
-        if inParens {
-            guard i < b.count, b[i] == UInt8(ascii: ")") else { throw Error(message: "unclosed left paren", offset: start) }
-        } else if i < b.count, b[i] == UInt8(ascii: ")") {
-            throw Error(message: "unexpected right paren", offset: i)
-        }
-        if let declare { declared.insert(declare) }
-        return GoTemplate.Pipeline(declare: declare, commands: commands, offset: offset)
-    }
-
-    mutating func variableName() -> String {
-        let s = i
-        i += 1
-        while i < b.count, isAlnum(b[i]) { i += 1 }
-        return String(decoding: b[s..<i], as: UTF8.self)
-    }
-
-    mutating func fieldChain() throws(Error) -> [String] {
-        var fields: [String] = []
-        while i < b.count, b[i] == UInt8(ascii: "."), i + 1 < b.count, isAlnum(b[i + 1]) {
-            i += 1
-            let s = i
-            while i < b.count, isAlnum(b[i]) { i += 1 }
-            fields.append(String(decoding: b[s..<i], as: UTF8.self))
-        }
-        return fields
-    }
-
-    mutating func operand(isFirst: Bool) throws(Error) -> GoTemplate.Operand {
-        let start = i
-        let c = b[i]
-        switch c {
-        case UInt8(ascii: "$"):
-            let name = variableName()
-            guard declared.contains(name) else { throw Error(message: "undefined variable \"\(name)\"", offset: start) }
-            return .variable(name, fields: try fieldChain())
-        case UInt8(ascii: "."):
-            if i + 1 < b.count, isAlnum(b[i + 1]), !(b[i + 1] >= 48 && b[i + 1] <= 57) {
-                let fields = try fieldChain()
-                if let f = fields.first, !["Labels", "Value", "ExternalLabels", "ExternalURL"].contains(f) {
-                    throw Error(message: "unknown field \".\(f)\": templates can read .Labels, .Value, .ExternalLabels and .ExternalURL", offset: start)
-                }
-                return .dot(fields: fields)
-            }
-            if i + 1 < b.count, b[i + 1] >= 48 && b[i + 1] <= 57 { return try number() }
-            i += 1
-            return .dot(fields: [])
-        case UInt8(ascii: "\""), UInt8(ascii: "`"):
-            return .string(try string())
-        case UInt8(ascii: "("):
-            i += 1
-            let p = try pipeline(start: start, inParens: true)
-            i += 1
-            return .pipeline(p, fields: try fieldChain())
-        case UInt8(ascii: "'"):
-            throw Error(message: "character constants are not supported by lookout's templates", offset: start)
-        default:
-            break
-        }
-        if (c >= 48 && c <= 57) || c == UInt8(ascii: "-") || c == UInt8(ascii: "+") {
-            return try number()
-        }
-        if isAlnum(c) {
-            while i < b.count, isAlnum(b[i]) { i += 1 }
-            let word = String(decoding: b[start..<i], as: UTF8.self)
-            switch word {
-            case "true": return .bool(true)
-            case "false": return .bool(false)
-            case "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue", "nil":
-                throw Error(message: "\"\(word)\" is not supported by lookout's templates", offset: start)
-            default: break
-            }
-            if GoTemplate.supportedFunctions.contains(word) { return .function(word) }
-            if GoTemplate.knownFunctions.contains(word) {
-                throw Error(message: "template function \"\(word)\" is not supported by lookout (only humanize, humanizeDuration, humanizePercentage, printf)", offset: start)
-            }
-            throw Error(message: "function \"\(word)\" not defined", offset: start)
-        }
-        throw Error(message: "unexpected \"\(String(decoding: [c], as: UTF8.self))\" in command", offset: start)
-    }
-
-    mutating func number() throws(Error) -> GoTemplate.Operand {
-        let start = i
-        if i < b.count, b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+") { i += 1 }
-        while i < b.count, isAlnum(b[i]) || b[i] == UInt8(ascii: ".") || ((b[i] == UInt8(ascii: "-") || b[i] == UInt8(ascii: "+")) && (b[i - 1] | 0x20) == UInt8(ascii: "e")) {
-            i += 1
-        }
-        let s = String(decoding: b[start..<i], as: UTF8.self)
-        var digits = Substring(s)
-        var negative = false
-        if digits.hasPrefix("-") || digits.hasPrefix("+") {
-            negative = digits.hasPrefix("-")
-            digits = digits.dropFirst()
-        }
-        if let v = Int64(digits.filter { $0 != "_" }) { return .int(negative ? -v : v) }
-        if digits.lowercased().hasPrefix("0x"), let v = Int64(digits.dropFirst(2), radix: 16) { return .int(negative ? -v : v) }
-        if let v = GoFloat.parse(s), !s.lowercased().contains("inf"), !s.lowercased().contains("nan") { return .float(v) }
-        throw Error(message: "bad number syntax: \"\(s)\"", offset: start)
-    }
-
-    mutating func string() throws(Error) -> String {
-        do {
-            let (value, end) = try GoStringLiteral.read(b, at: i)
-            i = end
-            return value
-        } catch {
-            if error.kind == .unterminated { throw Error(message: error.message, offset: error.start) }
-            throw Error(message: "\(error.message) in string", offset: error.start)
-        }
+extension GoTemplate.Pipeline {
+    var source: String {
+        var s = ""
+        if !declare.isEmpty { s = declare.joined(separator: ", ") + (isAssign ? " = " : " := ") }
+        return s + commands.map(\.source).joined(separator: " | ")
     }
 }
 
-/// Prometheus' template functions of the subset.
-enum TemplateFunctions {
-    static func call(_ name: String, _ args: [GoValue], offset: Int) throws(GoTemplate.Error) -> GoValue {
-        func fail(_ m: String) -> GoTemplate.Error { GoTemplate.Error(message: "error calling \(name): \(m)", offset: offset) }
-        if name == "printf" {
-            guard case .string(let format)? = args.first else {
-                if args.isEmpty { throw GoTemplate.Error(message: "wrong number of args for printf: want at least 1 got 0", offset: offset) }
-                throw GoTemplate.Error(message: "wrong type for value; expected string; got \(args[0].goType)", offset: offset)
-            }
-            return .string(GoPrintf.format(format, Array(args.dropFirst())))
-        }
-        guard args.count == 1 else {
-            throw GoTemplate.Error(message: "wrong number of args for \(name): want 1 got \(args.count)", offset: offset)
-        }
-        let v: Double
-        switch args[0] {
-        case .float(let f): v = f
-        case .int(let i): v = Double(i)
-        case .string(let s):
-            guard let f = GoFloat.parse(s) else { throw fail("strconv.ParseFloat: parsing \"\(s)\": invalid syntax") }
-            v = f
-        default: throw fail("can't convert \(args[0].goType) to float")
-        }
-        switch name {
-        case "humanize": return .string(Humanize.humanize(v))
-        case "humanizeDuration": return .string(Humanize.duration(v))
-        default: return .string(Humanize.percentage(v))
-        }
-    }
+extension GoTemplate.Command {
+    var source: String { args.map(\.source).joined(separator: " ") }
 }

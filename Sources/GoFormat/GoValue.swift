@@ -1,3 +1,5 @@
+import LookoutCore
+
 /// A map of strings as a template sees it: read by key (`{{ $labels.target }}`, a missing key
 /// is "") and printed in key order (`map[a:1 b:2]`). Label sets conform where they are defined.
 public protocol TemplateStringMap: Sendable {
@@ -12,6 +14,29 @@ extension Dictionary: TemplateStringMap where Key == String, Value == String {
     }
 }
 
+extension TemplateStringMap {
+    /// The keys in increasing order.
+    var sortedKeys: [String] {
+        var out: [String] = []
+        forEachInKeyOrder { k, _ in out.append(k) }
+        return out
+    }
+
+    var count: Int { sortedKeys.count }
+}
+
+/// One element of a query's result as templates see it (Prometheus' `*template.sample`):
+/// `.Labels` (with `__name__`) and `.Value`.
+public struct TemplateSample: Sendable {
+    public var labels: any TemplateStringMap
+    public var value: Double
+
+    public init(labels: some TemplateStringMap, value: Double) {
+        self.labels = labels
+        self.value = value
+    }
+}
+
 /// A value inside a template or an argument of `printf`: the types Go would see.
 public enum GoValue: Sendable {
     case string(String)
@@ -21,6 +46,14 @@ public enum GoValue: Sendable {
     case map(any TemplateStringMap)
     /// The template's data (`.`), Prometheus' `tmplData`.
     case data
+    /// `*template.sample`.
+    case sample(TemplateSample)
+    /// `template.queryResult`: what `query` returns.
+    case samples([TemplateSample])
+    /// `map[string]interface{}`: what `args` returns.
+    case args([String: GoValue])
+    /// `*time.Time` (`toTime`), milliseconds since the epoch, UTC.
+    case time(Int64)
     case none
 
     public var goType: String {
@@ -31,6 +64,10 @@ public enum GoValue: Sendable {
         case .bool: return "bool"
         case .map: return "map[string]string"
         case .data: return "template.tmplData"
+        case .sample: return "*template.sample"
+        case .samples: return "template.queryResult"
+        case .args: return "map[string]interface {}"
+        case .time: return "*time.Time"
         case .none: return "<nil>"
         }
     }
@@ -47,6 +84,14 @@ public enum GoValue: Sendable {
         case .data:
             guard let data else { return "{...}" }
             return "{\(Self.printMap(data.labels)) \(Self.printMap(data.externalLabels)) \(data.externalURL) \(GoFloat.formatG(data.value))}"
+        case .sample(let s):
+            // A template prints what a pointer points to; fmt prints the pointer as `&{...}`.
+            return (data == nil ? "&" : "") + "{\(Self.printMap(s.labels)) \(GoFloat.formatG(s.value))}"
+        case .samples(let list):
+            return "[" + list.map { GoValue.sample($0).printed() }.joined(separator: " ") + "]"
+        case .args(let m):
+            return "map[" + m.keys.sorted().map { "\($0):\(m[$0]!.printed())" }.joined(separator: " ") + "]"
+        case .time(let ms): return GoTime.format(milliseconds: ms)
         case .none: return data == nil ? "<nil>" : "<no value>"
         }
     }
@@ -61,5 +106,42 @@ public enum GoValue: Sendable {
             out += key + ":" + value
         }
         return out + "]"
+    }
+
+    /// Go templates' truth: false, 0, nil and empty strings, maps and slices are false.
+    var isTrue: Bool {
+        switch self {
+        case .string(let s): return !s.isEmpty
+        case .float(let f): return f != 0
+        case .int(let i): return i != 0
+        case .bool(let b): return b
+        case .map(let m): return m.count > 0
+        case .samples(let l): return !l.isEmpty
+        case .args(let m): return !m.isEmpty
+        case .data, .sample, .time: return true
+        case .none: return false
+        }
+    }
+}
+
+/// Go's `time.Time.String()` of a UTC time: `2006-01-02 15:04:05.999 +0000 UTC`.
+enum GoTime {
+    static func format(milliseconds ms: Int64) -> String {
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let msOfDay = ms - days * 86_400_000
+        let (year, month, day) = CivilDate.from(daysSinceEpoch: days)
+        let h = msOfDay / 3_600_000, m = msOfDay / 60_000 % 60, s = msOfDay / 1000 % 60
+        var fraction = ""
+        if msOfDay % 1000 != 0 {
+            fraction = "." + pad(msOfDay % 1000, 3)
+            while fraction.hasSuffix("0") { fraction.removeLast() }
+        }
+        let y = year < 0 ? "-" + pad(-year, 4) : pad(year, 4)
+        return "\(y)-\(pad(month, 2))-\(pad(day, 2)) \(pad(h, 2)):\(pad(m, 2)):\(pad(s, 2))\(fraction) +0000 UTC"
+    }
+
+    private static func pad(_ v: Int64, _ width: Int) -> String {
+        let s = String(v)
+        return s.count >= width ? s : String(repeating: "0", count: width - s.count) + s
     }
 }

@@ -4,20 +4,31 @@ public enum Humanize {
     public static func humanize(_ value: Double) -> String {
         var v = value
         if v == 0 || v.isNaN || v.isInfinite { return GoFloat.formatG(v, precision: 4) }
-        if Swift.abs(v) >= 1 {
-            var prefix = ""
-            for p in ["k", "M", "G", "T", "P", "E", "Z", "Y"] {
-                if Swift.abs(v) < 1000 { break }
-                prefix = p
-                v /= 1000
-            }
-            return GoFloat.formatG(v, precision: 4) + prefix
-        }
+        if Swift.abs(v) >= 1 { return scaled(v, by: 1000, ["k", "M", "G", "T", "P", "E", "Z", "Y"]) }
         var prefix = ""
         for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
             if Swift.abs(v) >= 1 { break }
             prefix = p
             v *= 1000
+        }
+        return GoFloat.formatG(v, precision: 4) + prefix
+    }
+
+    /// `humanize1024`: binary prefixes, 4 significant digits: 2048 → 2ki.
+    public static func humanize1024(_ value: Double) -> String {
+        var v = value
+        if Swift.abs(v) <= 1 || v.isNaN || v.isInfinite { return GoFloat.formatG(v, precision: 4) }
+        return scaled(v, by: 1024, ["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"])
+    }
+
+    /// `value` divided by `base` while it is at least `base`, with the prefix of the last division.
+    static func scaled(_ value: Double, by base: Double, _ prefixes: [String]) -> String {
+        var v = value
+        var prefix = ""
+        for p in prefixes {
+            if Swift.abs(v) < base { break }
+            prefix = p
+            v /= base
         }
         return GoFloat.formatG(v, precision: 4) + prefix
     }

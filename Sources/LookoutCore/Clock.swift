@@ -199,14 +199,11 @@ public final class ManualClock: AgentClock, Sendable {
     }
 }
 
-enum RFC3339 {
-    static func format(_ t: WallTime) -> String {
-        var ms = t.millisecondsSinceEpoch
-        if t.nanosecondsSinceEpoch < 0 && t.nanosecondsSinceEpoch % 1_000_000 != 0 { ms -= 1 }
-        var days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
-        let msOfDay = ms - days * 86_400_000
-        // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-        days += 719_468
+/// Calendar dates of the proleptic Gregorian calendar, in UTC.
+public enum CivilDate {
+    /// Year, month (1-12) and day (1-31) of a day counted from 1970-01-01 (H. Hinnant's algorithm).
+    public static func from(daysSinceEpoch: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let days = daysSinceEpoch + 719_468
         let era = (days >= 0 ? days : days - 146_096) / 146_097
         let doe = days - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
@@ -216,6 +213,17 @@ enum RFC3339 {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         if month <= 2 { year += 1 }
+        return (year, month, day)
+    }
+}
+
+enum RFC3339 {
+    static func format(_ t: WallTime) -> String {
+        var ms = t.millisecondsSinceEpoch
+        if t.nanosecondsSinceEpoch < 0 && t.nanosecondsSinceEpoch % 1_000_000 != 0 { ms -= 1 }
+        let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
+        let msOfDay = ms - days * 86_400_000
+        let (year, month, day) = CivilDate.from(daysSinceEpoch: days)
         let h = msOfDay / 3_600_000, m = msOfDay / 60_000 % 60, s = msOfDay / 1000 % 60, milli = msOfDay % 1000
         return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(h, 2)):\(pad(m, 2)):\(pad(s, 2)).\(pad(milli, 3))Z"
     }

@@ -129,15 +129,16 @@ public struct AlertStateMachine: Sendable {
         for key in deleted { alerts[key] = nil }
         if limit > 0 && activeOrPending.count > limit {
             alerts = [:]
+            active = []
             throw EvalError("exceeded limit of \(limit) with \(activeOrPending.count) alerts")
         }
+        active = activeOrPending.sorted { Registry.compare($0.labels, $1.labels) < 0 }
         return activeOrPending
     }
 
     /// Pending and firing alerts (not the resolved ones kept), by labels.
-    public var active: [RuleAlert] {
-        alerts.values.filter { $0.state != .inactive }.sorted { Registry.compare($0.labels, $1.labels) < 0 }
-    }
+    /// (Sorted once per evaluation: the round's alerts and the rules API both read it.)
+    public private(set) var active: [RuleAlert] = []
 
     /// Alerts that are firing.
     public var firing: [RuleAlert] { active.filter { $0.state == .firing } }
@@ -148,5 +149,6 @@ public struct AlertStateMachine: Sendable {
     /// Carries alerts over from the same rule before a reload.
     public mutating func adopt(_ other: AlertStateMachine) {
         alerts = other.alerts
+        active = other.active
     }
 }

@@ -143,8 +143,11 @@ public final class RuleEngine: MetricsSource, Sendable {
 
     /// Reloads after a configuration change: the settings' files, or `defaultText` when the
     /// settings name none. Alerts of rules that are still there keep their state.
+    /// `externalURL`: a new `$externalURL` and generator URL prefix (`notify.external_url`).
     @discardableResult
-    public func update(settings: RuleSettings, defaultText: String, defaultFile: String = "lookout.rules.yml") -> [Diagnostic] {
+    public func update(
+        settings: RuleSettings, defaultText: String, defaultFile: String = "lookout.rules.yml", externalURL: String? = nil
+    ) -> [Diagnostic] {
         let (groups, diagnostics) =
             settings.files.map { RuleFileLoader.load(files: $0, maxLookback: settings.maxLookback) }
             ?? RuleFileLoader.parse(text: defaultText, file: defaultFile, maxLookback: settings.maxLookback)
@@ -152,6 +155,7 @@ public final class RuleEngine: MetricsSource, Sendable {
         state.withLock {
             $0.options.defaultInterval = settings.interval
             $0.options.maxLookback = settings.maxLookback
+            if let externalURL { $0.options.externalURL = externalURL }
         }
         load(groups: groups)
         return []
@@ -192,7 +196,7 @@ public final class RuleEngine: MetricsSource, Sendable {
             for g in old.values { for r in g.rules { Self.markStale(r, s.history, now) } }
             s.groups = fresh
             if !s.options.retainEverything {
-                s.history.setPolicy(RetentionPolicy(expressions: fresh.flatMap { $0.rules.map(\.definition.expr) }))
+                s.history.setPolicy(RetentionPolicy(expressions: fresh.flatMap { $0.rules.flatMap(\.definition.expressions) }))
             }
         }
         publish()
@@ -355,7 +359,7 @@ public final class RuleEngine: MetricsSource, Sendable {
                 let d = r.definition
                 rules.append(
                     RuleStatus(
-                        kind: d.kind, name: d.name, query: d.expr.description, holdDuration: d.holdDuration,
+                        kind: d.kind, name: d.name, query: r.query, holdDuration: d.holdDuration,
                         keepFiringFor: d.keepFiringFor, labels: d.labels.map { ($0.name, $0.template.text) },
                         annotations: d.annotations.map { ($0.name, $0.template.text) }, health: r.health,
                         lastError: r.lastError, evaluationDuration: r.evaluationDuration, lastEvaluation: r.lastEvaluation,

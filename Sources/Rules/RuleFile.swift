@@ -18,7 +18,12 @@ public struct RuleDefinition: Sendable {
     public var keepFiringFor: Duration
     public var labels: [(name: String, template: GoTemplate)]
     public var annotations: [(name: String, template: GoTemplate)]
+    /// The queries the templates give `query` as string literals, parsed when the file loaded.
+    public var templateQueries: [String: Expr] = [:]
     public var location: SourceLocation
+
+    /// The rule's expression and its templates' queries: what the history must keep for it.
+    public var expressions: [Expr] { [expr] + templateQueries.values }
 }
 
 /// A `groups:` entry.
@@ -195,18 +200,19 @@ public enum RuleFileLoader {
                 keep = k.duration("\(label): keep_firing_for") ?? .zero
             }
             var labels: [(name: String, template: GoTemplate)] = []
+            var queries: [String: Expr] = [:]
             if let lv = m["labels"] {
-                labels = templates(lv, what: "label", rule: label, templated: kind == .alerting)
+                labels = templates(lv, what: "label", rule: label, templated: kind == .alerting, queries: &queries)
             }
             var annotations: [(name: String, template: GoTemplate)] = []
             if let av = m["annotations"] {
                 if kind == .recording { error("\(label): invalid field 'annotations' in recording rule", at: av.location) }
-                annotations = templates(av, what: "annotation", rule: label, templated: true)
+                annotations = templates(av, what: "annotation", rule: label, templated: true, queries: &queries)
             }
             guard let expr, doc.diagnostics.count + diagnostics.count == before else { return nil }
             return RuleDefinition(
                 kind: kind, name: name, exprText: exprText, expr: expr, holdDuration: hold, keepFiringFor: keep,
-                labels: labels, annotations: annotations, location: m.location)
+                labels: labels, annotations: annotations, templateQueries: queries, location: m.location)
         }
 
         /// Why the history cannot answer the expression within `maxLookback`, and where.
@@ -220,7 +226,11 @@ public enum RuleFileLoader {
             return ("needs \(PromDuration.format(milliseconds: ms)) of history, more than \(limit)", need.range.start)
         }
 
-        mutating func templates(_ v: YAMLValue, what: String, rule: String, templated: Bool) -> [(name: String, template: GoTemplate)] {
+        /// A rule's labels or annotations; the queries their templates give `query` as literals
+        /// are parsed into `queries` (a bad one is an error at its position).
+        mutating func templates(
+            _ v: YAMLValue, what: String, rule: String, templated: Bool, queries: inout [String: Expr]
+        ) -> [(name: String, template: GoTemplate)] {
             guard let pairs = v.stringMap("\(rule): \(what)s") else { return [] }
             var out: [(name: String, template: GoTemplate)] = []
             for (key, value, keyLocation) in pairs {
@@ -234,11 +244,34 @@ public enum RuleFileLoader {
                     out.append((key, GoTemplate(literalText: value)))
                     continue
                 }
+                let template: GoTemplate
                 do {
-                    out.append((key, try GoTemplate(value)))
+                    template = try GoTemplate(value)
                 } catch {
                     let at = valueNode.map { position(in: $0, offset: error.offset) } ?? keyLocation
                     self.error("\(rule): \(what) \"\(key)\": template: \(error.message)", at: at)
+                    continue
+                }
+                out.append((key, template))
+                for (query, offset) in template.queryLiterals where queries[query] == nil {
+                    // The query's own offsets count from inside the literal's opening quote.
+                    func at(_ inner: Int) -> SourceLocation {
+                        valueNode.map { position(in: $0, offset: offset + 1 + inner) } ?? keyLocation
+                    }
+                    let context = "\(rule): \(what) \"\(key)\": query \(goQuoted(query))"
+                    do {
+                        let parsed = try PromQLParser.parse(query)
+                        if parsed.type != .vector && parsed.type != .scalar {
+                            error("\(context): the expression must give an instant vector or a scalar, not a \(parsed.type.rawValue)", at: at(0))
+                        } else if let problem = lookbackProblem(parsed) {
+                            error("\(context): \(problem.message)", at: at(problem.offset))
+                        } else {
+                            queries[query] = parsed
+                        }
+                    } catch {
+                        let whatError = error.unsupported ? "unsupported PromQL" : "could not parse expression"
+                        self.error("\(context): \(whatError): \(error.message)", at: at(error.range.start))
+                    }
                 }
             }
             return out

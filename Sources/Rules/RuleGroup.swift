@@ -29,11 +29,14 @@ final class RuleRuntime {
     /// when they are not written again).
     var seriesInPreviousEval: Set<Labels> = []
     let generatorURLPath: String
+    /// The expression as Prometheus prints it (the rules API).
+    let query: String
 
     init(_ definition: RuleDefinition) {
         self.definition = definition
         machine = AlertStateMachine(holdDuration: definition.holdDuration, keepFiringFor: definition.keepFiringFor)
-        generatorURLPath = "/graph?g0.expr=" + URLQuery.escape(definition.expr.description) + "&g0.tab=1"
+        query = definition.expr.description
+        generatorURLPath = "/graph?g0.expr=" + URLQuery.escape(query) + "&g0.tab=1"
     }
 
     /// Name plus static labels: a reload carries state over between rules with the same key
@@ -122,9 +125,13 @@ final class RuleGroupRuntime {
         case .alerting:
             var elements: [AlertStateMachine.Element] = []
             elements.reserveCapacity(result.count)
+            let query = Self.templateQuery(def, at: ts.millisecondsSinceEpoch, ctx)
             for s in result {
-                let data = GoTemplate.Data(
+                var data = GoTemplate.Data(
                     labels: s.labels, externalLabels: ctx.externalLabels, externalURL: ctx.externalURL, value: s.value)
+                data.query = query
+                data.name = "__alert_" + def.name
+                data.firstLineOffset = Self.templatePrefixLength
                 var labels = s.labels.droppingMetricName
                 for l in def.labels { labels.set(l.name, l.template.expand(data)) }
                 labels.set("alertname", def.name)
@@ -146,24 +153,47 @@ final class RuleGroupRuntime {
     }
 }
 
-/// `url.QueryEscape`: spaces as `+`, everything but unreserved characters percent-encoded.
-public enum URLQuery {
-    public static func escape(_ s: String) -> String {
-        var out = ""
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-                UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(b))
-            case UInt8(ascii: " "):
-                out += "+"
-            default:
-                let hex = Array("0123456789ABCDEF".unicodeScalars)
-                out += "%"
-                out.unicodeScalars.append(hex[Int(b >> 4)])
-                out.unicodeScalars.append(hex[Int(b & 15)])
+extension RuleGroupRuntime {
+    /// Prometheus runs alert templates after its definitions of `$labels`, `$externalLabels`,
+    /// `$externalURL` and `$value` on the same line: execution errors count their bytes.
+    static let templatePrefixLength =
+        "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}{{$value := .Value}}".utf8.count
+
+    /// Templates' `query`: PromQL over the rules' history at the rule's evaluation time; the
+    /// literal queries parsed when the rule loaded, others when they run.
+    static func templateQuery(
+        _ def: RuleDefinition, at t: Int64, _ ctx: EvaluationContext
+    ) -> (String) throws(GoTemplate.QueryError) -> [TemplateSample] {
+        let evaluator = ctx.evaluator
+        return { (text: String) throws(GoTemplate.QueryError) -> [TemplateSample] in
+            let expr: Expr
+            if let e = def.templateQueries[text] {
+                expr = e
+            } else {
+                do throws(ParseError) {
+                    expr = try PromQLParser.parse(text)
+                } catch {
+                    throw GoTemplate.QueryError("\(Self.lineColumn(text, error.range.start)): parse error: \(error.message)")
+                }
+            }
+            do throws(EvalError) {
+                return try evaluator.query(expr, at: t).map { TemplateSample(labels: $0.labels, value: $0.value) }
+            } catch {
+                throw GoTemplate.QueryError(error.message)
             }
         }
-        return out
     }
+
+    /// `LINE:COL` (1-based) of a UTF-8 offset, as Prometheus' parse errors give positions.
+    static func lineColumn(_ text: String, _ offset: Int) -> String {
+        let before = Array(text.utf8.prefix(offset))
+        let line = 1 + before.count(where: { $0 == 10 })
+        let column = before.count - (before.lastIndex(of: 10).map { $0 + 1 } ?? 0) + 1
+        return "\(line):\(column)"
+    }
+}
+
+/// `url.QueryEscape` (generator URLs, links of the status page).
+public enum URLQuery {
+    public static func escape(_ s: String) -> String { GoURL.queryEscape(s) }
 }

@@ -93,15 +93,26 @@ import Testing
 
     @Test func parseErrorsHaveOffsets() {
         let cases: [(String, String, Int)] = [
-            ("a {{ if .Value }}x{{ end }}", "\"if\" is not supported", 5),
-            ("{{ range $labels }}{{ end }}", "\"range\" is not supported", 3),
+            ("a {{ define \"x\" }}x{{ end }}", "\"define\" is not supported", 5),
+            ("{{ block \"x\" . }}{{ end }}", "\"block\" is not supported", 3),
             ("x {{ $undefined }}", "undefined variable \"$undefined\"", 5),
             ("{{ nosuch 1 }}", "function \"nosuch\" not defined", 3),
-            ("{{ title \"a\" }}", "template function \"title\" is not supported by lookout", 3),
+            ("{{ urlquery \"a\" }}", "template function \"urlquery\" is not supported by lookout", 3),
             ("{{ $value ", "unclosed action", 0),
             ("{{ \"open }}", "unterminated quoted string", 3),
             ("{{ .Nope }}", "unknown field \".Nope\"", 3),
             ("{{ $value 1 }}", "can't give argument to non-function $value", 3),
+            ("{{ if true }}x", "unexpected EOF", 14),
+            ("x{{ end }}", "unexpected {{end}}", 10),
+            ("{{ else }}", "unexpected {{else}}", 10),
+            ("{{ break }}", "{{break}} outside {{range}}", 3),
+            ("{{ define \"x\" }}{{ end }}", "\"define\" is not supported", 3),
+            ("{{ template \"x\" }}", "\"template\" is not supported", 3),
+            ("{{ html \"x\" }}", "template function \"html\" is not supported by lookout", 3),
+            ("{{ $x = 1 }}", "undefined variable \"$x\"", 3),
+            ("{{ nil }}", "nil is not a command", 3),
+            ("{{ range $a, $b, $c := . }}{{ end }}", "undefined variable \"$a\"", 9),
+            (String(repeating: "{{ if true }}", count: 101) + String(repeating: "{{ end }}", count: 101), "template nesting too deep", 1300),
         ]
         for (text, message, offset) in cases {
             do {

@@ -161,14 +161,14 @@ import Testing
                   - alert: T
                     expr: x > 1
                     annotations:
-                      summary: "{{ $labels.x }} {{ if $value }}high{{ end }}"
+                      summary: "{{ $labels.x }} {{ define `x` }}high{{ end }}"
                       description: "{{ $value | humanizeBytes }}"
                     labels:
                       severity: "{{ $nope }}"
             """
         let d = diagnostics(text)
         #expect(d == [
-            "r.yml:7:40: group \"g\", rule \"T\": annotation \"summary\": template: \"if\" is not supported by lookout's templates",
+            "r.yml:7:40: group \"g\", rule \"T\": annotation \"summary\": template: \"define\" is not supported by lookout's templates",
             "r.yml:8:37: group \"g\", rule \"T\": annotation \"description\": template: function \"humanizeBytes\" not defined",
             "r.yml:10:25: group \"g\", rule \"T\": label \"severity\": template: undefined variable \"$nope\"",
         ])
@@ -179,9 +179,9 @@ import Testing
                   - alert: T
                     expr: x > 1
                     annotations:
-                      summary: '{{ $labels.x | toUpper }}'
+                      summary: '{{ $labels.x | urlquery }}'
             """
-        #expect(single(unsupportedFunction).hasPrefix("r.yml:7:36: group \"g\", rule \"T\": annotation \"summary\": template: template function \"toUpper\" is not supported by lookout"))
+        #expect(single(unsupportedFunction).hasPrefix("r.yml:7:36: group \"g\", rule \"T\": annotation \"summary\": template: template function \"urlquery\" is not supported by lookout"))
     }
 
     @Test func badDurationsAndNames() {
