@@ -80,13 +80,13 @@ let quietLogger: Logger = {
         let n = notifier(settings(), t)
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("TargetSlow")]))
-            #expect(await idle(n))
+            try #require(await idle(n))
             clock.advance(by: .milliseconds(4999))
-            #expect(await idle(n))
+            try #require(await idle(n))
             #expect(t.count == 0)
             #expect(n.outboxLength == 0)
             clock.advance(by: .milliseconds(1))
-            #expect(await idle(n) { t.count == 1 && n.outboxLength == 0 && counter(n, "oncall", "success") == 1 })
+            try #require(await idle(n) { t.count == 1 && n.outboxLength == 0 && counter(n, "oncall", "success") == 1 })
             let r = try #require(t.requests.first)
             #expect(r.url == "http://127.0.0.1:1/hook")
             #expect(r.timeout == .seconds(10))
@@ -111,14 +111,14 @@ let quietLogger: Logger = {
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("TargetDown", severity: "critical")]))
             for (attempt, wait) in [(1, 1), (2, 2), (3, 4)] {
-                #expect(await idle(n) { t.count == attempt && receiverStatus(n, "oncall")?["consecutiveFailures"] == .number(Double(attempt)) })
+                try #require(await idle(n) { t.count == attempt && receiverStatus(n, "oncall")?["consecutiveFailures"] == .number(Double(attempt)) })
                 #expect(n.outboxLength == 1)
                 clock.advance(by: .seconds(wait) - .milliseconds(1))
-                #expect(await idle(n))
+                try #require(await idle(n))
                 #expect(t.count == attempt)
                 clock.advance(by: .milliseconds(1))
             }
-            #expect(await idle(n) { t.count == 4 && n.outboxLength == 0 })
+            try #require(await idle(n) { t.count == 4 && n.outboxLength == 0 })
             #expect(Set(t.requests.map(\.text)).count == 1)
             #expect(counter(n, "oncall", "retry") == 3)
             #expect(counter(n, "oncall", "success") == 1)
@@ -140,7 +140,7 @@ let quietLogger: Logger = {
         let n = notifier(settings(groupWait: .zero), t)
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("TargetSlow", target: "a"), alert("TargetSlow", target: "b")]))
-            #expect(await idle(n) { t.count == 2 && n.outboxLength == 0 })
+            try #require(await idle(n) { t.count == 2 && n.outboxLength == 0 })
             #expect(counter(n, "oncall", "dropped") == 1)
             #expect(counter(n, "oncall", "success") == 1)
             #expect(counter(n, "oncall", "retry") == 0)
@@ -155,18 +155,18 @@ let quietLogger: Logger = {
         try await whileRunning(n) {
             let slow = alert("TargetSlow")
             n.submit(AlertRound(firing: [slow]))
-            #expect(await idle(n) { t.count == 1 })
+            try #require(await idle(n) { t.count == 1 })
             clock.advance(by: .seconds(10))
             n.submit(AlertRound())
-            #expect(await idle(n))
+            try #require(await idle(n))
             clock.advance(by: .seconds(50))
-            #expect(await idle(n))
+            try #require(await idle(n))
             #expect(t.count == 1)
             let resolvedAt = clock.wallNow - .seconds(5)
             n.submit(AlertRound(resolved: [slow.resolved(at: resolvedAt)]))
-            #expect(await idle(n))
+            try #require(await idle(n))
             clock.advance(by: .seconds(60))
-            #expect(await idle(n) { t.count == 2 })
+            try #require(await idle(n) { t.count == 2 })
             let json = try JSON(parsing: t.requests[1].body)
             #expect(json["status"] == "resolved")
             #expect(json["alerts"]?[0]?["endsAt"]?.stringValue == resolvedAt.rfc3339)
@@ -184,12 +184,12 @@ let quietLogger: Logger = {
             #expect(try JSON(parsing: t.requests[0].body)["groupLabels"]?["alertname"] == "TargetTimeout")
             // The warning's group has flushed too, and said nothing.
             clock.advance(by: .seconds(60))
-            #expect(await idle(n))
+            try #require(await idle(n))
             #expect(t.count == 1)
             n.submit(AlertRound(firing: [warning], resolved: [critical.resolved(at: clock.wallNow)]))
-            #expect(await idle(n))
+            try #require(await idle(n))
             clock.advance(by: .seconds(60))
-            #expect(await idle(n) { t.count == 3 })
+            try #require(await idle(n) { t.count == 3 })
             let names = try t.requests.suffix(2).map { try JSON(parsing: $0.body) }.map {
                 "\($0["groupLabels"]?["alertname"]?.stringValue ?? "") \($0["status"]?.stringValue ?? "")"
             }
@@ -214,16 +214,16 @@ let quietLogger: Logger = {
             let oneAlert = n.status()["bytes"]
             n.submit(AlertRound(firing: [alert("A", severity: "critical"), alert("B", severity: "critical")]))
             // The batch with both alerts replaces the one with A.
-            #expect(await idle(n) { n.outboxLength == 1 && n.status()["bytes"] != oneAlert })
+            try #require(await idle(n) { n.outboxLength == 1 && n.status()["bytes"] != oneAlert })
             for _ in 0..<3 {
                 clock.advance(by: .seconds(10))
-                #expect(await idle(n))
+                try #require(await idle(n))
                 #expect(n.outboxLength == 1)
                 #expect(t.count == 1)
             }
             t.answer([], then: .status(200))
             clock.advance(by: .seconds(70))
-            #expect(await idle(n) { n.outboxLength == 0 && t.count == 2 })
+            try #require(await idle(n) { n.outboxLength == 0 && t.count == 2 })
             let batch = try JSON(parsing: t.requests[1].body)
             #expect(batch.arrayValue?.compactMap { $0["labels"]?["alertname"]?.stringValue } == ["A", "B"])
             #expect(counter(n, "alertmanager/127.0.0.1:9093", "success") == 1)
@@ -236,16 +236,16 @@ let quietLogger: Logger = {
         let n = notifier(settings(groupWait: .zero), t)
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("TargetSlow")]))
-            #expect(await idle(n) { t.count == 1 && n.outboxLength == 1 })
+            try #require(await idle(n) { t.count == 1 && n.outboxLength == 1 })
             var next = settings(groupWait: .seconds(2))
             next.webhooks[0] = WebhookSettings(url: "http://127.0.0.1:2/new", name: "new")
             next.webhooks[0].groupWait = .seconds(2)
             t.answer([], then: .status(200))
             n.update(settings: next)
             // The old receiver's undelivered notification is dropped; the new one gets the firing alert after its group_wait.
-            #expect(await idle(n) { n.outboxLength == 0 && counter(n, "oncall", "dropped") == 1 })
+            try #require(await idle(n) { n.outboxLength == 0 && counter(n, "oncall", "dropped") == 1 })
             clock.advance(by: .seconds(2))
-            #expect(await idle(n) { t.count == 2 })
+            try #require(await idle(n) { t.count == 2 })
             #expect(t.requests[1].url == "http://127.0.0.1:2/new")
             #expect(receiverStatus(n, "oncall")?["configured"] == false)
         }
@@ -260,7 +260,7 @@ let quietLogger: Logger = {
         n.submit(AlertRound(firing: [a], resolved: [alert("TargetSlow", target: "b").resolved(at: clock.wallNow)]))
         #expect(n.shared.withLock { $0.updates.count } == 2)
         try await whileRunning(n) {
-            #expect(await idle(n) { t.count == 1 })
+            try #require(await idle(n) { t.count == 1 })
             let body: JSON = try JSON(parsing: t.requests[0].body)
             #expect(body["groupLabels"]?["target"] == "a")
         }
@@ -290,11 +290,11 @@ let quietLogger: Logger = {
         let n = notifier(none, t)
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("TargetSlow")]))
-            #expect(await idle(n))
+            try #require(await idle(n))
             #expect(!FileIO.exists(dir.path + "/outbox"))
             #expect(n.status()["durable"] == false)
             n.update(settings: settings(groupWait: .zero))
-            #expect(await idle(n) { t.count == 1 })
+            try #require(await idle(n) { t.count == 1 })
             #expect(FileIO.exists(dir.path + "/outbox/outbox.log"))
             #expect(n.status()["durable"] == true)
         }
@@ -307,7 +307,7 @@ let quietLogger: Logger = {
         let n = notifier(s, t)
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("TargetSlow")]))
-            #expect(await idle(n) { t.count == 1 })
+            try #require(await idle(n) { t.count == 1 })
             #expect(n.status()["durable"] == false)
             #expect(n.status()["error"]?.stringValue?.contains("blocker") == true)
         }
