@@ -1,5 +1,6 @@
-// lookout-stacks: the stack sampling engine alone, ticking like the sampler (one drain per
-// tick, no other thread), for Benchmarks/stacks.
+// lookout-stacks: the stack sampling engine alone, ticking like the agent: each tick copies
+// the raw samples out of the ring buffers, and once a second (or when the raw buffer is half
+// full) they are unwound and symbolized, as the agent's worker thread does; for Benchmarks/stacks.
 //
 //     lookout-stacks --pid PID [--pid PID...] [--seconds 60] [--frequency 19]
 //                    [--scope cpus|tasks] [--dwarf auto|always|never] [--no-kernel] [--no-lines]
@@ -83,7 +84,13 @@ let interval = 1.0 / Double(frequency)
 let start = now()
 var next = start + interval
 var ticks = 0
-var longestDrain = 0.0
+var longestCollect = 0.0
+var longestProcess = 0.0
+func process(_ sampler: StackSampler) {
+    let before = now()
+    sampler.processor.process { batch, _ in aggregate.add(batch) }
+    longestProcess = max(longestProcess, now() - before)
+}
 while now() - start < seconds {
     var t = timespec(tv_sec: Int(next), tv_nsec: Int((next - Double(Int(next))) * 1e9))
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nil)
@@ -91,10 +98,12 @@ while now() - start < seconds {
     ticks += 1
     if let sampler {
         let before = now()
-        aggregate.add(sampler.drain())
-        longestDrain = max(longestDrain, now() - before)
+        let filling = sampler.collect(tag: UInt64(ticks))
+        longestCollect = max(longestCollect, now() - before)
+        if filling || ticks % frequency == 0 { process(sampler) }
     }
 }
+if let sampler { process(sampler) }
 
 var usage = rusage()
 getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
@@ -123,7 +132,7 @@ var json = "{"
 json += "\"samples\":\(aggregate.samples),\"lost\":\(counters.lostSamples),\"other_samples\":\(counters.otherSamples),"
 json += "\"dwarf_unwinds\":\(counters.dwarfUnwinds),\"truncated\":\(counters.unwindFailures[.truncated] ?? 0),"
 json += "\"ticks\":\(ticks),\"seconds\":\(now() - start),\"cpu_seconds\":\(cpu),\"max_rss_kb\":\(usage.ru_maxrss),"
-json += "\"longest_drain_seconds\":\(longestDrain),\"symbol_cache_bytes\":\(sampler?.symbolCacheBytes ?? 0),"
+json += "\"longest_collect_seconds\":\(longestCollect),\"longest_process_seconds\":\(longestProcess),\"symbol_cache_bytes\":\(sampler?.symbolCacheBytes ?? 0),"
 json += "\"ring_buffer_bytes\":\(sampler?.ringBufferBytes ?? 0),"
 json += "\"top\":[" + top.map { "[\(jsonString($0.key)),\($0.value)]" }.joined(separator: ",") + "]}"
 print(json)
