@@ -11,7 +11,10 @@ import Synchronization
 /// unwinds and symbolizes what the tick copied, hands each tick's samples to the
 /// recorder's running cpu recordings and to the last-minute window of the status page,
 /// and publishes the engine's totals. The tick never waits for it.
-final class StackWorker: Sendable {
+final class StackWorker: @unchecked Sendable {
+    // @unchecked: `window` and `windowStart` are touched only by `processOnce`, which runs on
+    // one thread (the worker's, or the tick's when the worker has none); the rest is
+    // immutable or locked.
     /// How often the worker runs when nothing asks for it sooner.
     static let period = Duration.seconds(1)
     /// The worker thread's nice value.
@@ -26,12 +29,9 @@ final class StackWorker: Sendable {
     /// Callers of `flush` waiting for the next run to end; nil once the worker has exited.
     private let waiters = Mutex<[CheckedContinuation<Void, Never>]?>([])
 
-    /// The window of the status page, owned by the worker's thread.
-    private struct Window: ~Copyable {
-        var aggregate: StackAggregate
-        var start: MonotonicInstant
-    }
-    private let window: Mutex<Window>
+    /// The status page's window.
+    private var window: StackAggregate
+    private var windowStart: MonotonicInstant
 
     init(id: UInt64, processor: StackProcessor, recorder: ProfileRecorder?, state: StackSamplingState) {
         self.id = id
@@ -39,11 +39,9 @@ final class StackWorker: Sendable {
         self.recorder = recorder
         self.state = state
         clock = recorder?.clock ?? SystemClock()
-        window = Mutex(
-            Window(
-                aggregate: StackAggregate(
-                    periodNanoseconds: processor.settings.periodNanoseconds, maxStacks: StackSamplingState.windowStacks),
-                start: clock.now))
+        window = StackAggregate(
+            periodNanoseconds: processor.settings.periodNanoseconds, maxStacks: StackSamplingState.windowStacks)
+        windowStart = clock.now
     }
 
     /// Starts the thread; false when none could be created.
@@ -94,22 +92,21 @@ final class StackWorker: Sendable {
     /// worker has none).
     func processOnce() {
         let frequency = processor.settings.frequency
-        window.withLock { w in
-            processor.process { batch, tag in
-                guard !batch.isEmpty else { return }
-                recorder?.report(stacks: batch, at: MonotonicInstant(nanoseconds: Int64(bitPattern: tag)), frequency: frequency)
-                w.aggregate.add(batch)
-            }
-            var lastMinute: StackProfile?
-            let now = clock.now
-            if now - w.start >= StackSamplingState.window {
-                lastMinute = StackProfile(aggregate: w.aggregate, startTime: clock.wallNow - (now - w.start), duration: now - w.start)
-                w.aggregate = StackAggregate(
-                    periodNanoseconds: processor.settings.periodNanoseconds, maxStacks: StackSamplingState.windowStacks)
-                w.start = now
-            }
-            state.publish(
-                worker: id, counters: processor.counters, symbolCacheBytes: processor.symbolCacheBytes, lastMinute: lastMinute)
+        processor.process { batch, tag in
+            guard !batch.isEmpty else { return }
+            recorder?.report(stacks: batch, at: MonotonicInstant(nanoseconds: Int64(bitPattern: tag)), frequency: frequency)
+            window.add(batch)
         }
+        var lastMinute: StackProfile?
+        let now = clock.now
+        let length = now - windowStart
+        if length >= StackSamplingState.window {
+            lastMinute = StackProfile(aggregate: window, startTime: clock.wallNow - length, duration: length)
+            window = StackAggregate(
+                periodNanoseconds: processor.settings.periodNanoseconds, maxStacks: StackSamplingState.windowStacks)
+            windowStart = now
+        }
+        state.publish(
+            worker: id, counters: processor.counters, symbolCacheBytes: processor.symbolCacheBytes, lastMinute: lastMinute)
     }
 }

@@ -37,7 +37,9 @@ private final class ThreadBody: @unchecked Sendable {
     init(_ body: @escaping () -> Void) { self.body = body }
 }
 
-@Suite struct DeniedTests {
+/// One test at a time: each maps ring buffers as `nobody`, whose locked memory for perf
+/// (perf_event_mlock_kb, 516 KiB) two engines at once would exceed.
+@Suite(.serialized) struct DeniedTests {
     @Test func everyTaskScopeIsDeniedWithHowToAllowIt() throws {
         let paranoid = try FileIO.readText("/proc/sys/kernel/perf_event_paranoid").filter { !$0.isWhitespace }
         try #require(Int(paranoid) ?? 0 > 0, "perf_event_paranoid \(paranoid) lets anyone sample every task")
