@@ -42,10 +42,12 @@ import TestSupport
         let perf = try ChildProcess(
             ["perf", "record", "-F", String(frequency), "-g", "-m", "1024", "-p", String(p.pid), "-o", data],
             stdout: dir.path + "/record.log", stderr: dir.path + "/record.log")
-        // lookout samples the same seconds, with 8 MiB rings per CPU (about a second of samples
-        // with their stack copies) drained every 10 ms.
+        // lookout samples the same seconds, drained every 10 ms, with 1 KiB stack copies (the
+        // workload has frame pointers): its 1 MiB rings per CPU hold most of a second.
+        // (Larger rings would count in this process's pinned memory, and the denied tests'
+        // unprivileged mappings must keep that within RLIMIT_MEMLOCK.)
         var settings = testSettings(scope: .tasks, frequency: frequency)
-        settings.ringPages = 2048
+        settings.stackCopyBytes = 1024
         let sampler = try StackSampler.start(settings).get()
         sampler.setTargets([p.pid: "work"])
         var aggregate = StackAggregate(periodNanoseconds: 1_000_000_000 / Int64(frequency))

@@ -1,6 +1,6 @@
-// lookout-stacks: the stack sampling engine alone, ticking like the agent: each tick copies
-// the raw samples out of the ring buffers, and once a second (or when the raw buffer is half
-// full) they are unwound and symbolized, as the agent's worker thread does; for Benchmarks/stacks.
+// lookout-stacks: the stack sampling engine alone, running like the agent: each tick copies
+// the raw samples out of the ring buffers, and a second thread unwinds and symbolizes them
+// once a second (sooner when the raw buffer is half full); for Benchmarks/stacks.
 //
 //     lookout-stacks --pid PID [--pid PID...] [--seconds 60] [--frequency 19]
 //                    [--scope cpus|tasks] [--dwarf auto|always|never] [--no-kernel] [--no-lines]
@@ -86,10 +86,57 @@ var next = start + interval
 var ticks = 0
 var longestCollect = 0.0
 var longestProcess = 0.0
-func process(_ sampler: StackSampler) {
-    let before = now()
-    sampler.processor.process { batch, _ in aggregate.add(batch) }
-    longestProcess = max(longestProcess, now() - before)
+
+/// The worker: waits up to a second for a wake-up, processes, until told to finish.
+final class Worker {
+    var mutex = pthread_mutex_t()
+    var condition = pthread_cond_t()
+    var woken = false
+    var finished = false
+    var thread = pthread_t()
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    func signal(finish: Bool) {
+        pthread_mutex_lock(&mutex)
+        woken = true
+        if finish { finished = true }
+        pthread_cond_signal(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Waits for a wake-up or a second; false once finished.
+    func wait() -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if !woken {
+            var deadline = timespec()
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            deadline.tv_sec += 1
+            _ = pthread_cond_timedwait(&condition, &mutex, &deadline)
+        }
+        woken = false
+        return !finished
+    }
+}
+let worker = Worker()
+if let sampler {
+    let context = Unmanaged.passRetained(sampler).toOpaque()
+    pthread_create(&worker.thread, nil, { raw in
+        let sampler = Unmanaged<StackSampler>.fromOpaque(raw!).takeRetainedValue()
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
+        var running = true
+        while running {
+            running = worker.wait()
+            let before = now()
+            sampler.processor.process { batch, _ in aggregate.add(batch) }
+            longestProcess = max(longestProcess, now() - before)
+        }
+        return nil
+    }, context)
 }
 while now() - start < seconds {
     var t = timespec(tv_sec: Int(next), tv_nsec: Int((next - Double(Int(next))) * 1e9))
@@ -100,10 +147,13 @@ while now() - start < seconds {
         let before = now()
         let filling = sampler.collect(tag: UInt64(ticks))
         longestCollect = max(longestCollect, now() - before)
-        if filling || ticks % frequency == 0 { process(sampler) }
+        if filling { worker.signal(finish: false) }
     }
 }
-if let sampler { process(sampler) }
+if sampler != nil {
+    worker.signal(finish: true)
+    pthread_join(worker.thread, nil)
+}
 
 var usage = rusage()
 getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
