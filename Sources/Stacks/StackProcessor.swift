@@ -99,6 +99,7 @@ public final class StackProcessor: @unchecked Sendable {
             prepared = true
             if settings.kernelStacks { symbolizer.preloadKernel() }
         }
+        let cacheBefore = symbolizer.cache.bytes
         var forgotten: [Int32] = []
         exchange.shared.withLock { s in
             swap(&s.filling, &buffer)
@@ -130,6 +131,9 @@ public final class StackProcessor: @unchecked Sendable {
         buffer.removeAll()
         for pid in forgotten { symbolizer.forget(pid) }
         let bytes = symbolizer.cache.bytes
+        // Loading symbol tables and line tables took several times the memory they keep
+        // (file text, builders), on this thread's malloc arena: give the freed heap back.
+        if bytes != cacheBefore { lookout_trim_heap() }
         exchange.shared.withLock { s in
             s.processed = processed
             s.symbolCacheBytes = bytes
