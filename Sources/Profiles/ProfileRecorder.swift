@@ -54,6 +54,9 @@ public final class ProfileRecorder: TickReporter, Sendable {
     /// Whether stack sampling is active (set by the stack reader): cpu recordings are then
     /// profiles of real stacks.
     private let stacksActive = Atomic<Bool>(false)
+    /// Waits until the stack samples copied so far are symbolized and reported (set by the
+    /// stack reader: its worker reports them up to a second late).
+    private let stackFlush = Mutex<(@Sendable () async -> Void)?>(nil)
 
     public init(clock: any AgentClock = SystemClock(), limits: Limits = Limits()) {
         self.clock = clock
@@ -84,8 +87,13 @@ public final class ProfileRecorder: TickReporter, Sendable {
         set { stacksActive.store(newValue, ordering: .relaxed) }
     }
 
+    /// What a cpu recording awaits before it ends, so it has every stack sample of its window.
+    public func setStackFlush(_ flush: (@Sendable () async -> Void)?) {
+        stackFlush.withLock { $0 = flush }
+    }
+
     /// Adds a drain of the stack sampler to every running cpu recording that started before
-    /// `time` (the tick's time). Called on the tick thread by the stack reader.
+    /// `time` (the tick's time). Called by the stack reader's worker with each tick's samples.
     public func report(stacks batch: StackBatch, at time: MonotonicInstant, frequency: Int) {
         guard !batch.isEmpty else { return }
         let maxStacks = limits.maxStacks
@@ -117,6 +125,7 @@ public final class ProfileRecorder: TickReporter, Sendable {
         } catch {
             throw CancellationError()
         }
+        if type == .cpu && stackSamplingActive, let flush = stackFlush.withLock({ $0 }) { await flush() }
         stopped = true
         guard let profile = stop(recording) else { throw CancellationError() }
         return profile

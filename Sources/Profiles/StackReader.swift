@@ -15,9 +15,11 @@ public enum StackMetricNames {
 }
 
 /// Reads the perf_event ring buffers of the stack sampler on the sampler's tick (a
-/// `TickReader` after the /proc reader: no thread of its own), follows the groups' process
-/// selection, and hands each drain to the profile recorder's running cpu recordings and to
-/// the last-minute window of the status page.
+/// `TickReader` after the /proc reader), copying the raw samples out, and follows the
+/// groups' process selection. Unwinding and symbolization (symbol tables, debug files,
+/// line tables: unbounded work for a large binary) happen on the engine's `StackWorker`
+/// thread, which hands each tick's samples to the profile recorder's running cpu
+/// recordings and to the last-minute window of the status page.
 ///
 /// It starts the engine on its first tick, when a group is stack-sampled (`sampling.stacks`,
 /// a group's `stacks:`): with per-CPU events for every task, else, when those are refused,
@@ -56,10 +58,10 @@ public final class StackReader: TickReader {
     /// Processes whose events were refused (`tasks` scope), not tried again while selected.
     private var refusedTargets: Set<Int32> = []
     private var targets: [Int32: String] = [:]
-    /// Counters of engines stopped by reloads: the published ones never go back.
-    private var retired = StackSamplingCounters()
-    private var window: StackAggregate
-    private var windowStart: MonotonicInstant?
+    private var worker: StackWorker?
+    /// Whether the worker has its own thread (else it runs on the tick, once a second).
+    private var workerThread = false
+    private var workers: UInt64 = 0
 
     /// - Parameters:
     ///   - recorder: gets each drain for its running cpu recordings.
@@ -74,11 +76,12 @@ public final class StackReader: TickReader {
         self.recorder = recorder
         self.logger = logger
         self.start = start ?? { StackSampler.start($0, procRoot: procRoot, sysRoot: sysRoot) }
-        state = StackSamplingState(groups: groups.filter { $0.samplesStacks(settings) }.map(\.name))
-        window = StackAggregate(periodNanoseconds: settings.periodNanoseconds, maxStacks: StackSamplingState.windowStacks)
+        let state = StackSamplingState(groups: groups.filter { $0.samplesStacks(settings) }.map(\.name))
+        self.state = state
+        recorder?.setStackFlush { await state.flush() }
     }
 
-    deinit { engine?.stop() }
+    deinit { stopEngine() }
 
     public func read(_ tick: inout SampleTick) {
         if let (s, g) = state.takePending() {
@@ -95,12 +98,12 @@ public final class StackReader: TickReader {
             generation = tick.selectionGeneration
             retarget(engine, tick)
         }
-        let batch = engine.drain()
-        if !batch.isEmpty {
-            recorder?.report(stacks: batch, at: tick.monotonicTime, frequency: tick.frequency)
-            window.add(batch)
+        let filling = engine.collect(tag: UInt64(bitPattern: tick.monotonicTime.nanoseconds))
+        if workerThread {
+            if filling { worker?.wake() }
+        } else if filling || tick.isSlow {
+            worker?.processOnce()
         }
-        if tick.isSlow { publish(engine, at: tick) }
     }
 
     // MARK: engine
@@ -122,8 +125,6 @@ public final class StackReader: TickReader {
         wanted = want
         refusalLogged = false
         everyTaskRefusal = nil
-        window = StackAggregate(periodNanoseconds: settings.periodNanoseconds, maxStacks: StackSamplingState.windowStacks)
-        windowStart = nil
         state.setGroups(sampled)
         guard let want else {
             setStatus(.off)
@@ -131,8 +132,7 @@ public final class StackReader: TickReader {
         }
         switch start(want) {
         case .success(let e):
-            engine = e
-            setStatus(.active)
+            use(e)
             logger.info(
                 "stack sampling active",
                 metadata: [
@@ -152,8 +152,7 @@ public final class StackReader: TickReader {
             tasks.scope = .tasks
             tasks.kernelStacks = kernel
             if case .success(let e) = start(tasks) {
-                engine = e
-                setStatus(.active)
+                use(e)
                 logger.info(
                     "stack sampling of the groups' own threads (every-task perf events were refused)",
                     metadata: ["kernel_stacks": "\(kernel)", "frequency": "\(want.frequency)"])
@@ -163,10 +162,34 @@ public final class StackReader: TickReader {
         refuse()
     }
 
+    /// Runs `e`, with a worker for its processor.
+    private func use(_ e: StackSampler) {
+        engine = e
+        workers += 1
+        let w = StackWorker(id: workers, processor: e.processor, recorder: recorder, state: state)
+        worker = w
+        workerThread = w.start()
+        if workerThread {
+            state.setWorker(w)
+        } else {
+            logger.warning("no thread for stack symbolization: stacks are symbolized on the sampler's thread")
+        }
+        setStatus(.active)
+    }
+
     private func stopEngine() {
         guard let engine else { return }
-        retired.add(engine.counters)
         engine.stop()
+        // The worker processes what was copied, publishes, and exits on its own.
+        if workerThread {
+            worker?.stop()
+        } else if let worker {
+            worker.processOnce()
+            state.retire(worker: worker.id)
+        }
+        worker = nil
+        workerThread = false
+        state.setWorker(nil)
         self.engine = nil
         targets = [:]
         refusedTargets = []
@@ -211,22 +234,6 @@ public final class StackReader: TickReader {
             setStatus(.active)
         }
     }
-
-    // MARK: publishing
-
-    private func publish(_ engine: StackSampler, at tick: SampleTick) {
-        var counters = retired
-        counters.add(engine.counters)
-        var lastMinute: StackProfile?
-        let start = windowStart ?? tick.monotonicTime
-        if windowStart == nil { windowStart = start }
-        if tick.monotonicTime - start >= StackSamplingState.window {
-            lastMinute = StackProfile(aggregate: window, startTime: tick.wallTime, duration: tick.monotonicTime - start)
-            window = StackAggregate(periodNanoseconds: settings.periodNanoseconds, maxStacks: StackSamplingState.windowStacks)
-            windowStart = tick.monotonicTime
-        }
-        state.publish(counters: counters, symbolCacheBytes: engine.symbolCacheBytes, lastMinute: lastMinute)
-    }
 }
 
 extension SamplerSettings {
@@ -256,13 +263,24 @@ public final class StackSamplingState: MetricsSource, Sendable {
     private struct Published {
         var status = StackSamplingStatus.off
         var groups: [String]
-        var counters = StackSamplingCounters()
+        /// Totals of the running engines, by worker.
+        var engines: [UInt64: StackSamplingCounters] = [:]
+        /// Totals of engines stopped by reloads: the published ones never go back.
+        var retired = StackSamplingCounters()
         var symbolCacheBytes = 0
+
+        var counters: StackSamplingCounters {
+            var c = retired
+            for (_, e) in engines { c.add(e) }
+            return c
+        }
         var lastMinute: StackProfile?
     }
 
     private let pending = Mutex<(SamplerSettings, [ProcessGroupSettings])?>(nil)
     private let published: Mutex<Published>
+    /// The running engine's worker, for recordings to wait for their samples.
+    private let worker = Mutex<StackWorker?>(nil)
 
     init(groups: [String]) { published = Mutex(Published(groups: groups)) }
 
@@ -282,12 +300,28 @@ public final class StackSamplingState: MetricsSource, Sendable {
     func setStatus(_ s: StackSamplingStatus) { published.withLock { $0.status = s } }
     func setGroups(_ g: [String]) { published.withLock { $0.groups = g } }
 
-    func publish(counters: StackSamplingCounters, symbolCacheBytes: Int, lastMinute: StackProfile?) {
+    func publish(worker: UInt64, counters: StackSamplingCounters, symbolCacheBytes: Int, lastMinute: StackProfile?) {
         published.withLock { p in
-            p.counters = counters
+            p.engines[worker] = counters
             p.symbolCacheBytes = symbolCacheBytes
             if let lastMinute { p.lastMinute = lastMinute }
         }
+    }
+
+    /// A stopped engine's worker published its last totals.
+    func retire(worker: UInt64) {
+        published.withLock { p in
+            if let c = p.engines.removeValue(forKey: worker) { p.retired.add(c) }
+        }
+    }
+
+    func setWorker(_ w: StackWorker?) { worker.withLock { $0 = w } }
+
+    /// Returns once the running engine's samples copied so far are symbolized and handed to
+    /// the recordings (at once when stacks are not sampled).
+    func flush() async {
+        guard let w = worker.withLock({ $0 }) else { return }
+        await w.flush()
     }
 
     public var status: StackSamplingStatus { published.withLock { $0.status } }
@@ -302,10 +336,11 @@ public final class StackSamplingState: MetricsSource, Sendable {
 
     public func collect() -> [MetricFamily] {
         let p = published.withLock { $0 }
+        let counters = p.counters
         var groups = Set(p.groups)
-        groups.formUnion(p.counters.samples.keys)
-        var failures = UnwindFailure.allCases.map { (Labels(["reason": $0.rawValue]), Double(p.counters.unwindFailures[$0] ?? 0)) }
-        failures.append((Labels(["reason": "undecodable"]), Double(p.counters.undecodableRecords)))
+        groups.formUnion(counters.samples.keys)
+        var failures = UnwindFailure.allCases.map { (Labels(["reason": $0.rawValue]), Double(counters.unwindFailures[$0] ?? 0)) }
+        failures.append((Labels(["reason": "undecodable"]), Double(counters.undecodableRecords)))
         return [
             .gauge(
                 StackMetricNames.stackSampling,
@@ -313,10 +348,10 @@ public final class StackSamplingState: MetricsSource, Sendable {
                 StackSamplingStatus.allCases.map { (Labels(["status": $0.rawValue]), $0 == p.status ? 1 : 0) }),
             .counter(
                 StackMetricNames.samples, help: "CPU stack samples of the group's threads.",
-                groups.sorted().map { (Labels(["group": $0]), Double(p.counters.samples[$0] ?? 0)) }),
+                groups.sorted().map { (Labels(["group": $0]), Double(counters.samples[$0] ?? 0)) }),
             .counter(
                 StackMetricNames.lostSamples, help: "Stack samples the kernel dropped because a ring buffer was full.",
-                [(.empty, Double(p.counters.lostSamples))]),
+                [(.empty, Double(counters.lostSamples))]),
             .counter(
                 StackMetricNames.unwindFailures,
                 help: "Stack samples not unwound to a thread's first function, and records that could not be decoded, by reason.",

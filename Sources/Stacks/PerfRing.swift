@@ -39,11 +39,12 @@ final class PerfRing {
     var mappedBytes: Int { (dataPages + 1) * lookout_perf_page_size() }
 
     /// Calls `body` with each complete record (header included) written since the last
-    /// read, oldest first, then releases them to the kernel. A record whose size field is
+    /// read, oldest first, then releases them to the kernel. When `body` returns false the
+    /// read stops and that record stays for the next read. A record whose size field is
     /// impossible ends the read (the rest is skipped and counted as one undecodable record).
     /// Returns the number of bytes consumed.
     @discardableResult
-    func read(_ body: (UnsafeRawBufferPointer) -> Void) -> (bytes: UInt64, corrupt: Bool) {
+    func read(_ body: (UnsafeRawBufferPointer) -> Bool) -> (bytes: UInt64, corrupt: Bool) {
         let head = lookout_perf_data_head(base)
         let start = tailPosition
         var tail = start
@@ -56,14 +57,16 @@ final class PerfRing {
                 tail = head
                 break
             }
+            let taken: Bool
             if UInt64(at) + recordSize <= size {
-                body(UnsafeRawBufferPointer(start: data + at, count: Int(recordSize)))
+                taken = body(UnsafeRawBufferPointer(start: data + at, count: Int(recordSize)))
             } else {
                 let first = Int(size) - at
                 scratch.baseAddress!.copyMemory(from: data + at, byteCount: first)
                 (scratch.baseAddress! + first).copyMemory(from: data, byteCount: Int(recordSize) - first)
-                body(UnsafeRawBufferPointer(start: scratch.baseAddress!, count: Int(recordSize)))
+                taken = body(UnsafeRawBufferPointer(start: scratch.baseAddress!, count: Int(recordSize)))
             }
+            guard taken else { break }
             tail += recordSize
         }
         if tail != start {

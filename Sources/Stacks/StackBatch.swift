@@ -76,7 +76,7 @@ public struct StackFrame: Sendable {
     }
 }
 
-/// The samples one drain read, unwound and symbolized: each sample's frames are a range of
+/// The samples of one tick (or one drain), unwound and symbolized: each sample's frames are a range of
 /// `frames`, innermost (leaf) first, kernel frames before user frames. The engine reuses
 /// the arrays' storage from drain to drain.
 public struct StackBatch: Sendable {
@@ -101,6 +101,16 @@ public struct StackBatch: Sendable {
 
     /// The frames of one sample, leaf first.
     public func frames(of sample: Sample) -> ArraySlice<StackFrame> { frames[sample.frames] }
+
+    /// Appends another batch's samples and frames.
+    public mutating func append(_ other: StackBatch) {
+        let base = frames.count
+        frames.append(contentsOf: other.frames)
+        for var s in other.samples {
+            s.frames = (s.frames.lowerBound + base)..<(s.frames.upperBound + base)
+            samples.append(s)
+        }
+    }
 
     mutating func removeAll() {
         samples.removeAll(keepingCapacity: true)

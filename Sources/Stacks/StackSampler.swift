@@ -33,8 +33,9 @@ public struct StackSamplingCounters: Sendable, Hashable {
 }
 
 /// The stack sampling engine: perf events sampling the CPU stacks (kernel and user) of a
-/// set of processes, drained on the sampler's tick into a batch of unwound, symbolized
-/// samples.
+/// set of processes. On the sampler's tick, `collect` copies the target processes' raw
+/// samples out of the ring buffers into a bounded buffer (no symbol table is touched);
+/// `processor`, on a thread of its own, unwinds and symbolizes them.
 ///
 /// Events: a software `cpu-clock` event samples every `1/frequency` s of CPU time with
 /// `TID|TIME|CALLCHAIN` (the kernel walks kernel stacks, and user stacks by frame
@@ -45,54 +46,59 @@ public struct StackSamplingCounters: Sendable, Hashable {
 /// ring buffer per CPU (other events write into it with PERF_EVENT_IOC_SET_OUTPUT), so
 /// memory does not grow with threads, and samples of threads that exited stay in it.
 ///
-/// Use from one thread (the sampler's tick thread):
+/// When the processor falls behind and the raw buffer is full, the tick leaves records in
+/// the ring buffers; samples the kernel then cannot write are counted as lost.
+///
+/// `start`, `setTargets`, `collect` and `stop` from one thread (the sampler's tick thread),
+/// `processor` from one other:
 /// ```swift
 /// switch StackSampler.start(settings) {
 /// case .success(let stacks):      // status "active"
-///     stacks.setTargets([pid: "api"])          // when the process selection changes
-///     let batch = stacks.drain()               // every tick: the samples since the last drain
-///     for aggregate in running { aggregate.add(batch) }
+///     stacks.setTargets([pid: "api"])          // tick: when the process selection changes
+///     if stacks.collect(tag: now) { wake the worker }  // tick: copy the raw samples
+///     stacks.processor.process { batch, tag in aggregate.add(batch) }  // worker
 /// case .failure(let error):       // error.status: "denied" (log error.message once) or "off"
 /// }
 /// ```
 public final class StackSampler {
     public let settings: StackSamplingSettings
-    public private(set) var counters = StackSamplingCounters()
+    /// Unwinds and symbolizes what `collect` copied; use it from one thread at a time.
+    public let processor: StackProcessor
 
     private let procRoot: String
     private let config: lookout_perf_config
     private let cpus: [Int32]
+    private let exchange: StackExchange
     /// One ring per CPU, and the fd owning it (a sampling event, or a dummy with `tasks`).
     private var rings: [PerfRing] = []
     private var ringFDs: [Int32] = []
     /// `tasks` scope: the event fds of each target process's threads.
     private var taskFDs: [Int32: [Int32]] = [:]
-    private var targets: [Int32: String] = [:]
-    private let symbolizer: Symbolizer
-    private var threadNames: [Int32: String] = [:]
-    /// Threads and processes that exited, forgotten at the end of the next drain (their
-    /// samples may still wait in another CPU's ring).
-    private var exitedThreads: [Int32] = []
-    private var exitedProcesses: [Int32] = []
-    private var forgetThreads: [Int32] = []
-    private var forgetProcesses: [Int32] = []
-    private var batch = StackBatch()
-    private var framePointerChain: [UInt64] = []
-    private let dwarfPCs: UnsafeMutableBufferPointer<UInt64>
+    /// The targets, by pid, with their group's index in the exchange's names.
+    private var targets: [Int32: UInt32] = [:]
+    private var groupIndex: [String: UInt32] = [:]
 
     private init(settings: StackSamplingSettings, procRoot: String, config: lookout_perf_config, cpus: [Int32]) {
         self.settings = settings
         self.procRoot = procRoot
         self.config = config
         self.cpus = cpus
-        symbolizer = Symbolizer(procRoot: procRoot, lineNumbers: settings.lineNumbers, cacheBytes: settings.symbolCacheBytes)
-        dwarfPCs = .allocate(capacity: max(settings.maxFrames, 1))
-        framePointerChain.reserveCapacity(128)
+        let bytes = Self.rawBufferBytes(settings, cpus: cpus.count)
+        exchange = StackExchange(bufferBytes: bytes)
+        processor = StackProcessor(settings: settings, procRoot: procRoot, exchange: exchange, bufferBytes: bytes)
     }
 
-    deinit {
-        stop()
-        dwarfPCs.deallocate()
+    deinit { stop() }
+
+    /// Bytes of each of the two raw buffers (the tick fills one while the processor reads
+    /// the other): about 3 s of samples at the frequency on every CPU, at least what the
+    /// ring buffers hold, within 256 KiB...16 MiB (64 MiB for rings that large). Only the
+    /// part that fills is touched.
+    static func rawBufferBytes(_ settings: StackSamplingSettings, cpus: Int) -> Int {
+        let sample = 64 + settings.maxFrames * 8 + Int(LOOKOUT_PERF_USER_REGISTERS) * 8 + settings.effectiveStackCopyBytes
+        let perSecond = max(settings.frequency, 1) * max(cpus, 1) * sample
+        let rings = settings.effectiveRingPages * lookout_perf_page_size() * max(cpus, 1)
+        return min(max(min(max(perSecond * 3, 256 << 10), 16 << 20), rings), 64 << 20)
     }
 
     /// Opens the events and maps the ring buffers. A refusal is an error whose `status` is
@@ -140,12 +146,11 @@ public final class StackSampler {
             guard probe >= 0 else { return failure("perf_event_open(cpu-clock, own process)", -probe) }
             close(probe)
         }
-        if settings.kernelStacks { sampler.symbolizer.preloadKernel() }
         for fd in sampler.ringFDs { _ = lookout_perf_enable(fd) }
         return .success(sampler)
     }
 
-    /// Disables and closes every event. Samples not drained are lost.
+    /// Disables and closes every event. Samples not collected are lost.
     public func stop() {
         for fd in ringFDs {
             _ = lookout_perf_disable(fd)
@@ -157,14 +162,22 @@ public final class StackSampler {
         ringFDs.removeAll()
     }
 
+    /// Running totals of both halves; they only grow. The processor's part is as of the end
+    /// of its last `process`.
+    public var counters: StackSamplingCounters { exchange.counters }
+
     /// CPUs with a ring buffer.
     public var cpuCount: Int { cpus.count }
 
-    /// Bytes of the symbol tables held (`lookout_profiler_symbol_cache_bytes`).
-    public var symbolCacheBytes: Int { symbolizer.cache.bytes }
+    /// Bytes of the symbol tables held (`lookout_profiler_symbol_cache_bytes`), as of the
+    /// end of the processor's last `process`.
+    public var symbolCacheBytes: Int { exchange.shared.withLock { $0.symbolCacheBytes } }
 
     /// Bytes of ring buffer mapped (header pages included).
     public var ringBufferBytes: Int { rings.reduce(0) { $0 + $1.mappedBytes } }
+
+    /// Bytes of each of the two raw buffers between the tick and the processor.
+    public var rawBufferBytes: Int { exchange.shared.withLock { $0.filling.capacity } }
 
     // MARK: targets
 
@@ -174,16 +187,30 @@ public final class StackSampler {
     @discardableResult
     public func setTargets(_ new: [Int32: String]) -> [Int32: StackSamplingError] {
         var errors: [Int32: StackSamplingError] = [:]
+        var removed: [Int32] = []
         for pid in targets.keys where new[pid] == nil {
             if let fds = taskFDs.removeValue(forKey: pid) { for fd in fds { close(fd) } }
-            symbolizer.forget(pid)
+            removed.append(pid)
         }
         if settings.scope == .tasks {
             for pid in new.keys where taskFDs[pid] == nil {
                 if let error = attach(pid) { errors[pid] = error }
             }
         }
-        targets = new
+        var added: [String] = []
+        targets = new.mapValues { group in
+            if let i = groupIndex[group] { return i }
+            let i = UInt32(groupIndex.count)
+            groupIndex[group] = i
+            added.append(group)
+            return i
+        }
+        if !removed.isEmpty || !added.isEmpty {
+            exchange.shared.withLock { s in
+                s.forgotten.append(contentsOf: removed)
+                s.groups.append(contentsOf: added)
+            }
+        }
         return errors
     }
 
@@ -226,158 +253,63 @@ public final class StackSampler {
         return out
     }
 
-    // MARK: drain
+    // MARK: collecting
 
-    /// Reads every ring buffer: the target processes' samples since the last drain,
-    /// unwound and symbolized. The batch's storage is reused by the next drain.
-    public func drain() -> StackBatch {
-        symbolizer.generation &+= 1
-        batch.removeAll()
-        for ring in rings {
-            let result = ring.read { record in handle(record) }
-            if result.corrupt { counters.undecodableRecords += 1 }
+    /// Copies the target processes' records out of every ring buffer into the raw buffer,
+    /// ending them with `tag` (handed back with this tick's samples by the processor); no
+    /// allocation, no symbolization. Returns true when the raw buffer is more than half
+    /// full: the processor should run now rather than at its next second.
+    @discardableResult
+    public func collect(tag: UInt64) -> Bool {
+        exchange.shared.withLock { s in
+            let buffer = s.filling
+            let before = buffer.used
+            for ring in rings {
+                let result = ring.read { record in copy(record, into: buffer, &s.tick) }
+                if result.corrupt { s.tick.undecodableRecords += 1 }
+            }
+            if buffer.used != before { buffer.appendTick(tag) }
+            return buffer.used * 2 > buffer.capacity
         }
-        // Names once every ring's FORK and COMM records are in: a thread's FORK may sit in
-        // another CPU's ring than its first sample.
-        for i in batch.samples.indices {
-            batch.samples[i].thread = threadName(pid: batch.samples[i].pid, tid: batch.samples[i].tid)
-        }
-        // Threads and processes that exited before the previous drain: their samples are read.
-        for tid in forgetThreads { threadNames.removeValue(forKey: tid) }
-        for pid in forgetProcesses where targets[pid] == nil || !FileIO.exists("\(procRoot)/\(pid)") {
-            symbolizer.forget(pid)
-        }
-        swap(&forgetThreads, &exitedThreads)
-        swap(&forgetProcesses, &exitedProcesses)
-        exitedThreads.removeAll(keepingCapacity: true)
-        exitedProcesses.removeAll(keepingCapacity: true)
-        return batch
     }
 
-    private func handle(_ bytes: UnsafeRawBufferPointer) {
+    /// Copies one record of a target; false when the raw buffer is full (the record stays
+    /// in the ring buffer for the next tick).
+    private func copy(_ bytes: UnsafeRawBufferPointer, into buffer: RawStackBuffer, _ counters: inout StackSamplingCounters) -> Bool {
         switch PerfRecord.decode(bytes, stackCopy: config.stack_bytes > 0) {
         case .sample(let s):
-            if let group = targets[s.pid] {
-                add(s, group: group)
-            } else {
+            guard let group = targets[s.pid] else {
                 counters.otherSamples += 1
+                return true
             }
+            return buffer.append(s, group: group)
         case .lost(let n):
             counters.lostSamples += Int64(clamping: n)
         case .comm(let pid, let tid, let name):
-            if targets[pid] != nil { threadNames[tid] = String(decoding: name, as: UTF8.self) }
+            if targets[pid] != nil { return buffer.appendComm(pid: pid, tid: tid, name: name) }
         case .fork(let pid, let tid, let parent):
-            // A new thread has its creator's name until it sets its own (a COMM record).
-            if targets[pid] != nil { threadNames[tid] = threadName(pid: pid, tid: parent) }
+            if targets[pid] != nil { return buffer.appendFork(pid: pid, tid: tid, parentTID: parent) }
         case .exit(let pid, let tid):
-            guard targets[pid] != nil else { break }
-            exitedThreads.append(tid)
-            if pid == tid { exitedProcesses.append(pid) }
+            if targets[pid] != nil { return buffer.appendExit(pid: pid, tid: tid) }
         case .malformed:
             counters.undecodableRecords += 1
         case .other:
             break
         }
+        return true
     }
 
-    /// Unwinds and symbolizes one sample of a target into the batch.
-    private func add(_ s: PerfSample, group: String) {
-        let first = batch.frames.count
-        let maxFrames = settings.maxFrames
-        framePointerChain.removeAll(keepingCapacity: true)
-        var inUser = false
-        var kernelLeaf = true
-        for i in 0..<s.callchainCount {
-            let e = s.callchainEntry(i)
-            if e >= LOOKOUT_PERF_CONTEXT_MAX {
-                inUser = e == LOOKOUT_PERF_CONTEXT_USER
-                continue
-            }
-            if inUser {
-                framePointerChain.append(e)
-            } else if batch.frames.count - first < maxFrames {
-                batch.frames.append(symbolizer.kernel(address: e, leaf: kernelLeaf))
-                kernelLeaf = false
-            }
-        }
-
-        let room = max(maxFrames - (batch.frames.count - first), 0)
-        let useDWARF = room > 0 ? dwarfFrames(s, room: room) : 0
-        if useDWARF > 0 {
-            for j in 0..<useDWARF {
-                batch.frames.append(symbolizer.user(pid: s.pid, address: dwarfPCs[j], leaf: j == 0))
-            }
-        } else {
-            for (j, pc) in framePointerChain.prefix(room).enumerated() {
-                batch.frames.append(symbolizer.user(pid: s.pid, address: pc, leaf: j == 0))
-            }
-        }
-        // The stack ends at its outermost thread root; without one it is incomplete.
-        if let root = batch.frames[first...].lastIndex(where: { $0.function.isThreadRoot }) {
-            batch.frames.removeSubrange((root + 1)...)
-        } else if batch.frames.count > first, batch.frames[batch.frames.count - 1].kind != .kernel {
-            counters.unwindFailures[.truncated, default: 0] += 1
-        }
-        batch.samples.append(
-            StackBatch.Sample(
-                pid: s.pid, tid: s.tid, group: group, thread: "", time: s.time,
-                frames: first..<batch.frames.count))
-        counters.samples[group, default: 0] += 1
-    }
-
-    /// How many frames of `dwarfPCs` to use instead of the frame-pointer chain (0: none).
-    ///
-    /// `auto` unwinds with DWARF when the frame-pointer chain does not reach a thread's
-    /// first function, and also when it does but skipped a frame: a function that sets up
-    /// no frame (a leaf in code built without frame pointers, a frameless Go leaf, libc's
-    /// syscall wrappers) leaves its caller's frame pointer in place, so the walk goes from
-    /// it straight to its caller's caller. One DWARF step from the sampled registers shows
-    /// that: its return address differs from the chain's second entry.
-    private func dwarfFrames(_ s: PerfSample, room: Int) -> Int {
-        let mode = settings.dwarfUnwinding
-        guard mode != .never else { return 0 }
-        let chain = framePointerChain
-        let rooted = isRooted(s.pid, chain)
-        guard mode == .always || !rooted || chain.count >= 2 else { return 0 }
-        guard !s.registers.isEmpty, !s.stack.isEmpty else {
-            if mode == .always || !rooted { counters.unwindFailures[.noStackCopy, default: 0] += 1 }
-            return 0
-        }
-        guard let unwinder = symbolizer.unwinder(for: s.pid) else { return 0 }
-        if mode == .auto && rooted {
-            let step = UnsafeMutableBufferPointer(rebasing: dwarfPCs[..<min(2, dwarfPCs.count)])
-            let (n, _) = unwinder.unwind(tid: s.tid, registers: s.registers, stack: s.stack, into: step)
-            // No CFI for the leaf (JIT code), or the chain agrees: frame pointers are right.
-            if n < 2 || dwarfPCs[1] == chain[1] { return 0 }
-        }
-        let out = UnsafeMutableBufferPointer(rebasing: dwarfPCs[..<min(room, dwarfPCs.count)])
-        let (n, complete) = unwinder.unwind(tid: s.tid, registers: s.registers, stack: s.stack, into: out)
-        counters.dwarfUnwinds += 1
-        if !complete { counters.unwindFailures[.dwarfStopped, default: 0] += 1 }
-        return complete || n > chain.count ? n : 0
-    }
-
-    /// Whether a frame-pointer chain reaches a thread's first function. Frames past it are
-    /// junk (the frame pointer of code built without them) and are dropped when the stack
-    /// is stored.
-    private func isRooted(_ pid: Int32, _ chain: [UInt64]) -> Bool {
-        for (j, pc) in chain.enumerated().reversed() where symbolizer.user(pid: pid, address: pc, leaf: j == 0).function.isThreadRoot {
-            return true
-        }
-        return false
-    }
-
-    /// The thread's name: from COMM and FORK records, else read once from /proc (the
-    /// process's name when the thread is gone: threads mostly keep their creator's).
-    private func threadName(pid: Int32, tid: Int32) -> String {
-        if let name = threadNames[tid] { return name }
-        var name =
-            (try? FileIO.readText("\(procRoot)/\(pid)/task/\(tid)/comm", limit: 64))
-            ?? (try? FileIO.readText("\(procRoot)/\(pid)/comm", limit: 64)) ?? ""
-        while name.last == "\n" { name.removeLast() }
-        if name.isEmpty { name = "[tid \(tid)]" }
-        threadNames[tid] = name
-        return name
+    /// Collects and processes at once, on the caller's thread: the target processes'
+    /// samples since the last drain, unwound and symbolized (for tools and tests that have
+    /// no worker thread).
+    public func drain() -> StackBatch {
+        var out = StackBatch()
+        repeat {
+            let full = collect(tag: 0)
+            processor.process { batch, _ in out.append(batch) }
+            if !full { break }
+        } while true
+        return out
     }
 
     // MARK: CPUs

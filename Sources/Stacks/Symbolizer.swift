@@ -298,8 +298,8 @@ final class Symbolizer {
         return LoadedSymbols(table: table, lines: nil, source: procRoot + "/kallsyms")
     }
 
-    /// Loads the kernel's symbols now (before the events are enabled, so the first drain
-    /// does not spend its time on them while the ring buffers fill).
+    /// Loads the kernel's symbols now (at the processor's first pass, before the samples
+    /// that need them).
     func preloadKernel() { _ = kernel(address: 0, leaf: true) }
 
     // MARK: DWARF unwinding

@@ -31,13 +31,30 @@ func asUnprivilegedThread<T>(_ body: @escaping () -> T) throws -> T {
     return try #require(result)
 }
 
+/// Starts an engine on an unprivileged thread. Ring buffers that other tests of this process
+/// map as root count in its pinned memory, which an unprivileged mapping must keep within
+/// RLIMIT_MEMLOCK (which root cannot raise here): while such a mapping is refused, this
+/// waits for those tests to unmap theirs (up to 2 minutes).
+func startUnprivileged(_ settings: StackSamplingSettings) -> Result<StackSampler, StackSamplingError> {
+    let deadline = SystemClock().now + .seconds(120)
+    while true {
+        let result = StackSampler.start(settings)
+        guard case .failure(let error) = result, error.operation.hasPrefix("mmap"), error.errno == EPERM,
+            SystemClock().now < deadline
+        else { return result }
+        usleep(200_000)
+    }
+}
+
 private final class ThreadBody: @unchecked Sendable {
     let body: () -> Void
     var error: Int32 = 0
     init(_ body: @escaping () -> Void) { self.body = body }
 }
 
-@Suite struct DeniedTests {
+/// One test at a time: each maps ring buffers as `nobody`, whose locked memory for perf
+/// (perf_event_mlock_kb) two engines at once may exceed.
+@Suite(.serialized) struct DeniedTests {
     @Test func everyTaskScopeIsDeniedWithHowToAllowIt() throws {
         let paranoid = try FileIO.readText("/proc/sys/kernel/perf_event_paranoid").filter { !$0.isWhitespace }
         try #require(Int(paranoid) ?? 0 > 0, "perf_event_paranoid \(paranoid) lets anyone sample every task")
@@ -58,7 +75,7 @@ private final class ThreadBody: @unchecked Sendable {
 
     @Test func kernelStacksOfOwnThreadsAreDeniedToo() throws {
         let result = try asUnprivilegedThread {
-            StackSampler.start(StackSamplingSettings(scope: .tasks, kernelStacks: true)).map { _ in () }
+            startUnprivileged(StackSamplingSettings(scope: .tasks, kernelStacks: true)).map { _ in () }
         }
         guard case .failure(let error) = result else {
             Issue.record("kernel stacks sampled without privileges")
@@ -71,14 +88,15 @@ private final class ThreadBody: @unchecked Sendable {
     @Test func anotherUsersProcessIsDeniedPerTarget() throws {
         let other = try ChildProcess(["sleep", "30"])
         defer { other.kill() }
-        let errors = try asUnprivilegedThread { () -> [Int32: StackSamplingError]? in
+        let result = try asUnprivilegedThread { () -> Result<[Int32: StackSamplingError], StackSamplingError> in
             // User space of its own threads is allowed with perf_event_paranoid 2...
-            guard case .success(let sampler) = StackSampler.start(StackSamplingSettings(scope: .tasks, kernelStacks: false))
-            else { return nil }
-            // ...a process of another user (root) is not.
-            return sampler.setTargets([other.pid: "other"])
+            startUnprivileged(StackSamplingSettings(scope: .tasks, kernelStacks: false)).map { sampler in
+                // ...a process of another user (root) is not.
+                sampler.setTargets([other.pid: "other"])
+            }
         }
-        let error = try #require(errors?[other.pid], "no error for root's process: \(String(describing: errors))")
+        let errors = try result.get()
+        let error = try #require(errors[other.pid], "no error for root's process: \(errors)")
         #expect(error.kind == .denied)
         #expect(error.operation.contains("of process \(other.pid)"))
     }

@@ -9,7 +9,9 @@ import TestSupport
 
 /// lookout's profile against `perf record -g` + `perf report` on the same workload at the
 /// same time: the top 5 functions' shares within 5 percentage points, with at least 2,000
-/// samples each (at 997 Hz, to fit in a test; 19 Hz needs minutes for as many).
+/// samples each (at 997 Hz, to fit in a test; 19 Hz needs minutes for as many). Both sample
+/// until the workload has had the CPU time for well over 2,000 samples and lookout holds
+/// 2,000, however loaded the machine (at least 30 s, at most 240 s).
 @Suite(.serialized) struct PerfComparisonHeavyTests {
     static let workload = """
         #include <pthread.h>
@@ -34,24 +36,41 @@ import TestSupport
         let p = try startProgram([prog.path])
         let dir = TemporaryDirectory(prefix: "lookout-perf")
         let data = dir.path + "/perf.data"
-        let seconds = 30
+        let frequency = 997
+        // perf until interrupted, with 4 MiB of ring buffer per CPU (it loses samples too
+        // when it is not scheduled in time).
         let perf = try ChildProcess(
-            ["perf", "record", "-F", "997", "-g", "-p", String(p.pid), "-o", data, "--", "sleep", String(seconds)],
+            ["perf", "record", "-F", String(frequency), "-g", "-m", "1024", "-p", String(p.pid), "-o", data],
             stdout: dir.path + "/record.log", stderr: dir.path + "/record.log")
-        // lookout samples the same seconds.
-        let sampler = try StackSampler.start(testSettings(scope: .tasks, frequency: 997)).get()
+        // lookout samples the same seconds, drained every 10 ms, with 1 KiB stack copies (the
+        // workload has frame pointers): its 1 MiB rings per CPU hold most of a second.
+        // (Larger rings would count in this process's pinned memory, and the denied tests'
+        // unprivileged mappings must keep that within RLIMIT_MEMLOCK.)
+        var settings = testSettings(scope: .tasks, frequency: frequency)
+        settings.stackCopyBytes = 1024
+        let sampler = try StackSampler.start(settings).get()
         sampler.setTargets([p.pid: "work"])
-        var aggregate = StackAggregate(periodNanoseconds: 1_000_000_000 / 997)
+        var aggregate = StackAggregate(periodNanoseconds: 1_000_000_000 / Int64(frequency))
         let clock = SystemClock()
         let start = clock.now
         let wallStart = clock.wallNow
-        while clock.now - start < .seconds(seconds) {
-            try await Task.sleep(for: .milliseconds(50))
+        let cpuStart = try processCPUSeconds(p.pid)
+        // perf's samples are the workload's CPU time times the frequency, less what it loses:
+        // wait for 3 s of CPU time (~3,000 samples).
+        while clock.now - start < .seconds(240) {
+            try await Task.sleep(for: .milliseconds(10))
             aggregate.add(sampler.drain())
+            if clock.now - start >= .seconds(30), aggregate.samples >= 2000,
+                try processCPUSeconds(p.pid) - cpuStart >= 3.0
+            {
+                break
+            }
         }
         sampler.stop()
-        let status = perf.wait(timeout: Duration.seconds(30))
-        try #require(status == 0, "perf record: \((try? FileIO.readText(dir.path + "/record.log")) ?? "")")
+        perf.signal(SIGINT)
+        let status = perf.wait(timeout: Duration.seconds(60))
+        // perf writes its data and ends with the signal it was interrupted by.
+        try #require(status == 0 || status == -SIGINT, "perf record: \((try? FileIO.readText(dir.path + "/record.log")) ?? "")")
         let lookout = StackProfile(aggregate: aggregate, startTime: wallStart, duration: clock.now - start)
 
         let report = Build.run(
@@ -78,10 +97,26 @@ import TestSupport
             #expect(abs(ours - share) <= 5, "\(name): perf \(share)%, lookout \(ours)%")
         }
         print(
-            "perf \(perfSamples) samples, lookout \(lookout.aggregate.samples) samples (\(sampler.counters.lostSamples) lost); "
+            "\(fixed((clock.now - start).seconds, 1)) s, load \(loadAverage()): "
+                + "perf \(perfSamples) samples, lookout \(lookout.aggregate.samples) samples (\(sampler.counters.lostSamples) lost); "
                 + rows.joined(separator: "; "))
         #expect(lookout.aggregate.samples >= 2000, "lookout: \(lookout.aggregate.samples) samples")
         #expect(perfSamples >= 2000, "perf: \(perfSamples) samples\n\(report.output.prefix(2000))")
         #expect(Set(perfTop.map(\.key)) == Set(lookoutTop.prefix(5).map(\.name)), "\(rows)")
     }
+}
+
+/// User and system CPU seconds of a process (from /proc/PID/stat).
+func processCPUSeconds(_ pid: Int32) throws -> Double {
+    let stat = try FileIO.readText("/proc/\(pid)/stat")
+    // The fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+    guard let close = stat.lastIndex(of: ")") else { return 0 }
+    let fields = stat[stat.index(after: close)...].split(separator: " ")
+    guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+    return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+}
+
+/// The 1-minute load average, for messages.
+func loadAverage() -> String {
+    ((try? FileIO.readText("/proc/loadavg")) ?? "").split(separator: " ").first.map(String.init) ?? "?"
 }

@@ -1,5 +1,6 @@
-// lookout-stacks: the stack sampling engine alone, ticking like the sampler (one drain per
-// tick, no other thread), for Benchmarks/stacks.
+// lookout-stacks: the stack sampling engine alone, running like the agent: each tick copies
+// the raw samples out of the ring buffers, and a second thread unwinds and symbolizes them
+// once a second (sooner when the raw buffer is half full); for Benchmarks/stacks.
 //
 //     lookout-stacks --pid PID [--pid PID...] [--seconds 60] [--frequency 19]
 //                    [--scope cpus|tasks] [--dwarf auto|always|never] [--no-kernel] [--no-lines]
@@ -83,7 +84,60 @@ let interval = 1.0 / Double(frequency)
 let start = now()
 var next = start + interval
 var ticks = 0
-var longestDrain = 0.0
+var longestCollect = 0.0
+var longestProcess = 0.0
+
+/// The worker: waits up to a second for a wake-up, processes, until told to finish.
+final class Worker {
+    var mutex = pthread_mutex_t()
+    var condition = pthread_cond_t()
+    var woken = false
+    var finished = false
+    var thread = pthread_t()
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&condition, nil)
+    }
+
+    func signal(finish: Bool) {
+        pthread_mutex_lock(&mutex)
+        woken = true
+        if finish { finished = true }
+        pthread_cond_signal(&condition)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    /// Waits for a wake-up or a second; false once finished.
+    func wait() -> Bool {
+        pthread_mutex_lock(&mutex)
+        defer { pthread_mutex_unlock(&mutex) }
+        if !woken {
+            var deadline = timespec()
+            clock_gettime(CLOCK_REALTIME, &deadline)
+            deadline.tv_sec += 1
+            _ = pthread_cond_timedwait(&condition, &mutex, &deadline)
+        }
+        woken = false
+        return !finished
+    }
+}
+let worker = Worker()
+if let sampler {
+    let context = Unmanaged.passRetained(sampler).toOpaque()
+    pthread_create(&worker.thread, nil, { raw in
+        let sampler = Unmanaged<StackSampler>.fromOpaque(raw!).takeRetainedValue()
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 5)
+        var running = true
+        while running {
+            running = worker.wait()
+            let before = now()
+            sampler.processor.process { batch, _ in aggregate.add(batch) }
+            longestProcess = max(longestProcess, now() - before)
+        }
+        return nil
+    }, context)
+}
 while now() - start < seconds {
     var t = timespec(tv_sec: Int(next), tv_nsec: Int((next - Double(Int(next))) * 1e9))
     clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &t, nil)
@@ -91,9 +145,14 @@ while now() - start < seconds {
     ticks += 1
     if let sampler {
         let before = now()
-        aggregate.add(sampler.drain())
-        longestDrain = max(longestDrain, now() - before)
+        let filling = sampler.collect(tag: UInt64(ticks))
+        longestCollect = max(longestCollect, now() - before)
+        if filling { worker.signal(finish: false) }
     }
+}
+if sampler != nil {
+    worker.signal(finish: true)
+    pthread_join(worker.thread, nil)
 }
 
 var usage = rusage()
@@ -123,7 +182,7 @@ var json = "{"
 json += "\"samples\":\(aggregate.samples),\"lost\":\(counters.lostSamples),\"other_samples\":\(counters.otherSamples),"
 json += "\"dwarf_unwinds\":\(counters.dwarfUnwinds),\"truncated\":\(counters.unwindFailures[.truncated] ?? 0),"
 json += "\"ticks\":\(ticks),\"seconds\":\(now() - start),\"cpu_seconds\":\(cpu),\"max_rss_kb\":\(usage.ru_maxrss),"
-json += "\"longest_drain_seconds\":\(longestDrain),\"symbol_cache_bytes\":\(sampler?.symbolCacheBytes ?? 0),"
+json += "\"longest_collect_seconds\":\(longestCollect),\"longest_process_seconds\":\(longestProcess),\"symbol_cache_bytes\":\(sampler?.symbolCacheBytes ?? 0),"
 json += "\"ring_buffer_bytes\":\(sampler?.ringBufferBytes ?? 0),"
 json += "\"top\":[" + top.map { "[\(jsonString($0.key)),\($0.value)]" }.joined(separator: ",") + "]}"
 print(json)
