@@ -21,8 +21,10 @@ public final class RemoteWriter: Sendable {
     public let metrics = RemoteWriteMetrics()
     private let settings: Mutex<RemoteWriteSettings?>
     private let changed = WakeSignal()
-    /// Blocking file I/O (appends, fsyncs, saved positions).
+    /// Blocking file I/O (appends, fsyncs, saved positions). Its thread starts with the
+    /// first endpoint: an agent without remote_write runs no thread for it.
     let io = NIOThreadPool(numberOfThreads: 1)
+    private let ioStarted = Atomic<Bool>(false)
 
     public init(
         settings: RemoteWriteSettings?, clock: any AgentClock, client: HTTPClient, logger: Logger,
@@ -33,11 +35,16 @@ public final class RemoteWriter: Sendable {
         self.client = client
         self.logger = logger
         self.gather = gather
-        io.start()
     }
 
     deinit {
-        try? io.syncShutdownGracefully()
+        if ioStarted.load(ordering: .acquiring) { try? io.syncShutdownGracefully() }
+    }
+
+    private func startIO() {
+        if ioStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
+            io.start()
+        }
     }
 
     public var currentSettings: RemoteWriteSettings? { settings.withLock { $0 } }
@@ -61,6 +68,7 @@ public final class RemoteWriter: Sendable {
                 await changed.wait()
                 continue
             }
+            startIO()
             if open == nil || open!.directory != s.wal || open!.maxBytes != s.maxWALBytes {
                 open = nil
                 do {

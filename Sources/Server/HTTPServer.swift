@@ -62,7 +62,10 @@ public final class HTTPServer: Sendable {
     private let logger: Logger
     private let group: any EventLoopGroup
     private let worker = NIOThreadPool(numberOfThreads: 1)
-    let authWorker = NIOThreadPool(numberOfThreads: 1)
+    /// bcrypt checks, off the event loop. Its thread starts with the first check: an agent
+    /// without `basic_auth_users` runs no thread for it.
+    private let authPool = NIOThreadPool(numberOfThreads: 1)
+    private let authPoolStarted = Mutex(false)
     private let workerStarted = Atomic<Bool>(false)
     private let state = Mutex<State>(State())
     private let access: Mutex<Access>
@@ -117,8 +120,19 @@ public final class HTTPServer: Sendable {
     deinit {
         if workerStarted.load(ordering: .acquiring) {
             worker.shutdownGracefully { _ in }
-            authWorker.shutdownGracefully { _ in }
         }
+        if authPoolStarted.withLock({ $0 }) { authPool.shutdownGracefully { _ in } }
+    }
+
+    /// The pool that runs password checks, started on first use.
+    var authWorker: NIOThreadPool {
+        authPoolStarted.withLock { started in
+            if !started {
+                authPool.start()
+                started = true
+            }
+        }
+        return authPool
     }
 
     /// Replaces authentication and TLS (a reloaded web config). Requests from now on are
@@ -132,7 +146,6 @@ public final class HTTPServer: Sendable {
     private func startWorkers() {
         if workerStarted.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
             worker.start()
-            authWorker.start()
         }
     }
 
