@@ -1,3 +1,4 @@
+import HTTPClient
 import Logging
 import LookoutCore
 import NIOCore
@@ -105,7 +106,7 @@ public final class Agent: Sendable {
         prober = Prober(targets: config.targets, client: httpClient, clock: clock, logger: Logger(label: "lookout.prober"))
         let externalURL = "http://\(Self.hostname()):\(address.port)"
         notifier = Notifier(
-            settings: config.notify, clock: clock, transport: CurlNotificationTransport(client: httpClient),
+            settings: config.notify, clock: clock, transport: httpClient,
             logger: Logger(label: "lookout.notify"), externalURL: externalURL)
         let registry = self.registry
         remoteWriter = RemoteWriter(

@@ -76,27 +76,6 @@ struct RemoteWriteComponent: AgentComponent {
     }
 }
 
-/// The notifier's POSTs on the prober's libcurl client: one pool, one thread, for all HTTP.
-struct CurlNotificationTransport: NotificationTransport {
-    let client: HTTPClient
-
-    func post(_ r: NotificationRequest) async -> TransportOutcome {
-        let request = Probing.HTTPRequest(
-            method: .post, url: r.url, headers: r.headers.map { HTTPHeader($0.0, $0.1) }, body: r.body,
-            timeout: r.timeout, connectTimeout: r.connectTimeout, followRedirects: r.followRedirects,
-            bodyLimit: 64 << 10, acceptCompressed: false, tls: r.tls)
-        let result = await client.execute(request)
-        if let error = result.error {
-            switch error.kind {
-            case .connect, .dns: return .failed(.connect, error.message)
-            case .timeout: return .failed(.timeout, error.message)
-            default: return .failed(.other, error.message)
-            }
-        }
-        return .status(result.status)
-    }
-}
-
 /// `lookout_build_info{version}`, as every Prometheus component exports its build.
 func buildInfo() -> MetricFamily {
     .gauge(

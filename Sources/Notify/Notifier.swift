@@ -1,4 +1,5 @@
 import Config
+import HTTPClient
 import LookoutCore
 import Logging
 import Series
@@ -23,7 +24,7 @@ public final class Notifier: MetricsSource, Sendable {
     ]
 
     let clock: any AgentClock
-    let transport: any NotificationTransport
+    let transport: any HTTPTransport
     let logger: Logger
     let defaultExternalURL: String
     let jitter: @Sendable () -> Double
@@ -33,12 +34,13 @@ public final class Notifier: MetricsSource, Sendable {
 
     /// - Parameters:
     ///   - settings: the `notify:` config; secrets already loaded.
+    ///   - transport: runs the POSTs: the agent's `HTTPClient` (tests record instead).
     ///   - externalURL: the agent's own URL, the payloads' `externalURL` unless `notify.external_url` is set.
     ///   - jitter: random numbers in [0, 1) for the retry backoff (tests pass a fixed value).
     ///   - compactionMinBytes: the outbox log is compacted once it is this large and mostly acked,
     ///     unless `notify.outbox_compaction_min_bytes` says otherwise.
     public init(
-        settings: NotifySettings, clock: any AgentClock, transport: any NotificationTransport,
+        settings: NotifySettings, clock: any AgentClock, transport: any HTTPTransport,
         logger: Logger = Logger(label: "notify"), externalURL: String = "",
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         compactionMinBytes: Int = 1 << 20
@@ -89,7 +91,7 @@ public final class Notifier: MetricsSource, Sendable {
                 shared.withLock { $0.loop.inFlight += sends.count }
                 for send in sends {
                     group.addTask { [self] in
-                        let outcome = await transport.post(send.request)
+                        let outcome = TransportOutcome(await transport.execute(send.request.httpRequest))
                         shared.withLock {
                             $0.completions.append(Completion(receiver: send.receiver, id: send.id, outcome: outcome))
                             $0.loop.inFlight -= 1

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Config
 import Glibc
+import HTTPClient
 #endif
 import LookoutCore
 import Series
@@ -30,7 +31,7 @@ import Testing
     }
 
     func notifier(_ s: NotifySettings) -> Notifier {
-        Notifier(settings: s, clock: clock, transport: CurlTransport(), logger: quietLogger, externalURL: "http://lookout.test:9477")
+        Notifier(settings: s, clock: clock, transport: HTTPClient(), logger: quietLogger, externalURL: "http://lookout.test:9477")
     }
 
     func alert(_ name: String, target: String, severity: String = "warning", endpoint: String = "ready") -> Alert {

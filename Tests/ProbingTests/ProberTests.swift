@@ -1,4 +1,5 @@
 import Config
+import HTTPClient
 import LookoutCore
 import Series
 import Testing

@@ -1,4 +1,5 @@
 import Exposition
+import HTTPClient
 import LookoutCore
 import Series
 import Testing
