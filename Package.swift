@@ -259,7 +259,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "Probing", "Sampling", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport",
+                "Agent", "HTTPClient", "Probing", "Sampling", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport",
             ]
         ),
         .testTarget(

@@ -160,11 +160,6 @@ public final class Agent: Sendable {
         readiness.sampler = sampler
     }
 
-    deinit {
-        httpClient.shutdown()
-        try? group.syncShutdownGracefully()
-    }
-
     static func hostname() -> String {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
@@ -200,7 +195,12 @@ public final class Agent: Sendable {
         // answers must reload it, not kill it (the default action); earlier ones wait in the sequence.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         try await bindListener()
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // The group stops its services in reverse order: the HTTP client and the event loops
+        // go last, once nothing uses them.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: HTTPClientService(client: httpClient), serviceName: "http-client"),
+            .init(service: EventLoopGroupService(group: group), serviceName: "event-loops"),
+        ]
         services.append(.init(service: ServerService(server: server), serviceName: "server"))
         services.append(.init(service: ReloadOnHangup(agent: self, signals: hangups), serviceName: "sighup"))
         if options.configPath != nil {
@@ -334,6 +334,27 @@ struct ServerService: Service {
         } onGracefulShutdown: {
             Task { await server.shutdown() }
         }
+    }
+}
+
+/// The libcurl thread of every outgoing request: it runs while requests come (it starts
+/// with the first) and is stopped, running transfers cancelled, at shutdown.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        client.shutdown()
+    }
+}
+
+/// The server's NIO event loops: shut down once the server has stopped.
+struct EventLoopGroupService: Service {
+    let group: MultiThreadedEventLoopGroup
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await group.shutdownGracefully()
     }
 }
 
