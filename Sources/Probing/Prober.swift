@@ -174,12 +174,6 @@ public final class Prober: Sendable {
         shared.state.withLock { s in s.sortedNames.map { s.targets[$0]!.status } }
     }
 
-    /// `/api/v1/targets`: `{"status":"success","data":{"targets":[...]}}`, see `TargetStatus.json`.
-    public func targetsJSON() -> JSON {
-        let targets = targetsStatus()
-        return ["status": "success", "data": ["targets": .array(targets.map(\.json))]]
-    }
-
     /// The schedule offset of a target: a hash of its name, below min(interval / 10, 1 s).
     public static func offset(forTarget name: String, interval: Duration) -> Duration {
         let spread = min(interval.nanoseconds / 10, 1_000_000_000)
