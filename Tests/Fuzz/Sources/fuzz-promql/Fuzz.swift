@@ -14,7 +14,7 @@ public func fuzzPromQL(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         return 0
     }
     blackHole(expr.type)
-    blackHole(expr.selectors.count)
+    blackHole(expr.selectorNeeds().count)
     let printed = expr.description
     do throws(ParseError) {
         let again = try PromQLParser.parse(printed)
