@@ -3,13 +3,12 @@ import PackageDescription
 
 /// lookout: a sidecar observability agent for Linux.
 ///
-/// The targets follow the data: Config reads every settings file (strict YAML over
-/// libyaml, the one HTTP client config); /proc → ProcFS → Sampling; HTTP targets →
-/// Probing; both publish Series (labels, families, the registry) → Exposition
-/// (encoders) → Server; series → PromQL → Rules → Notify, which share Series'
-/// alert value; GoFormat prints what must read as Go prints it. Agent wires them
-/// into one ServiceGroup; `lookout` is the command line. C lives in C-named
-/// targets behind typed wrappers.
+/// The targets follow the data (README, "Layout"): read (/proc → ProcFS, perf_event →
+/// Stacks, HTTP targets → HTTPClient → Probing), aggregate (Sampling, Profiles), export
+/// (Series → Exposition → Server), evaluate (PromQL → Rules) and send (Notify,
+/// RemoteWrite, both on HTTPClient). LookoutCore, Config and GoFormat serve every stage;
+/// Agent wires them into one ServiceGroup; `lookout` is the command line. C lives in
+/// C-named targets behind typed wrappers.
 let package = Package(
     name: "lookout",
     products: [
@@ -18,8 +17,8 @@ let package = Package(
         .library(
             name: "LookoutKit",
             targets: [
-                "LookoutCore", "Config", "GoFormat", "Series", "ProcFS", "Sampling", "Stacks", "Exposition", "Probing", "PromQL",
-                "Rules", "Notify", "Profiles", "RemoteWrite", "Server", "Agent",
+                "LookoutCore", "Config", "GoFormat", "Series", "ProcFS", "Sampling", "Stacks", "Profiles", "Exposition",
+                "Server", "HTTPClient", "Probing", "PromQL", "Rules", "Notify", "RemoteWrite", "Agent",
             ]),
         // The stack sampling engine alone, for Benchmarks/stacks (a release build of it needs nothing else).
         .library(name: "LookoutStacks", targets: ["Stacks"]),
@@ -74,7 +73,9 @@ let package = Package(
             linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypt"), .linkedLibrary("crypto")]
         ),
 
-        // MARK: Swift libraries
+        // MARK: Swift, in pipeline order (a module imports only modules above it)
+
+        // MARK: Shared by every stage: primitives, settings, Go's formats, the series model
 
         /// Shared primitives: clocks, durations, diagnostics with file:line:col, file I/O, wake signals,
         /// logfmt, the regex wrapper (over RE2), JSON, Base64.
@@ -87,7 +88,7 @@ let package = Package(
         ),
         /// Settings files: strict YAML over libyaml with typed accessors that report FILE:LINE:COL;
         /// secrets and the one HTTP client config (auth, TLS, headers, timeouts, redirects) every client takes.
-        .target(name: "Config", dependencies: ["LookoutCore", "CYAML"]),
+        .target(name: "Config", dependencies: ["LookoutCore", "CYAML", "CCurl"]),
         /// What Go prints and reads, for texts that must match Prometheus': quoting and string
         /// literals, float formatting, printf, humanize, text/template.
         .target(name: "GoFormat", dependencies: ["LookoutCore"]),
@@ -97,40 +98,16 @@ let package = Package(
             name: "Series",
             dependencies: ["LookoutCore", "GoFormat", .product(name: "Logging", package: "swift-log")]
         ),
+
+        // MARK: Read and aggregate: /proc and perf_event stacks
+
         /// One type per /proc or /sys file; pure parsers over bytes, an injectable root.
-        .target(name: "ProcFS", dependencies: ["LookoutCore", "CLookout"]),
-        /// The exposition formats: text 0.0.4, OpenMetrics 1.0, protobuf, content negotiation; the scrape parser.
-        .target(name: "Exposition", dependencies: ["LookoutCore", "GoFormat", "Series", "CProtobuf", "CLookout"]),
+        .target(name: "ProcFS", dependencies: ["CLookout"]),
         /// The fixed-frequency /proc sampler: deltas, utilization histograms, peaks.
         .target(
             name: "Sampling",
             dependencies: [
                 "LookoutCore", "Config", "ProcFS", "Series", .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        /// HTTP on the curl multi interface; health probes, scrapes, circuit breakers.
-        .target(
-            name: "Probing",
-            dependencies: [
-                "LookoutCore", "Config", "CCurl", "CLookout", "Series", "Exposition",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        /// The PromQL subset: lexer, parser, evaluator, bounded history.
-        .target(name: "PromQL", dependencies: ["LookoutCore", "GoFormat", "Series"]),
-        /// Prometheus rule files, alert state; one round of alerts (firing, resolved) per evaluation.
-        .target(
-            name: "Rules",
-            dependencies: [
-                "LookoutCore", "Config", "GoFormat", "Series", "PromQL", .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        /// Webhooks (Alertmanager payload v4), Alertmanager push, grouping, inhibition, durable outbox.
-        .target(
-            name: "Notify",
-            dependencies: [
-                "LookoutCore", "Config", "GoFormat", "Series", "CLookout",
-                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         /// perf_event stack sampling: ring buffers, frame-pointer and DWARF unwinding,
@@ -143,21 +120,16 @@ let package = Package(
                 "LookoutCore", "ProcFS", "Sampling", "Series", "Stacks", "CProtobuf", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        /// Prometheus remote_write: snapshots of the agent's series into a durable WAL, read by
-        /// one queue per endpoint, sent as snappy-compressed protobuf with retries.
-        .target(
-            name: "RemoteWrite",
-            dependencies: [
-                "LookoutCore", "Config", "Series", "GoFormat", "Exposition", "Probing", "CProtobuf", "CSnappy", "CLookout",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-            ]
-        ),
+
+        // MARK: Export: encoders and the HTTP server
+
+        /// The exposition formats: text 0.0.4, OpenMetrics 1.0, protobuf, content negotiation; the scrape parser.
+        .target(name: "Exposition", dependencies: ["GoFormat", "Series", "CProtobuf", "CLookout"]),
         /// The HTTP server: NIO, a small router, limits, auth.
         .target(
             name: "Server",
             dependencies: [
-                "LookoutCore", "Config", "Exposition", "CLookout",
+                "LookoutCore", "Config", "CLookout",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -165,11 +137,61 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+
+        // MARK: Read: HTTP targets (and the client every outgoing request takes)
+
+        /// The HTTP client every outgoing request takes: libcurl's multi interface on a thread of
+        /// its own, requests made from the one client config, responses with phase timings.
+        .target(name: "HTTPClient", dependencies: ["LookoutCore", "Config", "CCurl"]),
+        /// Health probes and scrapes of HTTP targets, circuit breakers.
+        .target(
+            name: "Probing",
+            dependencies: [
+                "LookoutCore", "Config", "GoFormat", "HTTPClient", "Series", "Exposition",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
+        // MARK: Evaluate
+
+        /// The PromQL subset: lexer, parser, evaluator, bounded history.
+        .target(name: "PromQL", dependencies: ["LookoutCore", "GoFormat", "Series"]),
+        /// Prometheus rule files, alert state; one round of alerts (firing, resolved) per evaluation.
+        .target(
+            name: "Rules",
+            dependencies: [
+                "LookoutCore", "Config", "GoFormat", "Series", "PromQL",
+            ]
+        ),
+
+        // MARK: Send
+
+        /// Webhooks (Alertmanager payload v4), Alertmanager push, grouping, inhibition, durable outbox.
+        .target(
+            name: "Notify",
+            dependencies: [
+                "LookoutCore", "Config", "GoFormat", "Series", "HTTPClient", "CLookout",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        /// Prometheus remote_write: snapshots of the agent's series into a durable WAL, read by
+        /// one queue per endpoint, sent as snappy-compressed protobuf with retries.
+        .target(
+            name: "RemoteWrite",
+            dependencies: [
+                "LookoutCore", "Config", "Series", "GoFormat", "Exposition", "HTTPClient", "CProtobuf", "CSnappy", "CLookout",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+
+        // MARK: Wiring
+
         /// Composition root: configuration → services → one ServiceGroup.
         .target(
             name: "Agent",
             dependencies: [
-                "LookoutCore", "Config", "ProcFS", "Sampling", "Series", "Exposition", "Probing", "PromQL", "Rules",
+                "LookoutCore", "Config", "GoFormat", "ProcFS", "Sampling", "Series", "Exposition", "HTTPClient", "Probing", "Rules",
                 "Notify",
                 "Profiles", "RemoteWrite", "Server",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -192,51 +214,57 @@ let package = Package(
 
         // MARK: Tests (one folder per module, plus integration tests with real servers)
 
-        .target(name: "TestSupport", dependencies: ["LookoutCore", "CCurl"], path: "Tests/TestSupport", exclude: ["testserver.py"]),
+        /// C only tests use: per-thread setresuid, gettid, gunzip, bcrypt hashes.
+        .target(
+            name: "CTestSupport", path: "Tests/CTestSupport",
+            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypt")]),
+        .target(
+            name: "TestSupport", dependencies: ["LookoutCore", "CCurl", "CTestSupport"], path: "Tests/TestSupport",
+            exclude: ["testserver.py"]),
         .testTarget(name: "LookoutCoreTests", dependencies: ["LookoutCore", "GoFormat", "TestSupport"]),
         .testTarget(name: "ConfigTests", dependencies: ["Config", "LookoutCore", "TestSupport"]),
         .testTarget(name: "GoFormatTests", dependencies: ["GoFormat"]),
         .testTarget(
             name: "SeriesTests",
             dependencies: [
-                "Series", "Exposition", "LookoutCore", "TestSupport", .product(name: "Logging", package: "swift-log"),
+                "Series", "Exposition", "LookoutCore", .product(name: "Logging", package: "swift-log"),
             ]),
         .testTarget(name: "ProcFSTests", dependencies: ["ProcFS", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "Series", "CProtobuf", "TestSupport"]),
         .testTarget(name: "SamplingTests", dependencies: ["Sampling", "ProcFS", "Series", "Exposition", "Config", "TestSupport"]),
-        .testTarget(name: "ProbingTests", dependencies: ["Probing", "Config", "Series", "Exposition", "TestSupport"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "Config", "LookoutCore", "TestSupport"]),
+        .testTarget(name: "ProbingTests", dependencies: ["Probing", "HTTPClient", "Config", "Series", "Exposition", "TestSupport"]),
         .testTarget(
             name: "PromQLTests", dependencies: ["PromQL", "Series", "GoFormat", "LookoutCore", "TestSupport"],
             exclude: ["promql-testdata"]),
         .testTarget(
             name: "RulesTests", dependencies: ["Rules", "PromQL", "Series", "TestSupport"], exclude: ["testdata"]),
-        .testTarget(name: "NotifyTests", dependencies: ["Notify", "Config", "Series", "TestSupport"]),
+        .testTarget(name: "NotifyTests", dependencies: ["Notify", "HTTPClient", "Config", "Series", "TestSupport"]),
         .testTarget(
             name: "ProfilesTests",
-            dependencies: ["Profiles", "Sampling", "ProcFS", "Series", "LookoutCore", "CProtobuf", "CLookout", "TestSupport"]),
-        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+            dependencies: ["Profiles", "Sampling", "ProcFS", "Series", "LookoutCore", "CProtobuf", "TestSupport"]),
         .testTarget(
             name: "StacksTests",
             dependencies: ["Stacks", "Profiles", "CProtobuf", "CTestSupport", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "RemoteWriteTests",
-            dependencies: ["RemoteWrite", "Series", "LookoutCore", "Config", "Probing", "CProtobuf", "CSnappy", "TestSupport"]),
+            dependencies: ["RemoteWrite", "Series", "LookoutCore", "Config", "HTTPClient", "CProtobuf", "TestSupport"]),
         .testTarget(
             name: "ServerTests",
             dependencies: [
-                "Server", "Exposition", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
+                "Server", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "Config", "Notify", "Probing", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport",
+                "Agent", "HTTPClient", "Probing", "Sampling", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport",
             ]
         ),
         .testTarget(
             name: "IntegrationTests",
-            dependencies: ["Agent", "Series", "Exposition", "LookoutCore", "Notify", "RemoteWrite", "TestSupport"]
+            dependencies: ["Series", "Exposition", "LookoutCore", "Notify", "TestSupport"]
         ),
     ]
 )

@@ -1,3 +1,4 @@
+import HTTPClient
 import Logging
 import LookoutCore
 import NIOCore
@@ -32,16 +33,7 @@ public struct AgentOptions: Sendable {
     public init() {}
 }
 
-/// A part of the agent with a loop of its own: it runs until cancelled, publishes series,
-/// and takes a reloaded configuration without losing what it accumulated.
-protocol AgentComponent: Sendable {
-    var name: String { get }
-    func run() async throws
-    /// Applies a new, already validated configuration.
-    func apply(_ config: AgentConfig) async
-}
-
-/// The composition root: configuration → components → one ServiceGroup.
+/// The composition root: configuration → services → one ServiceGroup.
 public final class Agent: Sendable {
     public let options: AgentOptions
     let clock: any AgentClock
@@ -49,7 +41,7 @@ public final class Agent: Sendable {
     let registry = Registry(logger: Logger(label: "lookout.scrape"))
     let readiness = Readiness()
     private let config: Mutex<AgentConfig>
-    private let components: [any AgentComponent]
+    private let selfMetrics: SelfMetrics
     private let reloads: ReloadMetrics
     let server: HTTPServer
     let httpClient: HTTPClient
@@ -100,12 +92,13 @@ public final class Agent: Sendable {
             logger: Logger(label: "lookout.sampler"), reporters: [recorder], readers: [stackReader])
         profiles = ProfileService(recorder: recorder, sampler: sampler)
         let selfMetrics = SelfMetrics(procfs: procfs, clock: clock)
+        self.selfMetrics = selfMetrics
 
         httpClient = HTTPClient()
         prober = Prober(targets: config.targets, client: httpClient, clock: clock, logger: Logger(label: "lookout.prober"))
         let externalURL = "http://\(Self.hostname()):\(address.port)"
         notifier = Notifier(
-            settings: config.notify, clock: clock, transport: CurlNotificationTransport(client: httpClient),
+            settings: config.notify, clock: clock, transport: httpClient,
             logger: Logger(label: "lookout.notify"), externalURL: externalURL)
         let registry = self.registry
         remoteWriter = RemoteWriter(
@@ -116,11 +109,6 @@ public final class Agent: Sendable {
             gather: { registry.gather() })
         let ruleProblems = rules.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText)
         if !ruleProblems.isEmpty { throw Diagnostics(ruleProblems) }
-        components = [
-            SamplingComponent(sampler: sampler, stacks: stacks), selfMetrics, ProbingComponent(prober: prober),
-            NotifyComponent(notifier: notifier), RulesComponent(engine: rules, notifier: notifier),
-            RemoteWriteComponent(writer: remoteWriter),
-        ]
 
         registry.register(SnapshotBox([buildInfo()]))
         registry.register(selfMetrics.box)
@@ -159,11 +147,6 @@ public final class Agent: Sendable {
         readiness.sampler = sampler
     }
 
-    deinit {
-        httpClient.shutdown()
-        try? group.syncShutdownGracefully()
-    }
-
     static func hostname() -> String {
         var buf = [CChar](repeating: 0, count: 256)
         guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
@@ -199,7 +182,12 @@ public final class Agent: Sendable {
         // answers must reload it, not kill it (the default action); earlier ones wait in the sequence.
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         try await bindListener()
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        // The group stops its services in reverse order: the HTTP client and the event loops
+        // go last, once nothing uses them.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: HTTPClientService(client: httpClient), serviceName: "http-client"),
+            .init(service: EventLoopGroupService(group: group), serviceName: "event-loops"),
+        ]
         services.append(.init(service: ServerService(server: server), serviceName: "server"))
         services.append(.init(service: ReloadOnHangup(agent: self, signals: hangups), serviceName: "sighup"))
         if options.configPath != nil {
@@ -216,8 +204,20 @@ public final class Agent: Sendable {
                         }),
                     serviceName: "config-watcher"))
         }
-        for c in components {
-            services.append(.init(service: ComponentService(component: c), serviceName: c.name))
+        let (sampler, selfMetrics, prober, notifier, rules, remoteWriter) = (
+            self.sampler, self.selfMetrics, self.prober, self.notifier, self.rules, self.remoteWriter
+        )
+        let loops: [(name: String, loop: @Sendable () async throws -> Void)] = [
+            ("sampler", { try await sampler.run() }),
+            ("self-metrics", { try await selfMetrics.run() }),
+            ("prober", { try await prober.run() }),
+            ("notifier", { try await notifier.run() }),
+            // Every round's alerts (firing and resolved) go to the notifier.
+            ("rules", { try await rules.run { round in notifier.submit(round) } }),
+            ("remote_write", { try await remoteWriter.run() }),
+        ]
+        for l in loops {
+            services.append(.init(service: LoopService(loop: l.loop), serviceName: l.name))
         }
         var configuration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -296,11 +296,32 @@ public final class Agent: Sendable {
         }
         config.withLock { $0 = newConfig }
         if let web { server.updateAccess(authorize: web.authorize, tls: web.tls) }
-        for c in components { await c.apply(newConfig) }
+        apply(newConfig)
         reloads.record(success: true)
         logger.info("configuration reloaded", metadata: ["config": "\(path)"])
         return .success(())
     }
+}
+
+extension Agent {
+    /// Hands a validated configuration to every part that takes one; each keeps what it
+    /// accumulated (histories, alert state, queues).
+    private func apply(_ config: AgentConfig) {
+        sampler.update(settings: config.sampling, groups: config.processes)
+        stacks.update(settings: config.sampling, groups: config.processes)
+        prober.update(targets: config.targets)
+        notifier.update(settings: config.notify)
+        // Rule files were validated before the reload was accepted.
+        _ = rules.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText, externalURL: config.notify.externalURL)
+        remoteWriter.update(settings: config.remoteWrite)
+    }
+}
+
+/// `lookout_build_info{version}`, as every Prometheus component exports its build.
+func buildInfo() -> MetricFamily {
+    .gauge(
+        "lookout_build_info", help: "A metric with a constant '1' value labeled by the version lookout was built from.",
+        [(Labels(["version": LookoutVersion.version, "buildmode": LookoutVersion.buildMode]), 1)])
 }
 
 /// Lets the router call back into the agent without a reference cycle.
@@ -336,16 +357,39 @@ struct ServerService: Service {
     }
 }
 
-struct ComponentService: Service {
-    let component: any AgentComponent
+/// The libcurl thread of every outgoing request: it runs while requests come (it starts
+/// with the first) and is stopped, running transfers cancelled, at shutdown.
+struct HTTPClientService: Service {
+    let client: HTTPClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        client.shutdown()
+    }
+}
+
+/// The server's NIO event loops: shut down once the server has stopped.
+struct EventLoopGroupService: Service {
+    let group: MultiThreadedEventLoopGroup
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await group.shutdownGracefully()
+    }
+}
+
+/// One of the agent's loops (the sampler, the prober, the rules...) in the group: it stops
+/// when the group shuts down, and ending by cancellation is its normal end.
+struct LoopService: Service {
+    let loop: @Sendable () async throws -> Void
 
     func run() async throws {
         do {
             try await cancelWhenGracefulShutdown {
-                try await component.run()
+                try await loop()
             }
         } catch is CancellationError {
-            // Stopping on shutdown is the normal end of a component's loop.
+            // Stopping on shutdown is the normal end of a loop.
         }
     }
 }

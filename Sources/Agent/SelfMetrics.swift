@@ -9,8 +9,7 @@ import Series
 /// The agent's own process metrics under their standard names (`process_cpu_seconds_total`,
 /// `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds`, ...),
 /// read through the ProcFS readers once a second on its own schedule, so a scrape does no I/O.
-final class SelfMetrics: AgentComponent {
-    let name = "self-metrics"
+final class SelfMetrics: Sendable {
     let box = SnapshotBox()
     private let procfs: ProcFS
     private let clock: any AgentClock
@@ -37,8 +36,6 @@ final class SelfMetrics: AgentComponent {
             refresh()
         }
     }
-
-    func apply(_ config: AgentConfig) async {}
 
     /// Reads and publishes; a file that cannot be read leaves its series out.
     func refresh() { box.publish(families()) }

@@ -2,13 +2,11 @@
 #include "CLookout.h"
 
 #include <crypt.h>
-#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -45,36 +43,6 @@ long lookout_gzip_compress(const uint8_t *in, size_t n, uint8_t *out, size_t cap
     return rc == Z_STREAM_END ? len : -1;
 }
 
-struct lookout_inflater { z_stream s; };
-
-lookout_inflater *lookout_inflater_new(void) {
-    lookout_inflater *z = calloc(1, sizeof *z);
-    if (!z) return NULL;
-    // 15 + 32: accept both zlib and gzip headers.
-    if (inflateInit2(&z->s, 15 + 32) != Z_OK) { free(z); return NULL; }
-    return z;
-}
-
-void lookout_inflater_free(lookout_inflater *z) {
-    if (!z) return;
-    inflateEnd(&z->s);
-    free(z);
-}
-
-int lookout_inflater_step(lookout_inflater *z, const uint8_t *in, size_t n, size_t *consumed,
-                          uint8_t *out, size_t cap, size_t *produced) {
-    z->s.next_in = (Bytef *)in;
-    z->s.avail_in = (uInt)n;
-    z->s.next_out = out;
-    z->s.avail_out = (uInt)cap;
-    int rc = inflate(&z->s, Z_NO_FLUSH);
-    *consumed = n - z->s.avail_in;
-    *produced = cap - z->s.avail_out;
-    if (rc == Z_STREAM_END) return 1;
-    if (rc == Z_OK || rc == Z_BUF_ERROR) return 0;
-    return -1;
-}
-
 int lookout_crypt_check(const char *password, const char *hash) {
     struct crypt_data *data = calloc(1, sizeof *data);
     if (!data) return -1;
@@ -93,18 +61,6 @@ int lookout_crypt_check(const char *password, const char *hash) {
     return result;
 }
 
-int lookout_bcrypt_hash(const char *password, int cost, char *out, size_t cap) {
-    char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-    if (!crypt_gensalt_rn("$2b$", (unsigned long)cost, NULL, 0, setting, sizeof setting)) return -1;
-    struct crypt_data *data = calloc(1, sizeof *data);
-    if (!data) return -1;
-    const char *r = crypt_r(password, setting, data);
-    int rc = -1;
-    if (r && r[0] != '*' && strlen(r) < cap) { strcpy(out, r); rc = 0; }
-    free(data);
-    return rc;
-}
-
 int lookout_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t n, uint8_t out[32]) {
     unsigned int len = 0;
     return HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len) && len == 32 ? 0 : -1;
@@ -113,8 +69,6 @@ int lookout_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, 
 int lookout_sha256(const uint8_t *data, size_t n, uint8_t out[32]) {
     return SHA256(data, n, out) ? 0 : -1;
 }
-
-pid_t lookout_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 long lookout_page_size(void) { return sysconf(_SC_PAGESIZE); }
 long lookout_clock_ticks(void) { return sysconf(_SC_CLK_TCK); }

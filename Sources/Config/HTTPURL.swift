@@ -1,6 +1,9 @@
+import CCurl
+
 /// An http:// or https:// URL as lookout's clients take it (targets, webhooks,
-/// Alertmanagers, the `probe` command): the one check of what such a URL must look like,
-/// and the one way to show it without credentials.
+/// Alertmanagers, remote_write, the `probe` command): parsed by libcurl's URL parser, the
+/// one that later fetches it, so a URL the config accepts is one libcurl takes. Also the
+/// one way to show a URL without credentials.
 public struct HTTPURL: Sendable, Hashable {
     /// The URL as written.
     public let text: String
@@ -13,8 +16,11 @@ public struct HTTPURL: Sendable, Hashable {
     public enum Problem: Error, Sendable, Hashable {
         /// Not `http://` or `https://` followed by a host.
         case notHTTP
-        /// A space, tab, line break or other control character (libcurl would refuse it).
+        /// A space, tab, line break or other control character (libcurl refuses it).
         case whitespace
+        /// An http(s) URL libcurl cannot parse otherwise (a port out of range, a bad host name...):
+        /// libcurl's reason.
+        case malformed(String)
     }
 
     public init?(_ url: String) {
@@ -29,31 +35,35 @@ public struct HTTPURL: Sendable, Hashable {
     }
 
     public static func check(_ url: String) -> Result<HTTPURL, Problem> {
-        let b = Array(url.utf8)
-        let scheme: String
-        let schemeEnd: Int
-        if b.starts(with: "http://".utf8) {
-            (scheme, schemeEnd) = ("http", 7)
-        } else if b.starts(with: "https://".utf8) {
-            (scheme, schemeEnd) = ("https", 8)
-        } else {
-            return .failure(.notHTTP)
+        guard let handle = curl_url() else { return .failure(.malformed("out of memory")) }
+        defer { curl_url_cleanup(handle) }
+        let rc = lookout_curl_url_parse(handle, url)
+        guard rc == CURLUE_OK else {
+            if url.utf8.contains(where: { $0 <= 32 || $0 == 127 }) { return .failure(.whitespace) }
+            switch rc {
+            case CURLUE_NO_HOST, CURLUE_BAD_SCHEME, CURLUE_UNSUPPORTED_SCHEME, CURLUE_MALFORMED_INPUT:
+                return .failure(.notHTTP)
+            default:
+                return .failure(.malformed(String(cString: curl_url_strerror(rc))))
+            }
         }
-        var end = schemeEnd
-        while end < b.count, b[end] != UInt8(ascii: "/"), b[end] != UInt8(ascii: "?"), b[end] != UInt8(ascii: "#") {
-            end += 1
+        func part(_ p: CURLUPart) -> String? {
+            guard let c = lookout_curl_url_part(handle, p) else { return nil }
+            defer { curl_free(c) }
+            return String(cString: c)
         }
-        var authority = b[schemeEnd..<end]
-        if let at = authority.lastIndex(of: UInt8(ascii: "@")) { authority = authority[(at + 1)...] }
-        guard !authority.isEmpty, authority.first != UInt8(ascii: ":") else {
-            return .failure(.notHTTP)
-        }
-        guard !b.contains(where: { $0 <= 32 || $0 == 127 }) else { return .failure(.whitespace) }
-        return .success(HTTPURL(text: url, scheme: scheme, hostPort: String(decoding: authority, as: UTF8.self)))
+        guard let scheme = part(CURLUPART_SCHEME), scheme == "http" || scheme == "https",
+            let host = part(CURLUPART_HOST), !host.isEmpty,
+            // libcurl reads `http:///x` as host `x`; the host must follow `//` right away.
+            let authority = url.firstRange(of: "://").map({ url[$0.upperBound...] }), authority.first != "/"
+        else { return .failure(.notHTTP) }
+        let hostPort = part(CURLUPART_PORT).map { host + ":" + $0 } ?? host
+        return .success(HTTPURL(text: url, scheme: scheme, hostPort: hostPort))
     }
 
     /// `scheme://user:password@host/path` → `scheme://host/path`: credentials in a URL are
-    /// never shown in logs, the APIs or the status page.
+    /// never shown in logs, the APIs or the status page. Works on any text, a URL libcurl
+    /// refuses included, since error messages show those too.
     public static func redactingCredentials(_ url: String) -> String {
         guard let schemeEnd = url.firstRange(of: "://") else { return url }
         let rest = url[schemeEnd.upperBound...]
@@ -74,6 +84,8 @@ extension YAMLValue {
             error("\(what) must not contain spaces or line breaks")
         case .failure(.notHTTP):
             error("\(what) must be an http:// or https:// URL with a host, found \"\(HTTPURL.redactingCredentials(url))\"")
+        case .failure(.malformed(let reason)):
+            error("\(what) is not a valid URL (\(reason)), found \"\(HTTPURL.redactingCredentials(url))\"")
         }
         return nil
     }

@@ -52,6 +52,18 @@ public enum JSON: Hashable, Sendable {
         return nil
     }
 
+    /// What kind of value this is, for messages: `an object`, `an array`, `a string`, `a number`, `a boolean`, `null`.
+    public var kindDescription: String {
+        switch self {
+        case .array: return "an array"
+        case .string: return "a string"
+        case .number: return "a number"
+        case .bool: return "a boolean"
+        case .null: return "null"
+        case .object: return "an object"
+        }
+    }
+
     public var doubleValue: Double? {
         if case .number(let n) = self { return n }
         return nil

@@ -1,4 +1,5 @@
 import Config
+import HTTPClient
 import LookoutCore
 import Logging
 import Series
@@ -23,7 +24,7 @@ public final class Notifier: MetricsSource, Sendable {
     ]
 
     let clock: any AgentClock
-    let transport: any NotificationTransport
+    let transport: any HTTPTransport
     let logger: Logger
     let defaultExternalURL: String
     let jitter: @Sendable () -> Double
@@ -33,12 +34,13 @@ public final class Notifier: MetricsSource, Sendable {
 
     /// - Parameters:
     ///   - settings: the `notify:` config; secrets already loaded.
+    ///   - transport: runs the POSTs: the agent's `HTTPClient` (tests record instead).
     ///   - externalURL: the agent's own URL, the payloads' `externalURL` unless `notify.external_url` is set.
     ///   - jitter: random numbers in [0, 1) for the retry backoff (tests pass a fixed value).
     ///   - compactionMinBytes: the outbox log is compacted once it is this large and mostly acked,
     ///     unless `notify.outbox_compaction_min_bytes` says otherwise.
     public init(
-        settings: NotifySettings, clock: any AgentClock, transport: any NotificationTransport,
+        settings: NotifySettings, clock: any AgentClock, transport: any HTTPTransport,
         logger: Logger = Logger(label: "notify"), externalURL: String = "",
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
         compactionMinBytes: Int = 1 << 20
@@ -89,7 +91,7 @@ public final class Notifier: MetricsSource, Sendable {
                 shared.withLock { $0.loop.inFlight += sends.count }
                 for send in sends {
                     group.addTask { [self] in
-                        let outcome = await transport.post(send.request)
+                        let outcome = TransportOutcome(await transport.execute(send.request.httpRequest))
                         shared.withLock {
                             $0.completions.append(Completion(receiver: send.receiver, id: send.id, outcome: outcome))
                             $0.loop.inFlight -= 1
@@ -163,44 +165,60 @@ public final class Notifier: MetricsSource, Sendable {
     /// Notifications waiting in the outbox.
     public var outboxLength: Int { shared.withLock { $0.stats.outboxLength } }
 
-    /// The outbox and the receivers for the status page:
-    /// `{"durable", "directory", "error", "length", "bytes", "oldestAgeSeconds", "replay": {...},
-    /// "receivers": [{"name", "kind", "url", "pending", "inFlight", "consecutiveFailures",
-    /// "success", "retry", "dropped", "lastSuccess", "lastFailure", "lastError"}]}`.
-    /// URLs are shown without credentials; times are RFC 3339 or null.
-    public func status() -> JSON {
+    /// The outbox and the receivers, for the status page. URLs are shown without credentials.
+    public func status() -> NotifierStatus {
         let wallNow = clock.wallNow
         return shared.withLock { s in
             let st = s.stats
-            func time(_ t: WallTime?) -> JSON { t.map { .string($0.rfc3339) } ?? .null }
-            let receivers: [JSON] = st.receivers.keys.sorted().map { name in
-                let r = st.receivers[name]!
-                return [
-                    "name": .string(name), "kind": .string(r.kind), "url": .string(r.url),
-                    "configured": .bool(r.configured), "pending": .number(Double(r.pending)),
-                    "inFlight": .bool(r.inFlight), "consecutiveFailures": .number(Double(r.failures)),
-                    "success": .number(r.success), "retry": .number(r.retry), "dropped": .number(r.dropped),
-                    "lastSuccess": time(r.lastSuccess), "lastFailure": time(r.lastFailure),
-                    "lastError": r.lastError.map { .string($0) } ?? .null,
-                ]
-            }
-            let age: JSON = st.oldest.map { .number(max(0, (wallNow - $0).seconds)) } ?? .null
-            return [
-                "durable": .bool(st.durable), "directory": .string(st.directory),
-                "error": st.outboxError.map { .string($0) } ?? .null,
-                "length": .number(Double(st.outboxLength)), "bytes": .number(Double(st.outboxBytes)),
-                "oldestAgeSeconds": age,
-                "replay": [
-                    "restored": .number(Double(st.replay.restored)),
-                    "discardedBytes": .number(Double(st.replay.discardedBytes)),
-                    "tornTail": .bool(st.replay.tornTail),
-                    "corruptRecords": .number(Double(st.replay.corruptRecords)),
-                    "lostNotifications": .number(Double(st.replay.lostNotifications)),
-                ],
-                "receivers": .array(receivers),
-            ]
+            return NotifierStatus(
+                durable: st.durable, directory: st.directory, error: st.outboxError, length: st.outboxLength,
+                bytes: st.outboxBytes, oldestAgeSeconds: st.oldest.map { max(0, (wallNow - $0).seconds) },
+                replay: st.replay,
+                receivers: st.receivers.keys.sorted().map { name in
+                    let r = st.receivers[name]!
+                    return NotifierStatus.Receiver(
+                        name: name, kind: r.kind, url: r.url, configured: r.configured, pending: r.pending,
+                        inFlight: r.inFlight, consecutiveFailures: r.failures, success: r.success, retry: r.retry,
+                        dropped: r.dropped, lastSuccess: r.lastSuccess, lastFailure: r.lastFailure, lastError: r.lastError)
+                })
         }
     }
+}
+
+/// What the notifier shows of itself: its outbox and every receiver, as of one moment.
+public struct NotifierStatus: Sendable, Hashable {
+    public struct Receiver: Sendable, Hashable {
+        public var name: String
+        /// `webhook` or `alertmanager`.
+        public var kind: String
+        /// Without credentials.
+        public var url: String
+        /// False for a receiver a reload removed while it still had notifications to send.
+        public var configured: Bool
+        public var pending: Int
+        public var inFlight: Bool
+        public var consecutiveFailures: Int
+        public var success: Double
+        public var retry: Double
+        public var dropped: Double
+        public var lastSuccess: WallTime?
+        public var lastFailure: WallTime?
+        public var lastError: String?
+    }
+
+    /// The outbox is on disk (false: in memory, see `error`).
+    public var durable: Bool
+    public var directory: String
+    /// Why the outbox is not on disk.
+    public var error: String?
+    /// Notifications waiting, and the bytes they take.
+    public var length: Int
+    public var bytes: Int
+    public var oldestAgeSeconds: Double?
+    /// What reading the outbox at start found.
+    public var replay: Outbox.Replay
+    /// By name.
+    public var receivers: [Receiver]
 }
 
 // MARK: - Shared state

@@ -1,20 +1,5 @@
 import Config
-
-/// How the notifier sends a request. The agent adapts its libcurl client to this; tests
-/// use their own. An implementation must:
-/// - send `body` as the request body of a POST to `url` with exactly `headers` (the
-///   notifier sets Content-Type, User-Agent, the configured headers and any
-///   Authorization / signature headers);
-/// - follow redirects only when `followRedirects` is set (otherwise a 3xx is reported as
-///   its status and the notification dropped);
-/// - verify the server with `tls` and present its client certificate;
-/// - give up after `timeout` in total and report `.failed(.timeout, ...)`;
-/// - report a refused or unreachable connection (and DNS failures) as `.connect`;
-/// - return promptly, with any failure, when the calling task is cancelled;
-/// - never throw: every way a request can end is an outcome.
-public protocol NotificationTransport: Sendable {
-    func post(_ request: NotificationRequest) async -> TransportOutcome
-}
+import HTTPClient
 
 /// One POST of a notification, with everything the transport needs from the receiver's
 /// HTTP client config; credentials are already in `headers`.
@@ -38,6 +23,15 @@ public struct NotificationRequest: Sendable {
     }
 
     public func header(_ name: String) -> String? { headers.first { $0.0 == name }?.1 }
+
+    /// The POST as the HTTP client runs it: exactly these headers, the answer not compressed
+    /// and kept to 64 KiB (only its status counts).
+    public var httpRequest: HTTPClientRequest {
+        HTTPClientRequest(
+            method: .post, url: url, headers: headers.map { HTTPHeader($0.0, $0.1) }, body: body, timeout: timeout,
+            connectTimeout: connectTimeout, followRedirects: followRedirects, bodyLimit: 64 << 10,
+            acceptCompressed: false, tls: tls)
+    }
 }
 
 /// How one request ended.
@@ -46,6 +40,20 @@ public enum TransportOutcome: Sendable, Hashable, CustomStringConvertible {
     case status(Int)
     /// No answer: why, and a short message for logs and the status page.
     case failed(TransportFailure, String)
+
+    /// The outcome of an HTTP request: its status, or a connection failure (DNS included), a
+    /// timeout, or any other failure (TLS, reset, malformed answer, cancelled).
+    public init(_ result: HTTPResult) {
+        guard let error = result.error else {
+            self = .status(result.status)
+            return
+        }
+        switch error.kind {
+        case .connect, .dns: self = .failed(.connect, error.message)
+        case .timeout: self = .failed(.timeout, error.message)
+        default: self = .failed(.other, error.message)
+        }
+    }
 
     public var description: String {
         switch self {

@@ -1,3 +1,4 @@
+import GoFormat
 import LookoutCore
 
 /// How a health endpoint's body is read per component (`parse:` of an endpoint).
@@ -90,7 +91,7 @@ public enum HealthBodyParser {
         }
         guard case .object = json else {
             if format == .auto && !declaredHealthJSON { return nil }
-            throw HealthBodyError("expected a JSON object, found \(Self.kind(json))")
+            throw HealthBodyError("expected a JSON object, found \(json.kindDescription)")
         }
         var limits = Collector(limit: componentLimit)
         switch format {
@@ -277,31 +278,7 @@ public enum HealthBodyParser {
         if let n = value.doubleValue { return n.isFinite && n >= 0 ? n * scale : nil }
         guard let text = value.stringValue?.filter({ !$0.isWhitespace }), !text.isEmpty else { return nil }
         if let n = Double(text) { return n.isFinite && n >= 0 ? n * scale : nil }
-        return parseDurationText(text)
-    }
-
-    /// Go-style duration text (`1h2m3.5s`, `150ms`, `2.1s`, `800us`).
-    static func parseDurationText(_ text: String) -> Double? {
-        var total = 0.0
-        var rest = Substring(text)
-        guard !rest.isEmpty else { return nil }
-        while !rest.isEmpty {
-            let number = rest.prefix { $0.isNumber || $0 == "." }
-            guard !number.isEmpty, let n = Double(number) else { return nil }
-            rest = rest.dropFirst(number.count)
-            let unit = rest.prefix { $0.isLetter || $0 == "µ" }
-            rest = rest.dropFirst(unit.count)
-            switch unit {
-            case "ns": total += n * 1e-9
-            case "us", "µs": total += n * 1e-6
-            case "ms": total += n * 1e-3
-            case "s": total += n
-            case "m": total += n * 60
-            case "h": total += n * 3600
-            default: return nil
-            }
-        }
-        return total.isFinite ? total : nil
+        return GoDuration.seconds(text)
     }
 
     // MARK: Helpers
@@ -345,17 +322,6 @@ public enum HealthBodyParser {
     }
 
     static func isSpace(_ b: UInt8) -> Bool { b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D }
-
-    static func kind(_ json: JSON) -> String {
-        switch json {
-        case .array: return "an array"
-        case .string: return "a string"
-        case .number: return "a number"
-        case .bool: return "a boolean"
-        case .null: return "null"
-        case .object: return "an object"
-        }
-    }
 }
 
 /// Components whose checks ran one after another: their times add up to the whole probe's.
@@ -405,12 +371,7 @@ public struct SequentialChecks: Sendable, Hashable {
         self.probeSeconds = probeSeconds
     }
 
-    static func seconds(_ s: Double) -> String {
-        let tenths = (s * 10).rounded()
-        let whole = Int(tenths / 10)
-        let fraction = Int(tenths) - whole * 10
-        return "\(whole).\(fraction) s"
-    }
+    static func seconds(_ s: Double) -> String { GoFloat.formatFixed(s, verb: "f", precision: 1) + " s" }
 }
 
 /// What the last answer of an endpoint said per component, as the prober keeps it.

@@ -1,4 +1,6 @@
 import Config
+import GoFormat
+import HTTPClient
 import LookoutCore
 
 /// `lookout probe URL [--timeout 5s]`: one probe now, its phases, status and verdict.
@@ -20,7 +22,7 @@ public enum ProbeCommand {
         let http = client ?? owned!
         let wall = clock.wallNow
         let result = await http.execute(
-            HTTPRequest(url: url, timeout: timeout, connectTimeout: min(connectTimeout, timeout)))
+            HTTPClientRequest(url: url, timeout: timeout, connectTimeout: min(connectTimeout, timeout)))
         let outcome = ProbeEvaluation.evaluate(result, endpoint: EndpointSettings(url: url), at: wall)
         return (format(url: url, outcome: outcome, timeout: timeout), exitCode(outcome.verdict))
     }
@@ -69,13 +71,7 @@ public enum ProbeCommand {
     static func seconds(_ seconds: Double) -> String { fixed(seconds, decimals: 3) }
 
     static func fixed(_ value: Double, decimals: Int) -> String {
-        var scale = 1.0
-        for _ in 0..<decimals { scale *= 10 }
-        let scaled = Int64((value * scale).rounded())
-        let whole = scaled / Int64(scale)
-        var frac = String(abs(scaled % Int64(scale)))
-        while frac.count < decimals { frac = "0" + frac }
-        return (value < 0 && whole == 0 ? "-" : "") + "\(whole).\(frac)"
+        GoFloat.formatFixed(value, verb: "f", precision: decimals)
     }
 }
 

@@ -1,3 +1,4 @@
+import HTTPClient
 import LookoutCore
 
 /// Why a probe failed: the `reason` label of `lookout_probe_failures_total`.

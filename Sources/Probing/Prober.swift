@@ -1,5 +1,6 @@
 import Config
 import Exposition
+import HTTPClient
 import LookoutCore
 import Logging
 import Series
@@ -29,7 +30,7 @@ public final class Prober: Sendable {
     /// registry merges them, and counts what it leaves out).
     public var scrapedMetrics: any ScrapedMetricsSource { ScrapedSeriesSource(shared: shared) }
 
-    private let shared: Shared
+    private let shared: ProberSharedState
     private let client: HTTPClient
     private let clock: any AgentClock
     private let logger: Logger?
@@ -55,7 +56,7 @@ public final class Prober: Sendable {
         self.decode = decode
         var s = State()
         s.update(targets, policy: circuitBreaker)
-        shared = Shared(s)
+        shared = ProberSharedState(s)
     }
 
     // MARK: Running
@@ -173,12 +174,6 @@ public final class Prober: Sendable {
         shared.state.withLock { s in s.sortedNames.map { s.targets[$0]!.status } }
     }
 
-    /// `/api/v1/targets`: `{"status":"success","data":{"targets":[...]}}`, see `TargetStatus.json`.
-    public func targetsJSON() -> JSON {
-        let targets = targetsStatus()
-        return ["status": "success", "data": ["targets": .array(targets.map(\.json))]]
-    }
-
     /// The schedule offset of a target: a hash of its name, below min(interval / 10, 1 s).
     public static func offset(forTarget name: String, interval: Duration) -> Duration {
         let spread = min(interval.nanoseconds / 10, 1_000_000_000)
@@ -194,7 +189,7 @@ public final class Prober: Sendable {
 
 /// The prober's state and the snapshots assembled from it, shared with the metrics sources
 /// (which the registry holds; they do not keep the prober alive).
-final class Shared: Sendable {
+final class ProberSharedState: Sendable {
     let state: Mutex<Prober.State>
     private let probeCache = Mutex<(version: UInt64, families: [MetricFamily])>((0, []))
     private let scrapedCache = Mutex<(version: UInt64, targets: [ScrapedTarget])>((0, []))
@@ -225,12 +220,12 @@ final class Shared: Sendable {
 }
 
 struct ProbeSeriesSource: MetricsSource {
-    let shared: Shared
+    let shared: ProberSharedState
     func collect() -> [MetricFamily] { shared.probeFamilies() }
 }
 
 struct ScrapedSeriesSource: ScrapedMetricsSource {
-    let shared: Shared
+    let shared: ProberSharedState
     func scrapedTargets() -> (version: UInt64, targets: [ScrapedTarget]) { shared.scrapedTargets() }
 }
 
@@ -240,7 +235,7 @@ struct ProbeJob: Sendable {
     let endpointID: UInt64
     let kind: EndpointKind
     let endpoint: EndpointSettings
-    let request: HTTPRequest
+    let request: HTTPClientRequest
     let scrapeLimits: ScrapeLimits
     /// The tick the probe belongs to (monotonic), which paces the circuit breaker.
     let start: MonotonicInstant
@@ -284,7 +279,7 @@ extension Prober {
         let id: UInt64
         let kind: EndpointKind
         let settings: EndpointSettings
-        var request: HTTPRequest
+        var request: HTTPClientRequest
         let labels: ProbeMetrics.EndpointLabels
         var breaker: CircuitBreaker
         var inFlight = false
@@ -351,20 +346,10 @@ extension Prober {
             return target
         }
 
-        static func request(for t: TargetSettings, kind: EndpointKind, endpoint: EndpointSettings) -> HTTPRequest {
-            var headers = t.http.headers
-            var basic: BasicAuth?
-            switch t.http.auth {
-            // libcurl sends basic credentials itself, and never to another host after a redirect.
-            case .basic(let credentials)?: basic = credentials
-            case let auth?: headers.append(auth.header)
-            case nil: break
-            }
-            if kind == .metrics { headers.append(HTTPHeader("Accept", Scraper.accept)) }
-            return HTTPRequest(
-                method: .get, url: endpoint.url, headers: headers, timeout: t.http.timeout,
-                connectTimeout: t.http.connectTimeout, followRedirects: t.http.followRedirects, bodyLimit: t.bodySizeLimit,
-                acceptCompressed: true, basicAuth: basic, tls: t.http.tls)
+        static func request(for t: TargetSettings, kind: EndpointKind, endpoint: EndpointSettings) -> HTTPClientRequest {
+            HTTPClientRequest(
+                url: endpoint.url, config: t.http,
+                headers: kind == .metrics ? [HTTPHeader("Accept", Scraper.accept)] : [], bodyLimit: t.bodySizeLimit)
         }
 
         mutating func update(_ list: [TargetSettings], policy: CircuitBreaker.Policy) {

@@ -5,7 +5,8 @@ public enum Health: String, Sendable, Hashable {
     case up, down, unknown
 }
 
-/// What /api/v1/targets shows of one target: an immutable copy taken under the lock.
+/// What the prober shows of one target (/api/v1/targets, the status page): an immutable
+/// copy taken under the lock.
 public struct TargetStatus: Sendable {
     public var name: String
     public var interval: Duration
@@ -39,28 +40,6 @@ public struct TargetStatus: Sendable {
         /// The body parsed (`lookout_scrape_valid`).
         public var valid: Bool { error == nil }
     }
-
-    public var json: JSON {
-        var fields: [(String, JSON)] = [
-            ("name", .string(name)),
-            ("health", .string(health.rawValue)),
-            ("interval", .string(PromDuration.format(interval))),
-            ("timeout", .string(PromDuration.format(timeout))),
-            ("endpoints", .array(endpoints.map(\.json))),
-        ]
-        if let scrape {
-            fields.append(
-                (
-                    "scrape",
-                    [
-                        "samples": .number(Double(scrape.samples)), "body_bytes": .number(Double(scrape.bodyBytes)),
-                        "duration_seconds": .number(scrape.durationSeconds), "valid": .bool(scrape.valid),
-                        "error": scrape.error.map { .string($0) } ?? .null,
-                    ]
-                ))
-        }
-        return .object(fields)
-    }
 }
 
 public struct EndpointStatus: Sendable {
@@ -82,72 +61,6 @@ public struct EndpointStatus: Sendable {
     public var detailedTruncated: Bool
     /// The last answer read per component, for endpoints that read their body so.
     public var components: HealthBodyReading? = nil
-
-    public var json: JSON {
-        var fields: [(String, JSON)] = [
-            ("endpoint", .string(endpoint.rawValue)),
-            ("url", .string(url)),
-            ("health", .string(health.rawValue)),
-            ("circuit", .string(circuitOpen ? "open" : "closed")),
-            ("consecutive_failures", .number(Double(consecutiveFailures))),
-            ("probes", .number(Double(probes))),
-            ("timeouts", .number(Double(timeouts))),
-            ("skipped_overlapping", .number(Double(skippedOverlapping))),
-            ("skipped_circuit_open", .number(Double(skippedCircuitOpen))),
-            ("last_result", last.map(Self.json) ?? .null),
-        ]
-        if endpoint == .detailed {
-            fields.append(("detailed", detailed ?? .null))
-            if detailedTruncated { fields.append(("detailed_truncated", true)) }
-        }
-        if let components { fields.append(("components", Self.json(components))) }
-        return .object(fields)
-    }
-
-    static func json(_ r: HealthBodyReading) -> JSON {
-        var fields: [(String, JSON)] = []
-        if let report = r.report {
-            fields.append(("format", .string(report.format.rawValue)))
-            fields.append(("status", report.status.map { .string($0) } ?? .null))
-            fields.append(
-                (
-                    "components",
-                    .array(
-                        report.components.map { c in
-                            .object([
-                                ("name", .string(c.name)), ("status", .string(c.status)), ("up", .number(c.up)),
-                                ("duration_seconds", c.durationSeconds.map { .number($0) } ?? .null),
-                            ])
-                        })
-                ))
-            fields.append(("dropped_components", .number(Double(report.droppedComponents))))
-        }
-        if let error = r.error { fields.append(("error", .string(error))) }
-        if let s = r.sequential {
-            fields.append(("sequential", .bool(s.isSequential)))
-            fields.append(("sequential_explanation", .string(s.explanation)))
-        }
-        return .object(fields)
-    }
-
-    static func json(_ o: ProbeOutcome) -> JSON {
-        let t = o.timings
-        return [
-            "time": .string(o.time.rfc3339),
-            "status": .number(Double(o.status)),
-            "success": .bool(o.success),
-            "verdict": .string(o.verdict.rawValue),
-            "reason": o.reason.map { .string($0.rawValue) } ?? .null,
-            "timed_out": .bool(o.timedOut),
-            "error": o.error.map { .string($0) } ?? .null,
-            "reused_connection": .bool(o.reusedConnection),
-            "body_bytes": .number(Double(o.bodyBytes)),
-            "phases": [
-                "resolve": .number(t.resolve), "connect": .number(t.connect), "tls": .number(t.tls),
-                "processing": .number(t.processing), "transfer": .number(t.transfer), "total": .number(t.total),
-            ],
-        ]
-    }
 }
 
 extension Prober.TargetState {

@@ -1,8 +1,8 @@
 import Config
+import HTTPClient
 import Logging
 import LookoutCore
 import NIOPosix
-import Probing
 
 /// Sends the WAL to one endpoint, from the endpoint's own position: batches of at most
 /// `max_samples_per_send` samples, a batch that is not full sent after `batch_send_deadline`,
@@ -77,17 +77,16 @@ struct EndpointQueue: Sendable {
     /// Sends one batch until it is acknowledged or dropped. Throws only when cancelled.
     private func send(_ batch: WALBatch, from acked: WALPosition, policy: inout SendPolicy) async throws {
         let body = WriteRequestCodec.body(batch.series)
-        var headers = [
+        let headers = [
             HTTPHeader("Content-Encoding", WriteRequestCodec.contentEncoding),
             HTTPHeader("Content-Type", WriteRequestCodec.contentType),
             HTTPHeader("X-Prometheus-Remote-Write-Version", WriteRequestCodec.version),
         ]
-        let auth = endpoint.http.requestHeaders
-        headers += auth.headers
-        let request = HTTPRequest(
-            method: .post, url: endpoint.url, headers: headers, body: body, timeout: endpoint.remoteTimeout,
-            connectTimeout: min(endpoint.remoteTimeout, .seconds(5)), followRedirects: endpoint.http.followRedirects,
-            bodyLimit: 64 << 10, acceptCompressed: false, basicAuth: auth.basic, tls: endpoint.http.tls)
+        var config = endpoint.http
+        config.connectTimeout = .seconds(5)
+        let request = HTTPClientRequest(
+            method: .post, url: endpoint.url, config: config, headers: headers, body: body,
+            timeout: endpoint.remoteTimeout, bodyLimit: 64 << 10, acceptCompressed: false)
         let n = Double(batch.samples)
         while true {
             let started = clock.now

@@ -1,6 +1,5 @@
 import Config
 import LookoutCore
-import Probing
 import Series
 
 /// `remote_write:` of the config file.
@@ -118,18 +117,6 @@ public struct QueueSettings: Sendable, Hashable {
 
 /// The headers remote_write sets itself, which an endpoint's `headers` may not name.
 let remoteWriteSetHeaders = ["Content-Type", "Content-Encoding", "X-Prometheus-Remote-Write-Version"]
-
-extension HTTPClientConfig {
-    /// The request headers the config adds, and the basic credentials libcurl sends itself
-    /// (never to another host after a redirect).
-    var requestHeaders: (headers: [HTTPHeader], basic: BasicAuth?) {
-        switch auth {
-        case .basic(let credentials)?: return (headers, credentials)
-        case let auth?: return (headers + [auth.header], nil)
-        case nil: return (headers, nil)
-        }
-    }
-}
 
 /// One entry of `remote_write.endpoints`.
 public struct RemoteWriteEndpoint: Sendable, Hashable {

@@ -1,7 +1,7 @@
+import HTTPClient
 import Logging
 import LookoutCore
 import NIOPosix
-import Probing
 import Series
 import Synchronization
 

@@ -1,3 +1,4 @@
+import HTTPClient
 import LookoutCore
 import Series
 import TestSupport
@@ -67,7 +68,7 @@ import Testing
         s.alertmanagers = [AlertmanagerSettings(url: am.url)]
         s.outbox = dir.path + "/outbox"
         s.minBackoff = .milliseconds(100)
-        let n = Notifier(settings: s, clock: clock, transport: CurlTransport(), logger: quietLogger)
+        let n = Notifier(settings: s, clock: clock, transport: HTTPClient(), logger: quietLogger)
         let alert = Alert(
             labels: ["alertname": "TargetDown", "target": "api", "endpoint": "live", "severity": "critical"],
             annotations: ["summary": "api is down"], startsAt: wholeMilliseconds(clock.wallNow),

@@ -1,4 +1,5 @@
 import Config
+import HTTPClient
 import LookoutCore
 import Logging
 import Series
@@ -29,8 +30,8 @@ func counter(_ n: Notifier, _ receiver: String, _ result: String) -> Double? {
     value(n.collect(), "lookout_notifications_total", ["receiver": receiver, "result": result])?.singleValue
 }
 
-func receiverStatus(_ n: Notifier, _ name: String) -> JSON? {
-    n.status()["receivers"]?.arrayValue?.first { $0["name"]?.stringValue == name }
+func receiverStatus(_ n: Notifier, _ name: String) -> NotifierStatus.Receiver? {
+    n.status().receivers.first { $0.name == name }
 }
 
 let quietLogger: Logger = {
@@ -111,7 +112,7 @@ let quietLogger: Logger = {
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("TargetDown", severity: "critical")]))
             for (attempt, wait) in [(1, 1), (2, 2), (3, 4)] {
-                try #require(await idle(n) { t.count == attempt && receiverStatus(n, "oncall")?["consecutiveFailures"] == .number(Double(attempt)) })
+                try #require(await idle(n) { t.count == attempt && receiverStatus(n, "oncall")?.consecutiveFailures == attempt })
                 #expect(n.outboxLength == 1)
                 clock.advance(by: .seconds(wait) - .milliseconds(1))
                 try #require(await idle(n))
@@ -129,9 +130,9 @@ let quietLogger: Logger = {
             }
             #expect(h.count == 1 && h.sum == 7)
             let status = try #require(receiverStatus(n, "oncall"))
-            #expect(status["lastError"] == "HTTP 429")
-            #expect(status["consecutiveFailures"] == 0)
-            #expect(status["lastSuccess"] != .null)
+            #expect(status.lastError == "HTTP 429")
+            #expect(status.consecutiveFailures == 0)
+            #expect(status.lastSuccess != nil)
         }
     }
 
@@ -209,12 +210,12 @@ let quietLogger: Logger = {
         let n = notifier(s, t)
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("A", severity: "critical")]))
-            try #require(await idle(n) { t.count == 1 && receiverStatus(n, "alertmanager/127.0.0.1:9093")?["consecutiveFailures"] == 1 })
+            try #require(await idle(n) { t.count == 1 && receiverStatus(n, "alertmanager/127.0.0.1:9093")?.consecutiveFailures == 1 })
             #expect(t.requests[0].url == "http://127.0.0.1:9093/api/v2/alerts")
-            let oneAlert = n.status()["bytes"]
+            let oneAlert = n.status().bytes
             n.submit(AlertRound(firing: [alert("A", severity: "critical"), alert("B", severity: "critical")]))
             // The batch with both alerts replaces the one with A.
-            try #require(await idle(n) { n.outboxLength == 1 && n.status()["bytes"] != oneAlert })
+            try #require(await idle(n) { n.outboxLength == 1 && n.status().bytes != oneAlert })
             for _ in 0..<3 {
                 clock.advance(by: .seconds(10))
                 try #require(await idle(n))
@@ -247,7 +248,7 @@ let quietLogger: Logger = {
             clock.advance(by: .seconds(2))
             try #require(await idle(n) { t.count == 2 })
             #expect(t.requests[1].url == "http://127.0.0.1:2/new")
-            #expect(receiverStatus(n, "oncall")?["configured"] == false)
+            #expect(receiverStatus(n, "oncall")?.configured == false)
         }
     }
 
@@ -277,9 +278,9 @@ let quietLogger: Logger = {
             #expect(families.map(\.type) == [.counter, .gauge, .histogram])
             #expect(families[0].metrics.map { $0.labels["result"] ?? "" } == ["dropped", "retry", "success"])
             let status = n.status()
-            #expect(status["durable"] == true)
-            #expect(status["length"] == 0)
-            #expect(status["oldestAgeSeconds"] == .null)
+            #expect(status.durable)
+            #expect(status.length == 0)
+            #expect(status.oldestAgeSeconds == nil)
         }
     }
 
@@ -292,11 +293,11 @@ let quietLogger: Logger = {
             n.submit(AlertRound(firing: [alert("TargetSlow")]))
             try #require(await idle(n))
             #expect(!FileIO.exists(dir.path + "/outbox"))
-            #expect(n.status()["durable"] == false)
+            #expect(!n.status().durable)
             n.update(settings: settings(groupWait: .zero))
             try #require(await idle(n) { t.count == 1 })
             #expect(FileIO.exists(dir.path + "/outbox/outbox.log"))
-            #expect(n.status()["durable"] == true)
+            #expect(n.status().durable)
         }
     }
 
@@ -308,8 +309,8 @@ let quietLogger: Logger = {
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("TargetSlow")]))
             try #require(await idle(n) { t.count == 1 })
-            #expect(n.status()["durable"] == false)
-            #expect(n.status()["error"]?.stringValue?.contains("blocker") == true)
+            #expect(!n.status().durable)
+            #expect(n.status().error?.contains("blocker") == true)
         }
     }
 }

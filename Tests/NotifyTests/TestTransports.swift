@@ -1,13 +1,14 @@
-import Dispatch
+import Config
+import HTTPClient
 import LookoutCore
 import Notify
 import Synchronization
 import TestSupport
 
 /// A transport that records requests and answers from a script (then with `fallback`), in memory.
-final class RecordingTransport: NotificationTransport {
+final class RecordingTransport: HTTPTransport {
     private struct State {
-        var requests: [NotificationRequest] = []
+        var requests: [SentRequest] = []
         var script: [TransportOutcome] = []
         var fallback: TransportOutcome = .status(200)
     }
@@ -21,14 +22,20 @@ final class RecordingTransport: NotificationTransport {
         }
     }
 
-    func post(_ request: NotificationRequest) async -> TransportOutcome {
-        state.withLock { s in
-            s.requests.append(request)
+    func execute(_ request: HTTPClientRequest) async -> HTTPResult {
+        let outcome = state.withLock { s in
+            s.requests.append(SentRequest(request))
             return s.script.isEmpty ? s.fallback : s.script.removeFirst()
+        }
+        switch outcome {
+        case .status(let status): return HTTPResult(status: status)
+        case .failed(.connect, let message): return HTTPResult(error: HTTPError(kind: .connect, message: message))
+        case .failed(.timeout, let message): return HTTPResult(error: HTTPError(kind: .timeout, message: message))
+        case .failed(.other, let message): return HTTPResult(error: HTTPError(kind: .other, message: message))
         }
     }
 
-    var requests: [NotificationRequest] { state.withLock { $0.requests } }
+    var requests: [SentRequest] { state.withLock { $0.requests } }
     var count: Int { state.withLock { $0.requests.count } }
 
     func answer(_ outcomes: [TransportOutcome], then fallback: TransportOutcome? = nil) {
@@ -39,72 +46,28 @@ final class RecordingTransport: NotificationTransport {
     }
 }
 
-/// Real HTTP for integration tests: TestSupport's blocking libcurl client, run on a
-/// Dispatch thread so the cooperative pool never blocks. Cancellation returns at once
-/// (the blocking request finishes in the background).
-struct CurlTransport: NotificationTransport {
-    func post(_ request: NotificationRequest) async -> TransportOutcome {
-        let shot = OneShot()
-        return await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<TransportOutcome, Never>) in
-                shot.set(c)
-                // `Expect:` off: curl would wait for a 100 Continue before larger bodies.
-                let lines = request.headers.map { "\($0.0): \($0.1)" } + ["Expect:"]
-                DispatchQueue.global().async {
-                    let r = TestHTTP.request(
-                        "POST", request.url, body: request.body, headers: lines, timeout: request.timeout.seconds)
-                    shot.resume(r.error.map(Self.classify) ?? .status(r.status))
-                }
-            }
-        } onCancel: {
-            shot.resume(.failed(.other, "cancelled"))
-        }
+/// A request as the notifier handed it to the HTTP client.
+struct SentRequest: Sendable {
+    var url: String
+    var method: HTTPMethod
+    var headers: [HTTPHeader]
+    var body: [UInt8]
+    var timeout: Duration
+    var connectTimeout: Duration
+    var followRedirects: Bool
+    var tls: TLSClientConfig?
+
+    init(_ r: HTTPClientRequest) {
+        url = r.url
+        method = r.method
+        headers = r.headers
+        body = r.body ?? []
+        timeout = r.timeout
+        connectTimeout = r.connectTimeout
+        followRedirects = r.followRedirects
+        tls = r.tls
     }
 
-    static func classify(_ error: String) -> TransportOutcome {
-        if error.contains("connect") || error.contains("resolve") { return .failed(.connect, error) }
-        if error.contains("Timeout") || error.contains("timed out") { return .failed(.timeout, error) }
-        return .failed(.other, error)
-    }
-
-    /// Resumes a continuation once, whichever of the request and the cancellation comes first.
-    final class OneShot: Sendable {
-        private struct State {
-            var continuation: CheckedContinuation<TransportOutcome, Never>?
-            var early: TransportOutcome?
-            var done = false
-        }
-
-        private let state = Mutex(State())
-
-        func set(_ c: CheckedContinuation<TransportOutcome, Never>) {
-            let now = state.withLock { s -> TransportOutcome? in
-                if let e = s.early, !s.done {
-                    s.done = true
-                    return e
-                }
-                s.continuation = c
-                return nil
-            }
-            if let now { c.resume(returning: now) }
-        }
-
-        func resume(_ outcome: TransportOutcome) {
-            let c = state.withLock { s -> CheckedContinuation<TransportOutcome, Never>? in
-                guard !s.done else { return nil }
-                if let c = s.continuation {
-                    s.done = true
-                    s.continuation = nil
-                    return c
-                }
-                if s.early == nil { s.early = outcome }
-                return nil
-            }
-            c?.resume(returning: outcome)
-        }
-    }
-}
-
-extension NotificationRequest {
+    func header(_ name: String) -> String? { headers.first { $0.name == name }?.value }
     var text: String { String(decoding: body, as: UTF8.self) }
 }

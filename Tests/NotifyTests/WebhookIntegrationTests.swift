@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Config
 import Glibc
+import HTTPClient
 #endif
 import LookoutCore
 import Series
@@ -30,7 +31,7 @@ import Testing
     }
 
     func notifier(_ s: NotifySettings) -> Notifier {
-        Notifier(settings: s, clock: clock, transport: CurlTransport(), logger: quietLogger, externalURL: "http://lookout.test:9477")
+        Notifier(settings: s, clock: clock, transport: HTTPClient(), logger: quietLogger, externalURL: "http://lookout.test:9477")
     }
 
     func alert(_ name: String, target: String, severity: String = "warning", endpoint: String = "ready") -> Alert {
@@ -236,8 +237,8 @@ import Testing
         try await whileRunning(n) {
             n.submit(AlertRound(firing: [alert("TargetSlow", target: "api")]))
             #expect(await waitUntil { counter(n, "oncall", "retry") ?? 0 >= 1 && counter(n, "bad", "dropped") == 1 })
-            #expect(receiverStatus(n, "oncall")?["lastError"]?.stringValue?.hasPrefix("timeout") == true)
-            #expect(receiverStatus(n, "bad")?["lastError"] == "HTTP 400")
+            #expect(receiverStatus(n, "oncall")?.lastError?.hasPrefix("timeout") == true)
+            #expect(receiverStatus(n, "bad")?.lastError == "HTTP 400")
             server.set("/slow", status: 200)
             #expect(await waitUntil { counter(n, "oncall", "success") == 1 && n.outboxLength == 0 })
             #expect(server.received("/bad").count == 1)
@@ -261,7 +262,7 @@ import Testing
         do {
             first.submit(AlertRound(firing: ["a", "b", "c"].map { alert("TargetDown", target: $0, severity: "critical") }))
             #expect(await waitUntil { first.outboxLength == 3 && (counter(first, "oncall", "retry") ?? 0) >= 2 })
-            #expect(receiverStatus(first, "oncall")?["lastError"]?.stringValue?.hasPrefix("connect") == true)
+            #expect(receiverStatus(first, "oncall")?.lastError?.hasPrefix("connect") == true)
         }
         task.cancel()
         _ = await task.result
@@ -281,16 +282,16 @@ import Testing
             #expect(await waitUntil { server.received("/hook").count == 3 && second.outboxLength == 0 })
             let targets = try bodies(server).compactMap { $0["groupLabels"]?["target"]?.stringValue }
             #expect(targets.sorted() == ["a", "b", "c"])
-            let replay = second.status()["replay"]
-            #expect(replay?["restored"] == 3)
-            #expect(replay?["tornTail"] == true)
-            #expect(replay?["discardedBytes"] == .number(Double(partial.count / 2)))
+            let replay = second.status().replay
+            #expect(replay.restored == 3)
+            #expect(replay.tornTail)
+            #expect(replay.discardedBytes == partial.count / 2)
             #expect(counter(second, "oncall", "success") == 3)
         }
         // Delivered means acknowledged on disk: a third start has nothing to send.
         let third = notifier(up)
         try await whileRunning(third) {
-            #expect(await waitUntil { third.status()["replay"]?["restored"] == 0 })
+            #expect(await waitUntil { third.status().replay.restored == 0 })
             try await Task.sleep(for: .milliseconds(300))
             #expect(server.received("/hook").count == 3)
         }

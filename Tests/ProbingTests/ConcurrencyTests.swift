@@ -1,3 +1,4 @@
+import HTTPClient
 import LookoutCore
 import Testing
 import TestSupport
@@ -15,7 +16,7 @@ import TestSupport
             let start = SystemClock().now
             let results = await withTaskGroup(of: HTTPResult.self) { group in
                 for i in 0..<200 {
-                    group.addTask { await client.execute(HTTPRequest(url: server.url("/delay/1?i=\(i)"))) }
+                    group.addTask { await client.execute(HTTPClientRequest(url: server.url("/delay/1?i=\(i)"))) }
                 }
                 var all: [HTTPResult] = []
                 for await r in group { all.append(r) }

@@ -1,4 +1,5 @@
 import Exposition
+import HTTPClient
 import LookoutCore
 import Series
 import Testing
@@ -172,9 +173,7 @@ import TestSupport
             let syntaxError = scrapeStatus?.error ?? ""
             #expect(syntaxError.contains("line 4"), "\(syntaxError)")
             #expect(syntaxError.contains("text 0.0.4"), "\(syntaxError)")
-            let json = prober.targetsStatus().first { $0.name == "api" }?.json
-            #expect(json?["scrape"]?["valid"] == false)
-            #expect(json?["scrape"]?["error"]?.stringValue == syntaxError)
+            #expect(scrapeStatus?.valid == false)
 
             // OpenMetrics without # EOF.
             server.set("/metrics", body: "# TYPE a gauge\na 1\n", headers: Self.openMetricsType)

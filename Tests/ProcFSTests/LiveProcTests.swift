@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLookout
 import ProcFS
 import TestSupport
 import Testing
@@ -62,7 +61,7 @@ import Testing
     }
 
     @Test func keptOpenSchedstatReadsFreshValues() throws {
-        let tid = lookout_gettid()
+        let tid = currentThreadID()
         let file = fs.threadFile(pid: getpid(), tid: tid, "schedstat")
         let buffer = ReadBuffer()
         let before = try file.read(buffer, Schedstat.parse)?.runNanoseconds ?? .max

@@ -1,6 +1,7 @@
 import LookoutCore
 import Sampling
 import Testing
+import TestSupport
 
 @testable import Profiles
 

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLookout
 import CProtobuf
 import LookoutCore
 import Sampling
@@ -76,30 +75,6 @@ struct DecodedProfile {
         return DecodedProfile(
             strings: strings, sampleTypes: sampleTypes, periodType: periodType, period: m.period, timeNanos: m.time_nanos,
             durationNanos: m.duration_nanos, functions: functions, locations: locations, samples: samples, comments: comments)
-    }
-}
-
-/// Decompresses a gzip stream (nil when it is corrupt or truncated).
-func gunzip(_ bytes: [UInt8]) -> [UInt8]? {
-    guard let z = lookout_inflater_new() else { return nil }
-    defer { lookout_inflater_free(z) }
-    var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 1 << 16)
-    var offset = 0
-    while true {
-        var consumed = 0
-        var produced = 0
-        let rc = bytes.withUnsafeBufferPointer { input in
-            chunk.withUnsafeMutableBufferPointer { o in
-                lookout_inflater_step(
-                    z, input.baseAddress! + offset, input.count - offset, &consumed, o.baseAddress, o.count, &produced)
-            }
-        }
-        offset += consumed
-        out += chunk[0..<produced]
-        if rc == 1 { return out }
-        if rc < 0 { return nil }
-        if consumed == 0 && produced == 0 { return nil }
     }
 }
 

@@ -1,7 +1,7 @@
 import Config
+import HTTPClient
 import Logging
 import LookoutCore
-import Probing
 import Series
 import TestSupport
 import Testing

@@ -1,6 +1,6 @@
 import Config
+import HTTPClient
 import LookoutCore
-import Probing
 import Series
 import TestSupport
 import Testing
@@ -48,10 +48,10 @@ import Testing
         #expect(a.queue.batchSendDeadline == .seconds(5))
         #expect(a.queue.minBackoff == .milliseconds(30))
         #expect(a.queue.maxBackoff == .seconds(5))
-        #expect(a.http.requestHeaders.headers == [HTTPHeader("X-Scope-OrgID", "team-a"), HTTPHeader("Authorization", "Bearer s3cret")])
+        #expect(HTTPClientRequest(url: a.url, config: a.http).headers == [HTTPHeader("X-Scope-OrgID", "team-a"), HTTPHeader("Authorization", "Bearer s3cret")])
         let b = settings.endpoints[1]
         #expect(!b.keeps("lookout_thread_cpu_seconds_total") && b.keeps("up"))
-        #expect(b.http.requestHeaders.basic?.username == "u")
+        #expect(HTTPClientRequest(url: b.url, config: b.http).basicAuth?.username == "u")
         #expect(b.http.tls?.insecureSkipVerify == true)
     }
 

@@ -1,4 +1,3 @@
-import CLookout
 import LookoutCore
 import TestSupport
 import Testing
@@ -14,12 +13,6 @@ extension AuthDecision {
         case .check(let check): check()
         }
     }
-}
-
-func bcrypt(_ password: String, cost: Int = 4) -> String {
-    var out = [CChar](repeating: 0, count: 128)
-    precondition(lookout_bcrypt_hash(password, Int32(cost), &out, out.count) == 0)
-    return String(cString: out)
 }
 
 @Suite struct WebConfigTests {

@@ -1,3 +1,4 @@
+import HTTPClient
 import LookoutCore
 import Probing
 
@@ -22,15 +23,15 @@ enum ProbingBenchmarks {
         ]
     }
 
-    static func setUp() throws -> (HTTPClient, HTTPRequest, EndpointSettings) {
+    static func setUp() throws -> (HTTPClient, HTTPClientRequest, EndpointSettings) {
         let port = try Native.httpOKServer()
         let client = HTTPClient()
         Cleanup.add { client.shutdown() }
         let url = "http://127.0.0.1:\(port)/health/live"
-        return (client, HTTPRequest(url: url, timeout: .seconds(5)), EndpointSettings(url: url))
+        return (client, HTTPClientRequest(url: url, timeout: .seconds(5)), EndpointSettings(url: url))
     }
 
-    static func probe(_ client: HTTPClient, _ request: HTTPRequest, _ endpoint: EndpointSettings) async {
+    static func probe(_ client: HTTPClient, _ request: HTTPClientRequest, _ endpoint: EndpointSettings) async {
         let result = await client.execute(request)
         let outcome = ProbeEvaluation.evaluate(result, endpoint: endpoint, at: WallTime(nanosecondsSinceEpoch: 0))
         if !outcome.success { fatalError("probe failed: \(outcome.error ?? "status \(outcome.status)")") }

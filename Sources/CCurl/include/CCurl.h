@@ -34,4 +34,15 @@ static inline int lookout_curl_msg_is_done(const CURLMsg *msg) { return msg->msg
 
 /// The result code of a finished transfer (`CURLMsg.data.result`; a union Swift cannot read).
 static inline CURLcode lookout_curl_msg_result(const CURLMsg *msg) { return msg->data.result; }
+
+/// Parses `url` into `u` as libcurl parses what it fetches: a scheme is required (none is
+/// guessed), spaces and control characters are refused.
+static inline CURLUcode lookout_curl_url_parse(CURLU *u, const char *url) { return curl_url_set(u, CURLUPART_URL, url, 0); }
+
+/// One part of a parsed URL (`CURLUPART_SCHEME`, `_HOST`, `_PORT`, ...), NULL when the URL has
+/// none; free it with `curl_free`.
+static inline char *lookout_curl_url_part(CURLU *u, CURLUPart part) {
+    char *out = NULL;
+    return curl_url_get(u, part, &out, 0) == CURLUE_OK ? out : NULL;
+}
 #endif

@@ -1,7 +1,7 @@
 #ifndef LOOKOUT_CLOOKOUT_H
 #define LOOKOUT_CLOOKOUT_H
 // Small typed wrappers over C APIs Swift cannot call directly (macros, variadics)
-// or that are simplest to use from one place: zlib, crypt(3), HMAC-SHA256, syscalls.
+// or that are simplest to use from one place: zlib, crypt(3), HMAC-SHA256, sysconf.
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -19,23 +19,11 @@ uint32_t lookout_crc32(const uint8_t *in, size_t n);
 /// `crc` (a CRC-32 of earlier bytes, 0 for none) continued over `n` more bytes.
 uint32_t lookout_crc32_update(uint32_t crc, const uint8_t *in, size_t n);
 
-/// A streaming gzip/zlib decompressor with an output limit (guards against compression bombs).
-typedef struct lookout_inflater lookout_inflater;
-lookout_inflater *lookout_inflater_new(void);
-void lookout_inflater_free(lookout_inflater *z);
-/// Feeds `n` bytes; writes up to `cap` bytes to `out`, sets *consumed and *produced.
-/// Returns 0 = need more input or output space, 1 = stream end, -1 = corrupt data.
-int lookout_inflater_step(lookout_inflater *z, const uint8_t *in, size_t n, size_t *consumed,
-                          uint8_t *out, size_t cap, size_t *produced);
-
 // MARK: crypt(3)
 
 /// Checks `password` against a crypt(3) hash (bcrypt `$2y$`/`$2b$`/`$2a$` among others).
 /// Returns 1 when it matches, 0 when not, -1 when the hash is malformed.
 int lookout_crypt_check(const char *password, const char *hash);
-/// Makes a bcrypt hash of `password` with the given cost (4..31); writes it to `out` (>= 128 bytes).
-/// Returns 0 on success.
-int lookout_bcrypt_hash(const char *password, int cost, char *out, size_t cap);
 
 // MARK: HMAC / SHA-256 (OpenSSL libcrypto)
 
@@ -44,9 +32,8 @@ int lookout_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, 
 /// SHA-256 of `data`; writes 32 bytes to `out`. Returns 0 on success.
 int lookout_sha256(const uint8_t *data, size_t n, uint8_t out[32]);
 
-// MARK: syscalls
+// MARK: sysconf
 
-pid_t lookout_gettid(void);
 /// The size of a page.
 long lookout_page_size(void);
 /// Ticks per second of /proc's time counters (USER_HZ).

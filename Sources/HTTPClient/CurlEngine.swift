@@ -11,7 +11,7 @@ import Glibc
 /// thread through the queue; from then on only the curl thread touches its mutable parts,
 /// except `cancelled`, which the cancelling task sets.
 final class Transfer: @unchecked Sendable {
-    let request: HTTPRequest
+    let request: HTTPClientRequest
     /// Set before the transfer is queued; resumed exactly once, on the curl thread.
     var continuation: CheckedContinuation<HTTPResult, Never>?
     let cancelled = Atomic<Bool>(false)
@@ -24,7 +24,7 @@ final class Transfer: @unchecked Sendable {
     var limitExceeded = false
     let errorBuffer: UnsafeMutablePointer<CChar>
 
-    init(request: HTTPRequest) {
+    init(request: HTTPClientRequest) {
         self.request = request
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(to: 0)

@@ -55,7 +55,7 @@ struct Routes: Sendable {
         let prober = self.prober
         // The exposition and the JSON APIs grow with the targets: encoded off the event loop.
         router.add(
-            Route(["GET"], "/api/v1/targets", handler: .offloaded { _ in .json(Array(prober.targetsJSON().serialized().utf8)) }))
+            Route(["GET"], "/api/v1/targets", handler: .offloaded { _ in .json(Array(TargetsAPI.json(prober.targetsStatus()).serialized().utf8)) }))
         let rules = self.rules
         router.add(
             Route(["GET"], "/api/v1/alerts", handler: .offloaded { _ in .json(Array(rules.alertsJSON().serialized().utf8)) }))

@@ -9,7 +9,7 @@ import LookoutCore
 /// enforces the connect and total timeouts. The thread starts with the first request.
 ///
 /// Call `shutdown()` when done; it cancels what is still running and joins the thread.
-public final class HTTPClient: Sendable {
+public final class HTTPClient: HTTPTransport {
     private let engine: CurlEngine
 
     /// - Parameters:
@@ -24,7 +24,7 @@ public final class HTTPClient: Sendable {
 
     /// Runs one request. Never throws: transport failures are in `HTTPResult.error`.
     /// Cancelling the calling task aborts the transfer and returns an error of kind `cancelled`.
-    public func execute(_ request: HTTPRequest) async -> HTTPResult {
+    public func execute(_ request: HTTPClientRequest) async -> HTTPResult {
         let transfer = Transfer(request: request)
         let engine = self.engine
         return await withTaskCancellationHandler {
@@ -46,4 +46,11 @@ public final class HTTPClient: Sendable {
     public func shutdown() {
         engine.shutdown()
     }
+}
+
+/// Something that runs HTTP requests: `HTTPClient`, or a test's recording stand-in.
+/// An implementation never throws (transport failures are in `HTTPResult.error`) and returns
+/// promptly, with an error of kind `cancelled`, when the calling task is cancelled.
+public protocol HTTPTransport: Sendable {
+    func execute(_ request: HTTPClientRequest) async -> HTTPResult
 }

@@ -1,39 +1,36 @@
 import Config
+import HTTPClient
 import LookoutCore
 import Notify
-import Probing
-import TestSupport
 import Testing
+import TestSupport
 
-@testable import Agent
-
-/// The notifier's requests on the agent's libcurl client carry the receiver's HTTP client
-/// config: headers, TLS and redirects.
+/// The notifier's requests on the libcurl client carry the receiver's HTTP client config:
+/// headers, TLS and redirects.
 @Suite struct NotificationTransportTests {
     @Test func headersAndRedirectsAsConfigured() async throws {
         let server = try TestServer()
         server.set("/moved", status: 302, headers: ["Location": "/hook"])
         let client = HTTPClient()
         defer { client.shutdown() }
-        let transport = CurlNotificationTransport(client: client)
         let body = Array(#"{"alerts":[]}"#.utf8)
         let headers = [("Content-Type", "application/json"), ("X-Tenant", "blue")]
 
         var config = HTTPClientConfig(timeout: .seconds(5))
-        let direct = await transport.post(
-            NotificationRequest(url: server.url("/hook"), headers: headers, body: body, client: config))
+        let direct = await send(
+            client, NotificationRequest(url: server.url("/hook"), headers: headers, body: body, client: config))
         #expect(direct == .status(404))
         let got = try #require(server.received("/hook").first)
         #expect(got.method == "POST" && got.body == #"{"alerts":[]}"#)
         #expect(got.headers["X-Tenant"] == "blue")
 
-        let notFollowed = await transport.post(
-            NotificationRequest(url: server.url("/moved"), headers: headers, body: body, client: config))
+        let notFollowed = await send(
+            client, NotificationRequest(url: server.url("/moved"), headers: headers, body: body, client: config))
         #expect(notFollowed == .status(302))
         #expect(server.received("/hook").count == 1)
         config.followRedirects = true
-        let followed = await transport.post(
-            NotificationRequest(url: server.url("/moved"), headers: headers, body: body, client: config))
+        let followed = await send(
+            client, NotificationRequest(url: server.url("/moved"), headers: headers, body: body, client: config))
         #expect(followed == .status(404))
         #expect(server.received("/hook").count == 2)
     }
@@ -42,9 +39,9 @@ import Testing
         let server = try await TLSTestServer()
         let client = HTTPClient()
         defer { client.shutdown() }
-        let transport = CurlNotificationTransport(client: client)
         func post(_ tls: TLSClientConfig?) async -> TransportOutcome {
-            await transport.post(
+            await send(
+                client,
                 NotificationRequest(
                     url: server.url("/ok"), headers: [], body: Array("{}".utf8),
                     client: HTTPClientConfig(tls: tls, timeout: .seconds(5))))
@@ -57,4 +54,9 @@ import Testing
         }
         #expect(await post(TLSClientConfig(insecureSkipVerify: true)) == .status(200))
     }
+}
+
+/// One notification POST the way the notifier sends it.
+private func send(_ client: HTTPClient, _ request: NotificationRequest) async -> TransportOutcome {
+    TransportOutcome(await client.execute(request.httpRequest))
 }

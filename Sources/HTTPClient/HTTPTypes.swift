@@ -7,7 +7,7 @@ public enum HTTPMethod: String, Sendable, Hashable {
 
 /// One request for `HTTPClient.execute`. Timeouts are enforced by libcurl itself, so a
 /// server that never answers costs one idle socket until the deadline, nothing more.
-public struct HTTPRequest: Sendable, Hashable {
+public struct HTTPClientRequest: Sendable, Hashable {
     public var method: HTTPMethod
     public var url: String
     /// Extra request headers, e.g. `("Accept", "application/json")`. `User-Agent` is set by the client.
@@ -45,6 +45,31 @@ public struct HTTPRequest: Sendable, Hashable {
         self.acceptCompressed = acceptCompressed
         self.basicAuth = basicAuth
         self.tls = tls
+    }
+}
+
+extension HTTPClientRequest {
+    /// A request as a server's client config says: its headers, then `Authorization` for a
+    /// bearer token (basic credentials are sent by libcurl itself, never to another host
+    /// after a redirect), then `headers`; its TLS, timeouts and redirects. `timeout` overrides
+    /// the config's (the connect timeout never exceeds the total).
+    public init(
+        method: HTTPMethod = .get, url: String, config: HTTPClientConfig, headers extra: [HTTPHeader] = [],
+        body: [UInt8]? = nil, timeout: Duration? = nil, bodyLimit: Int = 10 << 20, acceptCompressed: Bool = true
+    ) {
+        var headers = config.headers
+        var basic: BasicAuth?
+        switch config.auth {
+        case .basic(let credentials)?: basic = credentials
+        case let auth?: headers.append(auth.header)
+        case nil: break
+        }
+        headers += extra
+        let total = timeout ?? config.timeout
+        self.init(
+            method: method, url: url, headers: headers, body: body, timeout: total,
+            connectTimeout: min(config.connectTimeout, total), followRedirects: config.followRedirects,
+            bodyLimit: bodyLimit, acceptCompressed: acceptCompressed, basicAuth: basic, tls: config.tls)
     }
 }
 

@@ -1,3 +1,4 @@
+import GoFormat
 import LookoutCore
 import Rules
 
@@ -305,7 +306,7 @@ enum StatusPage {
 
 
     static func seconds(_ s: Double) -> String {
-        s >= 1 ? "\(Double(Int(s * 100)) / 100) s" : "\(Int((s * 1000).rounded())) ms"
+        s >= 1 ? GoFloat.formatFixed(s, verb: "f", precision: 2) + " s" : GoFloat.formatFixed(s * 1000, verb: "f", precision: 0) + " ms"
     }
 
     static func ago(_ d: Duration) -> String {

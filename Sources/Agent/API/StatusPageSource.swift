@@ -68,12 +68,12 @@ struct StatusPageSource: Sendable {
             }
         }
         let outbox = notifier.status()
-        m.outboxLength = Int(outbox["length"]?.doubleValue ?? 0)
-        if let age = outbox["oldestAgeSeconds"]?.doubleValue { m.outboxOldestAge = .seconds(age) }
-        for r in outbox["receivers"]?.arrayValue ?? [] {
-            var detail = "\(Int(r["success"]?.doubleValue ?? 0)) delivered, \(Int(r["pending"]?.doubleValue ?? 0)) pending"
-            if let error = r["lastError"]?.stringValue, !error.isEmpty { detail += ", last error: \(error)" }
-            m.receivers.append(.init(name: r["name"]?.stringValue ?? "", detail: detail))
+        m.outboxLength = outbox.length
+        if let age = outbox.oldestAgeSeconds { m.outboxOldestAge = .seconds(age) }
+        for r in outbox.receivers {
+            var detail = "\(Int(r.success)) delivered, \(r.pending) pending"
+            if let error = r.lastError, !error.isEmpty { detail += ", last error: \(error)" }
+            m.receivers.append(.init(name: r.name, detail: detail))
         }
         if remoteWriter.currentSettings != nil {
             m.walBytes = remoteWriter.metrics.walBytes

@@ -3,7 +3,7 @@ import LookoutCore
 import Testing
 import TestSupport
 
-@testable import Probing
+@testable import HTTPClient
 
 /// The client against a real local server: every failure mode gives the right error
 /// kind and honest timings. Cases run concurrently within a test to keep the suite short.
@@ -12,7 +12,7 @@ import TestSupport
         let server = try TestServer()
         let client = HTTPClient()
         defer { client.shutdown() }
-        let r = await client.execute(HTTPRequest(url: server.url("/ok")))
+        let r = await client.execute(HTTPClientRequest(url: server.url("/ok")))
         #expect(r.error == nil)
         #expect(r.status == 200)
         #expect(String(decoding: r.body, as: UTF8.self) == "ok")
@@ -35,7 +35,7 @@ import TestSupport
         // Larger than libcurl's `Expect: 100-continue` threshold, with a NUL inside.
         let payload = Array("{\"alerts\":[\"".utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 3000) + Array("\"]}".utf8)
         let r = await client.execute(
-            HTTPRequest(
+            HTTPClientRequest(
                 method: .post, url: server.url("/hook"),
                 headers: [HTTPHeader("Content-Type", "application/json"), HTTPHeader("X-Lookout-Signature", "sha256=ab")],
                 body: payload))
@@ -55,10 +55,10 @@ import TestSupport
         let client = HTTPClient()
         defer { client.shutdown() }
         server.set("/moved", status: 302, body: "", headers: ["Location": "/ok"])
-        async let notFollowed = client.execute(HTTPRequest(url: server.url("/moved")))
-        async let followed = client.execute(HTTPRequest(url: server.url("/moved"), followRedirects: true))
+        async let notFollowed = client.execute(HTTPClientRequest(url: server.url("/moved")))
+        async let followed = client.execute(HTTPClientRequest(url: server.url("/moved"), followRedirects: true))
         async let authed = client.execute(
-            HTTPRequest(url: server.url("/auth"), basicAuth: BasicAuth(username: "u", password: Secret("p w"))))
+            HTTPClientRequest(url: server.url("/auth"), basicAuth: BasicAuth(username: "u", password: Secret("p w"))))
         let (a, b, c) = await (notFollowed, followed, authed)
         #expect(a.status == 302)
         #expect(a.header("location") == "/ok")
@@ -75,7 +75,7 @@ import TestSupport
         defer { client.shutdown() }
         let refusedPort = Net.freePort()
         func get(_ url: String, timeout: Duration = .seconds(5), limit: Int = 10 << 20) async -> HTTPResult {
-            await client.execute(HTTPRequest(url: url, timeout: timeout, bodyLimit: limit))
+            await client.execute(HTTPClientRequest(url: url, timeout: timeout, bodyLimit: limit))
         }
         async let status500 = get(server.url("/status/500"))
         async let garbage = get(server.url("/garbage"))
@@ -112,9 +112,9 @@ import TestSupport
         let client = HTTPClient()
         defer { client.shutdown() }
         let start = SystemClock().now
-        async let slow = client.execute(HTTPRequest(url: server.url("/delay/3"), timeout: .seconds(5)))
-        async let hang = client.execute(HTTPRequest(url: server.url("/hang"), timeout: .seconds(1)))
-        async let trickle = client.execute(HTTPRequest(url: server.url("/trickle/10"), timeout: .milliseconds(2500)))
+        async let slow = client.execute(HTTPClientRequest(url: server.url("/delay/3"), timeout: .seconds(5)))
+        async let hang = client.execute(HTTPClientRequest(url: server.url("/hang"), timeout: .seconds(1)))
+        async let trickle = client.execute(HTTPClientRequest(url: server.url("/trickle/10"), timeout: .milliseconds(2500)))
         let h = await hang
         let hangWall = (SystemClock().now - start).seconds
         let (s, t) = await (slow, trickle)
@@ -142,11 +142,11 @@ import TestSupport
         let client = HTTPClient()
         defer { client.shutdown() }
         // Warm the server's cache of the compressed body so the request measures the client.
-        let warm = await client.execute(HTTPRequest(url: server.url("/gzipbomb/256"), bodyLimit: 1 << 30, acceptCompressed: false))
+        let warm = await client.execute(HTTPClientRequest(url: server.url("/gzipbomb/256"), bodyLimit: 1 << 30, acceptCompressed: false))
         let compressedSize = warm.body.count
         #expect(compressedSize > 0 && compressedSize < 2 << 20)
 
-        let r = await client.execute(HTTPRequest(url: server.url("/gzipbomb/256"), bodyLimit: 1 << 20))
+        let r = await client.execute(HTTPClientRequest(url: server.url("/gzipbomb/256"), bodyLimit: 1 << 20))
         #expect(r.error?.kind == .limit, "\(String(describing: r.error))")
         #expect(r.body.count <= 1 << 20)
         #expect(r.body.count > (1 << 20) - 64 << 10)
@@ -154,7 +154,7 @@ import TestSupport
         // Stopped long before the whole compressed body (which inflates to 256 MiB) arrived.
         #expect(r.wireBytes < compressedSize / 2, "read \(r.wireBytes) of \(compressedSize) compressed bytes")
 
-        let small = await client.execute(HTTPRequest(url: server.url("/gzipbomb/2"), bodyLimit: 4 << 20))
+        let small = await client.execute(HTTPClientRequest(url: server.url("/gzipbomb/2"), bodyLimit: 4 << 20))
         #expect(small.error == nil)
         #expect(small.body.count == 2 << 20)
     }
@@ -163,8 +163,8 @@ import TestSupport
         let server = try TestServer()
         let client = HTTPClient()
         defer { client.shutdown() }
-        let first = await client.execute(HTTPRequest(url: server.url("/ok")))
-        let second = await client.execute(HTTPRequest(url: server.url("/status/204")))
+        let first = await client.execute(HTTPClientRequest(url: server.url("/ok")))
+        let second = await client.execute(HTTPClientRequest(url: server.url("/status/204")))
         #expect(first.error == nil && second.error == nil)
         #expect(first.reusedConnection == false)
         #expect(second.reusedConnection == true)
@@ -178,19 +178,19 @@ import TestSupport
         let client = HTTPClient()
         defer { client.shutdown() }
         let url = server.url("/ok")
-        let first = await client.execute(HTTPRequest(url: url, tls: TLSClientConfig(caFile: cert)))
+        let first = await client.execute(HTTPClientRequest(url: url, tls: TLSClientConfig(caFile: cert)))
         #expect(first.error == nil, "\(String(describing: first.error))")
         #expect(first.status == 200)
         #expect(first.timings.tls > 0)
         #expect(!first.reusedConnection)
-        let second = await client.execute(HTTPRequest(url: url, tls: TLSClientConfig(caFile: cert)))
+        let second = await client.execute(HTTPClientRequest(url: url, tls: TLSClientConfig(caFile: cert)))
         #expect(second.status == 200)
         #expect(second.reusedConnection)
         #expect(second.timings.tls == 0 && second.timings.connect == 0)
 
-        let untrusted = await client.execute(HTTPRequest(url: url))
+        let untrusted = await client.execute(HTTPClientRequest(url: url))
         #expect(untrusted.error?.kind == .tls, "\(String(describing: untrusted.error))")
-        let insecure = await client.execute(HTTPRequest(url: url, tls: TLSClientConfig(insecureSkipVerify: true)))
+        let insecure = await client.execute(HTTPClientRequest(url: url, tls: TLSClientConfig(insecureSkipVerify: true)))
         #expect(insecure.status == 200)
     }
 
@@ -199,7 +199,7 @@ import TestSupport
         let client = HTTPClient()
         defer { client.shutdown() }
         let start = SystemClock().now
-        let task = Task { await client.execute(HTTPRequest(url: server.url("/hang"), timeout: .seconds(30))) }
+        let task = Task { await client.execute(HTTPClientRequest(url: server.url("/hang"), timeout: .seconds(30))) }
         try await Task.sleep(for: .milliseconds(200))
         task.cancel()
         let r = await task.value
@@ -209,22 +209,22 @@ import TestSupport
         // Cancelled before it starts.
         let pre = Task {
             withUnsafeCurrentTask { $0?.cancel() }
-            return await client.execute(HTTPRequest(url: server.url("/hang"), timeout: .seconds(30)))
+            return await client.execute(HTTPClientRequest(url: server.url("/hang"), timeout: .seconds(30)))
         }
         #expect(await pre.value.error?.kind == .cancelled)
 
         // The client still works afterwards.
-        #expect(await client.execute(HTTPRequest(url: server.url("/ok"))).status == 200)
+        #expect(await client.execute(HTTPClientRequest(url: server.url("/ok"))).status == 200)
     }
 
     @Test func shutdownFailsRunningAndLaterRequests() async throws {
         let server = try TestServer()
         let client = HTTPClient()
-        let running = Task { await client.execute(HTTPRequest(url: server.url("/hang"), timeout: .seconds(30))) }
+        let running = Task { await client.execute(HTTPClientRequest(url: server.url("/hang"), timeout: .seconds(30))) }
         #expect(await waitUntil { server.received("/hang").count == 1 })
         client.shutdown()
         #expect(await running.value.error?.kind == .cancelled)
-        #expect(await client.execute(HTTPRequest(url: server.url("/ok"))).error?.kind == .cancelled)
+        #expect(await client.execute(HTTPClientRequest(url: server.url("/ok"))).error?.kind == .cancelled)
         client.shutdown()
 
         let unused = HTTPClient()
