@@ -34,11 +34,9 @@ let package = Package(
     targets: [
         // MARK: C
 
-        /// libcurl: typed wrappers for the variadic setopt/getinfo calls.
-        .target(
-            name: "CCurl",
-            linkerSettings: [.linkedLibrary("curl")]
-        ),
+        /// libcurl, loaded with dlopen on the first request (an agent that sends none never maps
+        /// it nor the libraries it needs): typed wrappers for every call, the variadic ones included.
+        .target(name: "CCurl"),
         /// libyaml's event parser, under the YAML reader in Config.
         .target(
             name: "CYAML",
@@ -67,10 +65,10 @@ let package = Package(
             name: "CSnappy",
             linkerSettings: [.linkedLibrary("snappy")]
         ),
-        /// Small C helpers: zlib streams, crypt(3) for bcrypt, HMAC-SHA256, syscalls.
+        /// Small C helpers: zlib streams, crypt(3) for bcrypt, HMAC-SHA256 (libcrypto, loaded on first use), syscalls.
         .target(
             name: "CLookout",
-            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypt"), .linkedLibrary("crypto")]
+            linkerSettings: [.linkedLibrary("z"), .linkedLibrary("crypt")]
         ),
 
         // MARK: Swift, in pipeline order (a module imports only modules above it)
@@ -209,6 +207,15 @@ let package = Package(
                 "Agent", "LookoutCore", "Config", "GoFormat", "Series", "Probing", "Profiles", "PromQL", "Rules",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            // The release binary maps fewer pages: lld packs its 1.6 MB of relative relocations
+            // into a few KiB (DT_RELR, glibc 2.36+), and no symbol is exported to the dynamic
+            // table (the static Swift runtime's link arguments export every one, 2 MB of tables
+            // and relocations nothing looks up). .symtab stays for symbolizing the agent itself.
+            linkerSettings: [
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                    .when(configuration: .release))
             ]
         ),
 

@@ -2,9 +2,13 @@
 #include "CLookout.h"
 
 #include <crypt.h>
+#include <dlfcn.h>
+#include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -61,13 +65,44 @@ int lookout_crypt_check(const char *password, const char *hash) {
     return result;
 }
 
+// libcrypto is loaded on first use: only signed webhooks and basic auth need it, and an agent
+// without them never maps it.
+static struct {
+    __typeof__(HMAC) *hmac;
+    __typeof__(EVP_sha256) *evp_sha256;
+    __typeof__(SHA256) *sha256;
+} crypto;
+static pthread_once_t crypto_loaded = PTHREAD_ONCE_INIT;
+
+static void *crypto_symbol(void *library, const char *name) {
+    void *f = dlsym(library, name);
+    if (!f) {
+        fprintf(stderr, "lookout: libcrypto.so.3 has no %s: %s\n", name, dlerror());
+        abort();
+    }
+    return f;
+}
+
+static void load_crypto(void) {
+    void *library = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+        fprintf(stderr, "lookout: cannot load OpenSSL's libcrypto (libcrypto.so.3, Debian package libssl3): %s\n", dlerror());
+        abort();
+    }
+    *(void **)&crypto.hmac = crypto_symbol(library, "HMAC");
+    *(void **)&crypto.evp_sha256 = crypto_symbol(library, "EVP_sha256");
+    *(void **)&crypto.sha256 = crypto_symbol(library, "SHA256");
+}
+
 int lookout_hmac_sha256(const uint8_t *key, size_t keylen, const uint8_t *data, size_t n, uint8_t out[32]) {
+    pthread_once(&crypto_loaded, load_crypto);
     unsigned int len = 0;
-    return HMAC(EVP_sha256(), key, (int)keylen, data, n, out, &len) && len == 32 ? 0 : -1;
+    return crypto.hmac(crypto.evp_sha256(), key, (int)keylen, data, n, out, &len) && len == 32 ? 0 : -1;
 }
 
 int lookout_sha256(const uint8_t *data, size_t n, uint8_t out[32]) {
-    return SHA256(data, n, out) ? 0 : -1;
+    pthread_once(&crypto_loaded, load_crypto);
+    return crypto.sha256(data, n, out) ? 0 : -1;
 }
 
 long lookout_page_size(void) { return sysconf(_SC_PAGESIZE); }

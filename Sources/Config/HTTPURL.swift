@@ -35,8 +35,8 @@ public struct HTTPURL: Sendable, Hashable {
     }
 
     public static func check(_ url: String) -> Result<HTTPURL, Problem> {
-        guard let handle = curl_url() else { return .failure(.malformed("out of memory")) }
-        defer { curl_url_cleanup(handle) }
+        guard let handle = lookout_curl_url() else { return .failure(.malformed("out of memory")) }
+        defer { lookout_curl_url_cleanup(handle) }
         let rc = lookout_curl_url_parse(handle, url)
         guard rc == CURLUE_OK else {
             if url.utf8.contains(where: { $0 <= 32 || $0 == 127 }) { return .failure(.whitespace) }
@@ -44,12 +44,12 @@ public struct HTTPURL: Sendable, Hashable {
             case CURLUE_NO_HOST, CURLUE_BAD_SCHEME, CURLUE_UNSUPPORTED_SCHEME, CURLUE_MALFORMED_INPUT:
                 return .failure(.notHTTP)
             default:
-                return .failure(.malformed(String(cString: curl_url_strerror(rc))))
+                return .failure(.malformed(String(cString: lookout_curl_url_strerror(rc))))
             }
         }
         func part(_ p: CURLUPart) -> String? {
             guard let c = lookout_curl_url_part(handle, p) else { return nil }
-            defer { curl_free(c) }
+            defer { lookout_curl_free(c) }
             return String(cString: c)
         }
         guard let scheme = part(CURLUPART_SCHEME), scheme == "http" || scheme == "https",

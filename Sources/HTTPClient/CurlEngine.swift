@@ -32,13 +32,15 @@ final class Transfer: @unchecked Sendable {
 
     deinit {
         errorBuffer.deallocate()
-        if let headerList { curl_slist_free_all(headerList) }
+        if let headerList { lookout_curl_slist_free_all(headerList) }
     }
 }
 
 /// Owns the curl multi handle and the one thread that drives it. Callers only queue
 /// transfers and cancellations under a lock and wake the thread; all libcurl calls except
-/// `curl_multi_wakeup` (which is thread-safe) happen on that thread.
+/// `curl_multi_wakeup` (which is thread-safe) happen on that thread. libcurl is loaded and
+/// initialised, and the handles made, with the first request: an agent that sends none
+/// never maps libcurl nor the libraries it brings.
 final class CurlEngine: @unchecked Sendable {
     private struct Queue {
         var adds: [Transfer] = []
@@ -49,8 +51,11 @@ final class CurlEngine: @unchecked Sendable {
     }
 
     private let queue = Mutex(Queue())
-    private let multi: UnsafeMutableRawPointer
-    private let share: UnsafeMutableRawPointer?
+    /// Made under the queue's lock before the thread starts (with the first request); read
+    /// by the curl thread, and by callers under the lock once `Queue.thread` is set.
+    private var multi: UnsafeMutableRawPointer!
+    private var share: UnsafeMutableRawPointer?
+    private let maxCachedConnections: Int
     private let userAgent: String
 
     // Curl thread only.
@@ -58,12 +63,17 @@ final class CurlEngine: @unchecked Sendable {
     private var idle: [UnsafeMutableRawPointer] = []
     private let maxIdleHandles = 256
 
-    static let globalInit: Bool = curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
+    static let globalInit: Bool = lookout_curl_global_init(Int(CURL_GLOBAL_ALL)) == CURLE_OK
 
     init(maxCachedConnections: Int, userAgent: String) {
-        precondition(Self.globalInit, "curl_global_init failed")
-        multi = curl_multi_init()!
+        self.maxCachedConnections = maxCachedConnections
         self.userAgent = userAgent
+    }
+
+    /// libcurl's global state and the handles, before the thread starts.
+    private func makeHandles() {
+        precondition(Self.globalInit, "curl_global_init failed")
+        multi = lookout_curl_multi_init()!
         // The multi handle's connection cache is shared by all its transfers; its size
         // must cover every connection a round of probes keeps alive, or connections are
         // closed and reopened each round. Per-host connections are not capped: every
@@ -72,7 +82,7 @@ final class CurlEngine: @unchecked Sendable {
         lookout_curl_multi_setopt_long(multi, CURLMOPT_MAXCONNECTS, max(16, maxCachedConnections))
         // DNS answers and TLS sessions live in a share handle, so an easy handle taken
         // fresh from the pool still resumes TLS sessions other handles negotiated.
-        share = curl_share_init()
+        share = lookout_curl_share_init()
         if let share {
             lookout_curl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_DNS.rawValue))
             lookout_curl_share_setopt_long(share, CURLSHOPT_SHARE, Int(CURL_LOCK_DATA_SSL_SESSION.rawValue))
@@ -81,24 +91,25 @@ final class CurlEngine: @unchecked Sendable {
 
     /// Queues a transfer; false when the engine is shutting down.
     func submit(_ t: Transfer) -> Bool {
-        let needsThread: Bool? = queue.withLock { q in
+        let multi: UnsafeMutableRawPointer? = queue.withLock { q in
             if q.shuttingDown { return nil }
             q.adds.append(t)
-            return q.thread == nil
+            if q.thread == nil { startThread(&q) }
+            return self.multi
         }
-        guard let needsThread else { return false }
-        if needsThread { startThreadIfNeeded() }
-        curl_multi_wakeup(multi)
+        guard let multi else { return false }
+        lookout_curl_multi_wakeup(multi)
         return true
     }
 
     func cancel(_ t: Transfer) {
-        let queued = queue.withLock { q -> Bool in
-            if q.shuttingDown { return false }
+        // Before the first request there is no thread to wake: it reads the cancellation when it starts.
+        let multi = queue.withLock { q -> UnsafeMutableRawPointer? in
+            if q.shuttingDown { return nil }
             q.cancels.append(t)
-            return true
+            return q.thread == nil ? nil : self.multi
         }
-        if queued { curl_multi_wakeup(multi) }
+        if let multi { lookout_curl_multi_wakeup(multi) }
     }
 
     /// Stops the thread: every queued and running transfer finishes as cancelled, then all
@@ -106,22 +117,22 @@ final class CurlEngine: @unchecked Sendable {
     func shutdown() {
         enum Action {
             case none
-            case join(pthread_t)
+            case join(pthread_t, UnsafeMutableRawPointer?)
             case cleanUpHere([Transfer])
         }
         let action = queue.withLock { q -> Action in
             if q.joined { return .none }
             q.shuttingDown = true
             q.joined = true
-            if let thread = q.thread { return .join(thread) }
+            if let thread = q.thread { return .join(thread, self.multi) }
             defer { q.adds = [] }
             return .cleanUpHere(q.adds)
         }
         switch action {
         case .none:
             return
-        case .join(let thread):
-            curl_multi_wakeup(multi)
+        case .join(let thread, let multi):
+            if let multi { lookout_curl_multi_wakeup(multi) }
             pthread_join(thread, nil)
         case .cleanUpHere(let pending):
             // The thread never started: nothing else touches the handles.
@@ -135,20 +146,19 @@ final class CurlEngine: @unchecked Sendable {
         init(_ engine: CurlEngine) { self.engine = engine }
     }
 
-    private func startThreadIfNeeded() {
-        queue.withLock { q in
-            guard q.thread == nil, !q.shuttingDown else { return }
-            var tid = pthread_t()
-            let arg = Unmanaged.passRetained(ThreadBody(self)).toOpaque()
-            let rc = pthread_create(&tid, nil, { arg in
-                let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
-                lookout_curl_name_thread("lookout-http")
-                body.engine.loop()
-                return nil
-            }, arg)
-            precondition(rc == 0, "cannot start the HTTP thread: \(rc)")
-            q.thread = tid
-        }
+    /// Makes the handles and starts the curl thread; under the queue's lock, on the first request.
+    private func startThread(_ q: inout Queue) {
+        makeHandles()
+        var tid = pthread_t()
+        let arg = Unmanaged.passRetained(ThreadBody(self)).toOpaque()
+        let rc = pthread_create(&tid, nil, { arg in
+            let body = Unmanaged<ThreadBody>.fromOpaque(arg!).takeRetainedValue()
+            lookout_curl_name_thread("lookout-http")
+            body.engine.loop()
+            return nil
+        }, arg)
+        precondition(rc == 0, "cannot start the HTTP thread: \(rc)")
+        q.thread = tid
     }
 
     // MARK: The curl thread
@@ -169,24 +179,24 @@ final class CurlEngine: @unchecked Sendable {
                 for t in Array(active.values) { abort(t, message: "the HTTP client was shut down") }
                 break
             }
-            curl_multi_perform(multi, &running)
+            lookout_curl_multi_perform(multi, &running)
             var left: Int32 = 0
-            while let msg = curl_multi_info_read(multi, &left) {
+            while let msg = lookout_curl_multi_info_read(multi, &left) {
                 guard lookout_curl_msg_is_done(msg) != 0, let easy = msg.pointee.easy_handle else { continue }
                 complete(easy, code: lookout_curl_msg_result(msg))
             }
             // Sleeps until a socket is ready, a libcurl timer (timeouts included) is due,
             // or `curl_multi_wakeup` is called.
-            curl_multi_poll(multi, nil, 0, 1000, nil)
+            lookout_curl_multi_poll(multi, 1000)
         }
         cleanup()
     }
 
     private func cleanup() {
-        curl_multi_cleanup(multi)
-        for easy in idle { curl_easy_cleanup(easy) }
+        if let multi { lookout_curl_multi_cleanup(multi) }
+        for easy in idle { lookout_curl_easy_cleanup(easy) }
         idle = []
-        if let share { curl_share_cleanup(share) }
+        if let share { lookout_curl_share_cleanup(share) }
     }
 
     private func start(_ t: Transfer) {
@@ -199,7 +209,7 @@ final class CurlEngine: @unchecked Sendable {
         if let reused = idle.popLast() {
             easy = reused
         } else {
-            guard let fresh = curl_easy_init() else {
+            guard let fresh = lookout_curl_easy_init() else {
                 t.continuation?.resume(returning: HTTPResult(error: HTTPError(kind: .other, message: "curl_easy_init failed")))
                 t.continuation = nil
                 return
@@ -210,7 +220,7 @@ final class CurlEngine: @unchecked Sendable {
         configure(easy, t)
         t.easy = easy
         active[easy] = t
-        let rc = curl_multi_add_handle(multi, easy)
+        let rc = lookout_curl_multi_add_handle(multi, easy)
         if rc != CURLM_OK {
             complete(easy, code: CURLE_FAILED_INIT)
         }
@@ -248,10 +258,10 @@ final class CurlEngine: @unchecked Sendable {
             if r.method == .put { lookout_curl_easy_setopt_string(easy, CURLOPT_CUSTOMREQUEST, "PUT") }
         }
         var list: UnsafeMutablePointer<curl_slist>? = nil
-        for h in r.headers { list = curl_slist_append(list, "\(h.name): \(h.value)") }
+        for h in r.headers { list = lookout_curl_slist_append(list, "\(h.name): \(h.value)") }
         if r.body != nil {
             // Without this, libcurl waits up to a second for "100 Continue" before larger bodies.
-            list = curl_slist_append(list, "Expect:")
+            list = lookout_curl_slist_append(list, "Expect:")
         }
         t.headerList = list
         if let list { lookout_curl_easy_setopt_slist(easy, CURLOPT_HTTPHEADER, list) }
@@ -296,7 +306,7 @@ final class CurlEngine: @unchecked Sendable {
 
     private func complete(_ easy: UnsafeMutableRawPointer, code: CURLcode) {
         guard let t = active.removeValue(forKey: easy) else { return }
-        curl_multi_remove_handle(multi, easy)
+        lookout_curl_multi_remove_handle(multi, easy)
         var status = 0
         lookout_curl_easy_getinfo_long(easy, CURLINFO_RESPONSE_CODE, &status)
         var connects = 0
@@ -316,7 +326,7 @@ final class CurlEngine: @unchecked Sendable {
         var error: HTTPError?
         if code != CURLE_OK {
             let buffered = String(cString: t.errorBuffer)
-            let message = buffered.isEmpty ? String(cString: curl_easy_strerror(code)) : buffered
+            let message = buffered.isEmpty ? String(cString: lookout_curl_easy_strerror(code)) : buffered
             error = Self.classify(code, limitExceeded: t.limitExceeded, message: message, limit: t.request.bodyLimit)
         }
         let result = HTTPResult(
@@ -332,7 +342,7 @@ final class CurlEngine: @unchecked Sendable {
     private func abort(_ t: Transfer, message: String) {
         guard let easy = t.easy, active[easy] === t else { return }
         active.removeValue(forKey: easy)
-        curl_multi_remove_handle(multi, easy)
+        lookout_curl_multi_remove_handle(multi, easy)
         recycle(easy, t)
         t.continuation?.resume(returning: Self.cancelledResult(message))
         t.continuation = nil
@@ -341,15 +351,15 @@ final class CurlEngine: @unchecked Sendable {
     private func recycle(_ easy: UnsafeMutableRawPointer, _ t: Transfer) {
         t.easy = nil
         // Reset keeps the handle's share; options (and pointers into `t`) are cleared.
-        curl_easy_reset(easy)
+        lookout_curl_easy_reset(easy)
         if let list = t.headerList {
-            curl_slist_free_all(list)
+            lookout_curl_slist_free_all(list)
             t.headerList = nil
         }
         if idle.count < maxIdleHandles {
             idle.append(easy)
         } else {
-            curl_easy_cleanup(easy)
+            lookout_curl_easy_cleanup(easy)
         }
     }
 

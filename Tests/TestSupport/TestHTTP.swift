@@ -37,8 +37,8 @@ public enum TestHTTP {
         _ method: String, _ url: String, body: [UInt8]? = nil, headers: [String] = [], timeout: Double = 30,
         extraOptions: ((UnsafeMutableRawPointer) -> Void)? = nil
     ) -> Response {
-        guard let h = curl_easy_init() else { return Response(status: 0, headers: [], body: [], error: "curl init", seconds: 0) }
-        defer { curl_easy_cleanup(h) }
+        guard let h = lookout_curl_easy_init() else { return Response(status: 0, headers: [], body: [], error: "curl init", seconds: 0) }
+        defer { lookout_curl_easy_cleanup(h) }
         let sink = Sink()
         let sinkPtr = Unmanaged.passUnretained(sink).toOpaque()
         lookout_curl_easy_setopt_string(h, CURLOPT_URL, url)
@@ -68,8 +68,8 @@ public enum TestHTTP {
             return count
         }
         var list: UnsafeMutablePointer<curl_slist>? = nil
-        for header in headers { list = curl_slist_append(list, header) }
-        defer { curl_slist_free_all(list) }
+        for header in headers { list = lookout_curl_slist_append(list, header) }
+        defer { lookout_curl_slist_free_all(list) }
         if list != nil { lookout_curl_easy_setopt_slist(h, CURLOPT_HTTPHEADER, list) }
         var bodyCopy = body ?? []
         let rc: CURLcode = bodyCopy.withUnsafeMutableBytes { buf in
@@ -78,13 +78,13 @@ public enum TestHTTP {
                 lookout_curl_easy_setopt_long(h, CURLOPT_POSTFIELDSIZE, buf.count)
             }
             extraOptions?(h)
-            return curl_easy_perform(h)
+            return lookout_curl_easy_perform(h)
         }
         var status = 0
         lookout_curl_easy_getinfo_long(h, CURLINFO_RESPONSE_CODE, &status)
         var total = 0.0
         lookout_curl_easy_getinfo_double(h, CURLINFO_TOTAL_TIME, &total)
-        let error = rc == CURLE_OK ? nil : String(cString: curl_easy_strerror(rc))
+        let error = rc == CURLE_OK ? nil : String(cString: lookout_curl_easy_strerror(rc))
         return Response(status: status, headers: sink.headers, body: sink.body, error: error, seconds: total)
     }
 }
