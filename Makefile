@@ -34,11 +34,13 @@ build: deps
 # Suites named *TimingTests assert wall-clock bounds and *HeavyTests load the CPU for a while;
 # both run after the rest, one at a time, so on a 2-core machine neither starves the other tests.
 # Tests/run-pass keeps each pass' log in .build/ and ends a failed pass with what failed; a
-# wall-clock test that fails is run once more, alone, after its failure is printed.
+# test that fails (not a crash) is run once more, alone, after its failure is printed: in the
+# parallel pass some tests wait for servers and loops on the real clock while hundreds of
+# others share the 2 cores.
 SERIAL := 'TimingTests|HeavyTests'
 test: deps
 	$(SWIFT) build --build-tests
-	SWIFT=$(SWIFT) Tests/run-pass parallel -- --skip $(SERIAL)
+	SWIFT=$(SWIFT) Tests/run-pass parallel --rerun-failed -- --skip $(SERIAL)
 	SWIFT=$(SWIFT) Tests/run-pass serial --rerun-failed -- --filter $(SERIAL) --no-parallel
 	$(MAKE) --no-print-directory check-rules
 
