@@ -18,7 +18,7 @@ public func gunzip(_ bytes: [UInt8]) -> [UInt8]? {
 public func bcrypt(_ password: String, cost: Int = 4) -> String {
     var out = [CChar](repeating: 0, count: 128)
     precondition(lookout_test_bcrypt_hash(password, Int32(cost), &out, out.count) == 0)
-    return String(cString: out)
+    return String(decoding: out.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
 }
 
 /// The calling thread's id (its /proc/PID/task entry).
