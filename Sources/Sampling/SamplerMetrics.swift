@@ -31,6 +31,15 @@ public enum SamplerMetricNames {
     public static let samplerTicks = "lookout_sampler_ticks_total"
     public static let samplerMissedTicks = "lookout_sampler_missed_ticks_total"
     public static let samplerTickDuration = "lookout_sampler_tick_duration_seconds"
+
+    /// Every family the sampler may export.
+    static let all: [String] = [
+        hostCPUSeconds, hostUtilization, hostUtilizationPeak, hostPressureWaiting, cgroupUsage, cgroupThrottledSeconds,
+        cgroupThrottledPeriods, cgroupPeriods, cgroupLimitCores, cgroupWeight, processCPUSeconds, processUtilization,
+        processUtilizationPeak, processes, processThreads, processResidentMemory, processOpenFDs, processContextSwitches,
+        threadCPUSeconds, processBlockedSamples, processMutexWaitSamples, samplerFrequency, samplerEnabled, samplerTicks,
+        samplerMissedTicks, samplerTickDuration,
+    ]
 }
 
 /// The aggregate the tick thread adds each tick to, and where /metrics, the status page and
@@ -71,6 +80,13 @@ public final class SamplerMetrics: MetricsSource, Sendable {
     public var settings: SamplerSettings { published.read { $0.settings } }
 
     public func collect() -> [MetricFamily] { Self.families(published.snapshot, at: clock.now) }
+
+    /// Renders nothing (and takes no snapshot) when the filter wants none of the sampler's families.
+    public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] {
+        if filter.acceptsAll { return collect() }
+        guard SamplerMetricNames.all.contains(where: filter.accepts) else { return [] }
+        return collect().filter { filter.accepts($0.name) }
+    }
 
     /// The families of `s`, with the peaks as of `now`. Names, labels, help texts and bucket
     /// bounds are a contract (DESIGN.md).

@@ -6,6 +6,16 @@ import Synchronization
 /// immutable snapshot (usually through a `SnapshotBox`).
 public protocol MetricsSource: Sendable {
     func collect() -> [MetricFamily]
+    /// The families `filter` accepts, in `collect()`'s order. The default filters
+    /// `collect()`; a source that renders its families on demand can skip the others.
+    func collect(matching filter: FamilyNameFilter) -> [MetricFamily]
+}
+
+extension MetricsSource {
+    public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] {
+        let families = collect()
+        return filter.acceptsAll ? families : families.filter { filter.accepts($0.name) }
+    }
 }
 
 /// A slot where a collector publishes its latest immutable snapshot. Publishing and
@@ -131,27 +141,40 @@ public final class Registry: Sendable {
     ///   sources, scraped ones after the agent's own;
     /// - a scraped family named `lookout_*` is left out;
     /// - metrics are sorted by labels within each family; a duplicate label set keeps the first.
-    public func gather() -> [MetricFamily] {
+    public func gather() -> [MetricFamily] { gather(matching: .all) }
+
+    /// What `gather()` gives, restricted to the families `filter` accepts: the same families
+    /// with the same series (merged, and left out, by the same rules), gathered only from
+    /// what the filter takes. Drops of scrapes not counted yet are still all counted: while
+    /// there are any, the agent's own families that share a root with a scraped one are
+    /// gathered too, to find every clash.
+    public func gather(matching filter: FamilyNameFilter) -> [MetricFamily] {
         let current = sources.withLock { $0 }
-        var merger = FamilyMerger()
         var scraped: [(id: Int, merge: ScrapedMerge)] = []
         for (id, source) in current {
-            switch source {
-            case .own(let s): for f in s.collect() { _ = merger.add(f) }
-            case .scraped(let s): scraped.append((id, merged(s.scrapedTargets(), of: id)))
-            }
+            if case .scraped(let s) = source { scraped.append((id, merged(s.scrapedTargets(), of: id))) }
+        }
+        let counting = !filter.acceptsAll && drops.withLock { $0.isBehind(scraped) }
+        var own = filter
+        if counting { for s in scraped { own = own.union(s.merge.names) } }
+        var merger = FamilyMerger()
+        for (_, source) in current {
+            if case .own(let s) = source { for f in s.collect(matching: own) { _ = merger.add(f) } }
         }
         // Scraped families that clash with the agent's own.
         var clashes: [(merge: Int, family: Int, reason: DroppedFamilyReason)] = []
         for (k, s) in scraped.enumerated() {
-            for (i, f) in s.merge.families.enumerated() {
+            for (i, f) in s.merge.families.enumerated() where counting || filter.accepts(f.name) {
                 if let reason = merger.add(f) { clashes.append((k, i, reason)) }
             }
         }
-        let (counters, warnings) = drops.withLock { $0.record(scraped, clashes) }
+        let complete = filter.acceptsAll || counting
+        let (counters, warnings) = drops.withLock { $0.record(scraped, clashes, complete: complete) }
         for w in warnings { warn(w) }
-        if let counters { _ = merger.add(counters) }
-        return merger.finish()
+        if let counters, own.accepts(counters.name) { _ = merger.add(counters) }
+        var out = merger.finish()
+        if counting { out.removeAll { !filter.accepts($0.name) } }
+        return out
     }
 
     /// The merge of a scraped source's targets, redone only when the source's version changes.
@@ -274,6 +297,8 @@ struct ScrapedMerge: Sendable {
     /// For each family, the indices of the targets whose series it holds.
     let contributors: [[Int]]
     let drops: [(target: Int, reason: DroppedFamilyReason, family: String)]
+    /// The families the merge keeps, and those of the agent's own they can clash with.
+    let names: FamilyNameFilter
 
     init(version: UInt64, _ scraped: [ScrapedTarget]) {
         self.version = version
@@ -295,6 +320,7 @@ struct ScrapedMerge: Sendable {
         families = merger.finish()
         contributors = families.map { byName[$0.name] ?? [] }
         self.drops = drops
+        names = FamilyNameFilter(names: families.map(\.name))
     }
 }
 
@@ -320,14 +346,20 @@ struct DropLedger: Sendable {
     /// `lookout_scrape_dropped_families_total`, rebuilt when a count changes.
     var family: MetricFamily?
 
+    /// Whether these merges hold scrapes whose drops are not counted yet.
+    func isBehind(_ scraped: [(id: Int, merge: ScrapedMerge)]) -> Bool {
+        scraped.contains(where: { countedVersions[$0.id] != $0.merge.version }) || countedVersions.count != scraped.count
+    }
+
     /// Counts the drops of scrapes not counted yet: those of the targets' own merge and the
-    /// `clashes` with the agent's own families found in this gather. Returns the counter
-    /// family (nil before the first drop) and the first drop of each target and reason.
+    /// `clashes` with the agent's own families found in this gather (only when `complete`:
+    /// every scraped family was weighed against them). Returns the counter family (nil
+    /// before the first drop) and the first drop of each target and reason.
     mutating func record(
-        _ scraped: [(id: Int, merge: ScrapedMerge)], _ clashes: [(merge: Int, family: Int, reason: DroppedFamilyReason)]
+        _ scraped: [(id: Int, merge: ScrapedMerge)], _ clashes: [(merge: Int, family: Int, reason: DroppedFamilyReason)],
+        complete: Bool
     ) -> (MetricFamily?, [Drop]) {
-        guard scraped.contains(where: { countedVersions[$0.id] != $0.merge.version }) || countedVersions.count != scraped.count
-        else { return (family, []) }
+        guard complete, isBehind(scraped) else { return (family, []) }
         var fresh: [Drop] = []
         var present = Set<String>()
         for (k, s) in scraped.enumerated() {
