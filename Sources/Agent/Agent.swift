@@ -106,7 +106,7 @@ public final class Agent: Sendable {
             gather: { registry.gather() })
         rules = RuleEngine(
             clock: clock, options: RuleEngine.Options(settings: config.rules, externalURL: config.notify.externalURL ?? externalURL),
-            gather: { registry.gather() })
+            gatherMatching: { registry.gather(matching: $0) })
         let ruleProblems = rules.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText)
         if !ruleProblems.isEmpty { throw Diagnostics(ruleProblems) }
 

@@ -181,17 +181,27 @@ public struct GoTemplate: Sendable {
 
     /// The string literals given to `query` (`query "up"`, `"up" | query`) with their UTF-8
     /// offsets: known before any evaluation, so they can be parsed when the rule loads.
-    public var queryLiterals: [(query: String, offset: Int)] {
+    public var queryLiterals: [(query: String, offset: Int)] { queryUses.literals }
+
+    /// Whether `query` is called with anything but a string literal (a query only known
+    /// when the template runs, which may read any series).
+    public var hasNonLiteralQuery: Bool { queryUses.nonLiteral }
+
+    private var queryUses: (literals: [(query: String, offset: Int)], nonLiteral: Bool) {
         var out: [(query: String, offset: Int)] = []
+        var nonLiteral = false
         func pipeline(_ p: Pipeline) {
             for (i, c) in p.commands.enumerated() {
-                if case .function("query") = c.args[0] {
-                    if c.args.count == 2, case .string(let s, _, let at) = c.args[1] {
+                for (j, a) in c.args.enumerated() {
+                    guard case .function("query") = a else { continue }
+                    if j == 0, c.args.count == 2, case .string(let s, _, let at) = c.args[1] {
                         out.append((s, at))
-                    } else if c.args.count == 1, i > 0, p.commands[i - 1].args.count == 1,
+                    } else if j == 0, c.args.count == 1, i > 0, p.commands[i - 1].args.count == 1,
                         case .string(let s, _, let at) = p.commands[i - 1].args[0]
                     {
                         out.append((s, at))
+                    } else {
+                        nonLiteral = true
                     }
                 }
                 for a in c.args { if case .pipeline(let inner, _) = a { pipeline(inner) } }
@@ -210,7 +220,7 @@ public struct GoTemplate: Sendable {
             }
         }
         walk(nodes)
-        return out
+        return (out, nonLiteral)
     }
 }
 

@@ -81,9 +81,12 @@ public final class RuleEngine: MetricsSource, Sendable {
         let cache = EvaluationCache()
         /// The alerts the last round handed out as firing, by labels.
         var lastFiring: [Labels: Alert] = [:]
+        /// The families the rules can read: what each round gathers.
+        var names: FamilyNameFilter
 
         init(options: Options) {
             self.options = options
+            names = options.retainEverything ? .all : .none
             history = History(policy: options.retainEverything ? .everything : RetentionPolicy(selectors: []), limits: options.historyLimits)
         }
 
@@ -104,16 +107,25 @@ public final class RuleEngine: MetricsSource, Sendable {
     static let durationBounds: [Double] = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]
 
     private let clock: any AgentClock
-    private let gather: @Sendable () -> [MetricFamily]
+    private let gather: @Sendable (FamilyNameFilter) -> [MetricFamily]
     private let state: Mutex<State>
     private let snapshot = Mutex(Snapshot(groups: [], families: []))
 
-    /// - Parameter gather: the current exposition (the agent passes `registry.gather`), read each interval.
-    public init(
+    /// - Parameter gather: the current exposition, read whole each interval.
+    public convenience init(
         clock: any AgentClock, options: Options = Options(), gather: @escaping @Sendable () -> [MetricFamily] = { [] }
     ) {
+        self.init(clock: clock, options: options, gatherMatching: { _ in gather() })
+    }
+
+    /// - Parameter gatherMatching: the families of the current exposition a filter accepts
+    ///   (the agent passes `registry.gather(matching:)`), read each interval with the filter
+    ///   of the loaded rules' names (`familyFilter`).
+    public init(
+        clock: any AgentClock, options: Options = Options(), gatherMatching: @escaping @Sendable (FamilyNameFilter) -> [MetricFamily]
+    ) {
         self.clock = clock
-        self.gather = gather
+        self.gather = gatherMatching
         state = Mutex(State(options: options))
         publish()
     }
@@ -197,6 +209,7 @@ public final class RuleEngine: MetricsSource, Sendable {
             s.groups = fresh
             if !s.options.retainEverything {
                 s.history.setPolicy(RetentionPolicy(expressions: fresh.flatMap { $0.rules.flatMap(\.definition.expressions) }))
+                s.names = RuleNameIndex.filter(groups)
             }
         }
         publish()
@@ -276,6 +289,10 @@ public final class RuleEngine: MetricsSource, Sendable {
         return AlertRound(firing: firing, resolved: resolved)
     }
 
+    /// The families the loaded rules can read, rebuilt when rules load: what each round
+    /// gathers of the exposition.
+    public var familyFilter: FamilyNameFilter { state.withLock { $0.names } }
+
     /// When the next group is due.
     public var nextEvaluation: WallTime? {
         state.withLock { s in s.groups.compactMap(\.nextEvaluation).min() }
@@ -288,7 +305,7 @@ public final class RuleEngine: MetricsSource, Sendable {
         while true {
             try Task.checkCancellation()
             let now = clock.wallNow
-            ingest(gather(), at: now)
+            ingest(gather(familyFilter), at: now)
             onRound(evaluate(at: now))
             let defaultInterval = state.withLock { $0.options.defaultInterval }
             var wait = defaultInterval

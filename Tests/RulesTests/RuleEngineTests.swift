@@ -39,6 +39,18 @@ final class ProbeBoard: Sendable {
     }
 }
 
+/// One interval of `RuleEngine.run` on a manual clock: the loop wakes, reads, evaluates,
+/// and sleeps again.
+func stepRunLoop(_ clock: ManualClock) async {
+    let started = clock.sleepsStarted
+    clock.advance(by: .seconds(1))
+    let deadline = SystemClock().now + .seconds(10)
+    while clock.sleepsStarted <= started || clock.sleeperCount < 1 {
+        if SystemClock().now > deadline { break }
+        try? await Task.sleep(for: .milliseconds(1))
+    }
+}
+
 @Suite struct RuleEngineTests {
     static let defaultRules = (try? FileIO.readText(Repo.path("alerts/lookout.rules.yml"))) ?? ""
 
@@ -60,16 +72,7 @@ final class ProbeBoard: Sendable {
         defer { task.cancel() }
         #expect(await clock.waitForSleepers(1))
 
-        /// One interval: the loop wakes, reads, evaluates, and sleeps again.
-        func step() async {
-            let started = clock.sleepsStarted
-            clock.advance(by: .seconds(1))
-            let deadline = SystemClock().now + .seconds(10)
-            while clock.sleepsStarted <= started || clock.sleeperCount < 1 {
-                if SystemClock().now > deadline { break }
-                try? await Task.sleep(for: .milliseconds(1))
-            }
-        }
+        func step() async { await stepRunLoop(clock) }
 
         func names(_ alerts: [Alert]) -> [String] { alerts.map { $0.labels["alertname"] ?? "" } }
         func lastRound() -> AlertRound { board.rounds.withLock { $0.last } ?? AlertRound() }
