@@ -127,6 +127,13 @@ public final class Notifier: MetricsSource, Sendable {
 
     // MARK: Output
 
+    static let familyNames = ["lookout_notifications_total", "lookout_notification_outbox_length", "lookout_notification_latency_seconds"]
+
+    /// Renders nothing when the filter wants none of the notifier's families.
+    public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] {
+        filter.acceptsAny(of: Self.familyNames) ? filter.restrict(collect()) : []
+    }
+
     /// `lookout_notifications_total{receiver,result}`, `lookout_notification_outbox_length`,
     /// `lookout_notification_latency_seconds`. Reads counters kept by the loop; no I/O.
     public func collect() -> [MetricFamily] {

@@ -12,6 +12,8 @@ public enum StackMetricNames {
     public static let lostSamples = "lookout_profiler_lost_samples_total"
     public static let unwindFailures = "lookout_profiler_unwind_failures_total"
     public static let symbolCacheBytes = "lookout_profiler_symbol_cache_bytes"
+
+    static let all = [stackSampling, samples, lostSamples, unwindFailures, symbolCacheBytes]
 }
 
 /// Reads the perf_event ring buffers of the stack sampler on the sampler's tick (a
@@ -333,6 +335,11 @@ public final class StackSamplingState: MetricsSource, Sendable {
 
     /// The stack-sampled groups.
     public var groups: [String] { published.withLock { $0.groups } }
+
+    /// Renders nothing when the filter wants none of the stack sampler's families.
+    public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] {
+        filter.acceptsAny(of: StackMetricNames.all) ? filter.restrict(collect()) : []
+    }
 
     public func collect() -> [MetricFamily] {
         let p = published.withLock { $0 }

@@ -83,9 +83,7 @@ public final class SamplerMetrics: MetricsSource, Sendable {
 
     /// Renders nothing (and takes no snapshot) when the filter wants none of the sampler's families.
     public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] {
-        if filter.acceptsAll { return collect() }
-        guard SamplerMetricNames.all.contains(where: filter.accepts) else { return [] }
-        return collect().filter { filter.accepts($0.name) }
+        filter.acceptsAny(of: SamplerMetricNames.all) ? filter.restrict(collect()) : []
     }
 
     /// The families of `s`, with the peaks as of `now`. Names, labels, help texts and bucket

@@ -34,6 +34,16 @@ public struct FamilyNameFilter: Sendable, Hashable {
         return !roots.isEmpty && roots.contains(Self.root(of: familyName))
     }
 
+    /// Whether the filter wants any of these families.
+    public func acceptsAny(of familyNames: [String]) -> Bool {
+        acceptsAll || familyNames.contains(where: accepts)
+    }
+
+    /// The families the filter wants, in their order.
+    public func restrict(_ families: [MetricFamily]) -> [MetricFamily] {
+        acceptsAll ? families : families.filter { accepts($0.name) }
+    }
+
     /// The families either filter wants.
     public func union(_ other: FamilyNameFilter) -> FamilyNameFilter {
         guard let roots, let more = other.roots else { return .all }

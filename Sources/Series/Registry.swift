@@ -12,10 +12,7 @@ public protocol MetricsSource: Sendable {
 }
 
 extension MetricsSource {
-    public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] {
-        let families = collect()
-        return filter.acceptsAll ? families : families.filter { filter.accepts($0.name) }
-    }
+    public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] { filter.restrict(collect()) }
 }
 
 /// A slot where a collector publishes its latest immutable snapshot. Publishing and

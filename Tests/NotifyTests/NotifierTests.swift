@@ -276,6 +276,8 @@ let quietLogger: Logger = {
                 "lookout_notifications_total", "lookout_notification_outbox_length", "lookout_notification_latency_seconds",
             ])
             #expect(families.map(\.type) == [.counter, .gauge, .histogram])
+            for f in families { #expect(n.collect(matching: FamilyNameFilter(names: [f.name])).map(\.name) == [f.name]) }
+            #expect(n.collect(matching: FamilyNameFilter(names: ["process_cpu_seconds_total"])).isEmpty)
             #expect(families[0].metrics.map { $0.labels["result"] ?? "" } == ["dropped", "retry", "success"])
             let status = n.status()
             #expect(status.durable)

@@ -68,3 +68,17 @@ import Testing
         #expect(recorder.stop(later)?.stacks == nil)
     }
 }
+
+@Suite struct StackMetricsFilterTests {
+    /// A gather that names one of the stack sampler's families gets it; one that names none
+    /// renders nothing.
+    @Test func eachFamilyComesThroughAFilterOfItsName() {
+        let state = StackReader(settings: SamplerSettings(), groups: [], recorder: ProfileRecorder()).state
+        let families = state.collect()
+        #expect(families.count == StackMetricNames.all.count)
+        for f in families {
+            #expect(state.collect(matching: FamilyNameFilter(names: [f.name])) == [f])
+        }
+        #expect(state.collect(matching: FamilyNameFilter(names: ["process_cpu_seconds_total"])).isEmpty)
+    }
+}

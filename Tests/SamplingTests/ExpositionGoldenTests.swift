@@ -87,6 +87,11 @@ import Testing
         clock.advance(by: start + .seconds(1) - clock.now)
         await sampler.tick()
         let families = sampler.metrics.collect().sorted { $0.name < $1.name }
+        // A gather that names one of the families gets it; one that names none renders nothing.
+        for f in families {
+            #expect(sampler.metrics.collect(matching: FamilyNameFilter(names: [f.name])).map(\.name) == [f.name])
+        }
+        #expect(sampler.metrics.collect(matching: FamilyNameFilter(names: ["process_cpu_seconds_total"])).isEmpty)
         var text: [UInt8] = []
         MetricsExposition.encode(families, as: .text, into: &text)
         var openMetrics: [UInt8] = []
