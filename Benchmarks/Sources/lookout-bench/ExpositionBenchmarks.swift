@@ -61,24 +61,7 @@ enum ExpositionBenchmarks {
     /// on a real agent (the embedded default config) that has been running for two seconds.
     static func metricsPath(_ name: String, accept: String?, acceptEncoding: String?) -> Benchmark {
         Benchmark(name: name, unit: "gather + render of the agent's own series", bytesPerOperation: 0) {
-            var options = AgentOptions()
-            options.listen = "127.0.0.1:0"
-            options.logLevel = .error
-            var config = AgentConfig.embeddedDefault
-            config.listen = "127.0.0.1:0"
-            let agent = try Agent(options: options, config: config)
-            let task = Task { try await agent.run() }
-            Cleanup.add {
-                task.cancel()
-                let done = Semaphore()
-                Task {
-                    _ = try? await task.value
-                    done.signal()
-                }
-                done.wait()
-            }
-            try await Task.sleep(for: .seconds(2))
-            let registry = agent.metricsRegistry
+            let registry = try await runningDefaultAgent().metricsRegistry
             let first = MetricsExposition.render(families: registry.gather(), accept: accept, acceptEncoding: acceptEncoding)
             MeasuredBytes.perOperation = first.body.count
             return .sync {
@@ -86,6 +69,31 @@ enum ExpositionBenchmarks {
                 _ = MetricsExposition.render(families: families, accept: accept, acceptEncoding: acceptEncoding, sizeHint: first.body.count)
             }
         }
+    }
+}
+
+extension ExpositionBenchmarks {
+    /// An agent with the embedded default config that has been running for two seconds
+    /// (stopped by `Cleanup`).
+    static func runningDefaultAgent() async throws -> Agent {
+        var options = AgentOptions()
+        options.listen = "127.0.0.1:0"
+        options.logLevel = .error
+        var config = AgentConfig.embeddedDefault
+        config.listen = "127.0.0.1:0"
+        let agent = try Agent(options: options, config: config)
+        let task = Task { try await agent.run() }
+        Cleanup.add {
+            task.cancel()
+            let done = Semaphore()
+            Task {
+                _ = try? await task.value
+                done.signal()
+            }
+            done.wait()
+        }
+        try await Task.sleep(for: .seconds(2))
+        return agent
     }
 }
 

@@ -32,7 +32,81 @@ enum RulesBenchmarks {
                     round += 1
                 }
             },
+            defaultRound("rules.round.default.full", gather: .full),
+            defaultRound("rules.round.default.indexed", gather: .indexed),
+            defaultRound("rules.round.default.nogather", gather: .once),
         ]
+    }
+
+    /// One round of the default rules as the agent runs it each second (gather + ingest +
+    /// evaluation) over the registry of a running default agent (sampler, its own process
+    /// metrics, rules, ...) plus probes and scrapes of a few targets: gathering every family,
+    /// or only those the rules read (or, as the floor, the latter gathered once up front).
+    enum Gather { case full, indexed, once }
+
+    static func defaultRound(_ name: String, gather: Gather) -> Benchmark {
+        Benchmark(name: name, unit: "gather + evaluation of the default rules", bytesPerOperation: 0) {
+            let registry = try await ExpositionBenchmarks.runningDefaultAgent().metricsRegistry
+            registry.register(SnapshotBox(probeFamilies()))
+            registry.register(scraped: FixedScrapes(targets: scrapedTargets()))
+            let engine = RuleEngine(clock: SystemClock())
+            let diagnostics = engine.load(text: AgentConfig.defaultRulesText, file: "lookout.rules.yml")
+            guard diagnostics.isEmpty else { throw NativeError(description: "rules: \(diagnostics.prefix(3))") }
+            let filter = gather == .full ? .all : engine.familyFilter
+            let once = registry.gather(matching: filter)
+            var round = 0
+            return .sync {
+                let now = t0 + .seconds(Double(round))
+                engine.ingest(gather == .once ? once : registry.gather(matching: filter), at: now)
+                _ = engine.evaluate(at: now)
+                round += 1
+            }
+        }
+    }
+
+    /// What the prober exports for 5 targets with a metrics endpoint and 3 health endpoints.
+    static func probeFamilies() -> [MetricFamily] {
+        var duration: [(Labels, Double)] = []
+        var gauges: [(Labels, Double)] = []
+        var latency: [(Labels, HistogramValue)] = []
+        let buckets = [0.1, 0.5, 1, 2, 5, .infinity].map { HistogramValue.Bucket(upperBound: $0, cumulativeCount: 10) }
+        for t in 0..<5 {
+            for e in ["metrics", "live", "ready", "health"] {
+                let l: Labels = ["target": "service\(t)", "endpoint": e]
+                for phase in ["resolve", "connect", "tls", "processing", "transfer", "total"] { duration.append((l.setting("phase", phase), 0.01)) }
+                gauges.append((l, 1))
+                latency.append((l, HistogramValue(buckets: buckets, sum: 0.2, count: 10)))
+            }
+        }
+        return [
+            .gauge("lookout_probe_duration_seconds", help: "", duration),
+            .gauge("lookout_probe_success", help: "", gauges),
+            .gauge("lookout_probe_timed_out", help: "", gauges.map { ($0.0, 0) }),
+            .gauge("lookout_probe_http_status_code", help: "", gauges.map { ($0.0, 200) }),
+            .gauge("lookout_probe_circuit_open", help: "", gauges.map { ($0.0, 0) }),
+            .counter("lookout_probe_timeouts_total", help: "", gauges.map { ($0.0, 0) }),
+            .histogram("lookout_probe_latency_seconds", help: "", latency),
+            .gauge("lookout_scrape_valid", help: "", (0..<5).map { (["target": "service\($0)"], 1) }),
+            .gauge("lookout_scrape_samples", help: "", (0..<5).map { (["target": "service\($0)"], 400) }),
+        ]
+    }
+
+    /// 5 targets' scrapes: 40 families of 10 series each, and their own process metrics.
+    static func scrapedTargets() -> [ScrapedTarget] {
+        (0..<5).map { t in
+            let target: Labels = ["target": "service\(t)"]
+            var families: [MetricFamily] = (0..<40).map { f in
+                .counter("app_requests_\(f)_total", help: "", (0..<10).map { (target.setting("code", "\(200 + $0)"), Double($0)) })
+            }
+            families.append(.counter("process_cpu_seconds_total", help: "", [(target, 12)]))
+            families.append(.gauge("process_resident_memory_bytes", help: "", [(target, 1e8)]))
+            return ScrapedTarget(name: "service\(t)", generation: 1, families: families)
+        }
+    }
+
+    struct FixedScrapes: ScrapedMetricsSource {
+        let targets: [ScrapedTarget]
+        func scrapedTargets() -> (version: UInt64, targets: [ScrapedTarget]) { (1, targets) }
     }
 
     /// An engine with the rules loaded and a minute of history; the snapshots of 61 rounds
