@@ -265,6 +265,26 @@ public struct ProcFS: Sendable, Hashable {
         return nil
     }
 
+    /// The CPU accounting of the root cgroup, the one of every task on the machine when the
+    /// agent sees the whole tree: cgroup v1 `cpuacct.usage` at the root of the cpuacct
+    /// hierarchy, else the unified tree's root `cpu.stat`; nil when neither is mounted. Only
+    /// mounts of a hierarchy's root count. In a cgroup namespace that root is the
+    /// namespace's cgroup, not the machine's: a reader checks the figures before it uses them.
+    public func rootCgroupCPUFiles() throws(ProcFSError) -> CgroupCPUFiles? {
+        let mounts = try read(path("self/mountinfo"), buffer: ReadBuffer(capacity: 16 << 10), CgroupMount.parseMountinfo)?.map(rebased)
+        let base = sysRoot + "/fs/cgroup"
+        let v1 = mounts.map { $0.filter { !$0.isUnified && $0.root == "/" && $0.controllers.contains("cpuacct") }.map(\.mountPoint) }
+            ?? ["cpu,cpuacct", "cpuacct,cpu", "cpuacct"].map { base + "/" + $0 }
+        if let dir = v1.first(where: { FileIOProbe.exists($0 + "/cpuacct.usage") }) {
+            return CgroupCPUFiles(layout: .v1, cgroupPath: "/", usageFile: dir + "/cpuacct.usage", throttlingFile: nil)
+        }
+        let v2 = mounts.map { $0.filter { $0.isUnified && $0.root == "/" }.map(\.mountPoint) } ?? [base, base + "/unified"]
+        if let dir = v2.first(where: { FileIOProbe.exists($0 + "/cpu.stat") }) {
+            return CgroupCPUFiles(layout: .v2, cgroupPath: "/", usageFile: dir + "/cpu.stat", throttlingFile: nil)
+        }
+        return nil
+    }
+
     /// A mount point of this machine's /sys, moved under `sysRoot` (a fixture tree, the
     /// host's /sys mounted elsewhere).
     private func rebased(_ m: CgroupMount) -> CgroupMount {

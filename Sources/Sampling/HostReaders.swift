@@ -5,45 +5,184 @@ import LookoutCore
 import Logging
 import ProcFS
 
-/// /proc/stat, read every tick while per-tick CPU sampling is on (else once a second): the
-/// per-CPU counters, and the busy fraction of all CPUs since the previous reading. Two
-/// readings alternate in place, so a read allocates nothing once the CPUs are known.
+/// The host's CPU: /proc/stat's per-CPU counters, and the busy fraction of all CPUs over
+/// each tick. Two readings alternate in place, so a read allocates nothing once the CPUs
+/// are known.
+///
+/// The kernel renders all of /proc/stat (its interrupt counts too) on every read, which
+/// makes it the dearest file of a tick. Where the root cgroup's CPU accounting is there
+/// (cgroup v1 `cpuacct.usage`, or the unified tree's root `cpu.stat`), a tick's busy
+/// fraction comes from it instead: its growth over the tick's length times the online CPUs.
+/// /proc/stat is then read once a second, for the counters and to check the other source:
+/// over every 10 s the two must agree on the busy fraction within 1 point. The root cgroup
+/// leaves out time the kernel does not charge to tasks (steal, and irq time where it is
+/// accounted apart), and in a cgroup namespace it is only the namespace's: when they
+/// disagree, /proc/stat is read every tick again (and the check goes on, to come back).
+/// Until the first 10 s agree, /proc/stat is read every tick.
 final class HostCPUReader {
+    /// The busy-fraction points (0...1) the two sources may differ by over a check window.
+    static let tolerance = 0.01
+    static let window: Duration = .seconds(10)
+
     private let file: ProcFile
     private var previous = SystemStat()
     private var current = SystemStat()
     private var hasPrevious = false
 
-    init(procfs: ProcFS) {
+    private let procfs: ProcFS
+    private let logger: Logger
+    private let clockTicksPerSecond: UInt64
+    /// The root cgroup's accounting; nil when not found (looked for once) or unreadable.
+    private var rootUsage: (file: ProcFile, layout: CgroupCPUFiles.Layout)?
+    private var lookedForRoot = false
+    /// Nanoseconds the root cgroup had used at the previous tick (nil: not read then).
+    private var rootPrevious: UInt64?
+    /// Whether the root cgroup's figures gave the last check window's agreement.
+    private(set) var usesRootCgroup = false
+    private var hasLoggedDisagreement = false
+    private var check = Check()
+
+    /// Both sources' growth over the current check window.
+    private struct Check {
+        var start: MonotonicInstant?
+        var statBusy: UInt64 = 0
+        var statTotal: UInt64 = 0
+        var rootNanoseconds: UInt64 = 0
+        /// /proc/stat's all-CPU line and the root cgroup's usage at the last once-a-second reading.
+        var lastStat: CPUTimes?
+        var lastRoot: UInt64?
+    }
+
+    init(procfs: ProcFS, logger: Logger) {
         file = ProcFile(procfs.path("stat"))
+        self.procfs = procfs
+        self.logger = logger
+        clockTicksPerSecond = UInt64(procfs.userHZ)
         previous.cpus.reserveCapacity(256)
         current.cpus.reserveCapacity(256)
     }
 
-    /// Reads into `out`: the counters, and the utilization when `utilization` is wanted.
-    func read(_ buffer: ReadBuffer, utilization wanted: Bool, into out: inout HostCPUTick, log: ReadErrorLog) {
+    /// Reads into `out`: the counters when /proc/stat is read (every `slow` tick, and every
+    /// tick while the root cgroup is not trusted), and the utilization when `utilization`
+    /// is wanted.
+    func read(
+        _ buffer: ReadBuffer, slow: Bool, utilization wanted: Bool, at now: MonotonicInstant, interval: Duration,
+        into out: inout HostCPUTick, log: ReadErrorLog
+    ) {
         out.utilization = nil
         out.cpus = nil
+        let root = wanted ? readRoot(buffer, log: log) : nil
+        let statWanted = slow || !usesRootCgroup || root == nil
+        if statWanted && !readStat(buffer, log: log) {
+            rootPrevious = root
+            return
+        }
+        if usesRootCgroup, let root, let before = rootPrevious {
+            // Busy nanoseconds of all CPUs over the tick's nanoseconds on each of them.
+            let cpus = UInt64(max(previous.cpus.count, 1))
+            let span = UInt64(max(interval.nanoseconds, 0)) &* cpus
+            if span > 0, root >= before {
+                out.utilization = min(Double(root - before) / Double(span), 1)
+            }
+        } else if statWanted && wanted, let busy = statGrowth?.busy, let total = statGrowth?.total, total > 0 {
+            out.utilization = Double(busy) / Double(total)
+        }
+        rootPrevious = root
+        if statWanted { out.cpus = previous.cpus }
+        if slow && wanted { checkAgreement(root: root, at: now) }
+        if !wanted { usesRootCgroup = false }
+    }
+
+    /// The all-CPU line's growth between the last two /proc/stat readings; nil when a counter
+    /// went back (it happens to iowait: a huge unsigned delta) or there is no earlier reading.
+    private var statGrowth: (busy: UInt64, total: UInt64)?
+
+    private func readStat(_ buffer: ReadBuffer, log: ReadErrorLog) -> Bool {
         do {
             let ok: Void? = try file.read(buffer) { (bytes) throws(ProcFSError) in
                 try SystemStat.parse(bytes, into: &current, cpuLinesOnly: true)
             }
-            guard ok != nil else { return }
+            guard ok != nil else { return false }
         } catch {
             log(error)
-            return
+            return false
         }
-        if hasPrevious && wanted {
+        statGrowth = nil
+        if hasPrevious {
             let busy = current.total.busy &- previous.total.busy
             let total = current.total.total &- previous.total.total
-            // A counter that went back (it happens to iowait) gives a huge unsigned delta: skip that tick.
-            if total > 0, total < UInt64(Int64.max), busy <= total {
-                out.utilization = Double(busy) / Double(total)
-            }
+            if total > 0, total < UInt64(Int64.max), busy <= total { statGrowth = (busy, total) }
         }
         swap(&previous, &current)
         hasPrevious = true
-        out.cpus = previous.cpus
+        return true
+    }
+
+    /// The root cgroup's usage in nanoseconds; nil when there is none or it cannot be read.
+    private func readRoot(_ buffer: ReadBuffer, log: ReadErrorLog) -> UInt64? {
+        if !lookedForRoot {
+            lookedForRoot = true
+            do {
+                if let f = try procfs.rootCgroupCPUFiles(), let path = f.usageFile {
+                    rootUsage = (ProcFile(path), f.layout)
+                    logger.debug("root cgroup CPU accounting found", metadata: ["file": "\(path)"])
+                }
+            } catch {
+                log(error)
+            }
+        }
+        guard let (f, layout) = rootUsage else { return nil }
+        do {
+            let v: UInt64?? = try f.read(buffer) { (bytes) throws(ProcFSError) in
+                layout == .v1 ? try CgroupCPUStat.parseV1Usage(bytes) : try CgroupCPUStat.parseV2(bytes).usageNanoseconds
+            }
+            if let v = v ?? nil { return v }
+        } catch {
+            log(error)
+        }
+        // Gone or unreadable: /proc/stat for good.
+        rootUsage = nil
+        usesRootCgroup = false
+        return nil
+    }
+
+    /// Once a second: adds both sources' growth to the check window and, when the window is
+    /// full, decides which one gives the next ticks' busy fraction.
+    private func checkAgreement(root: UInt64?, at now: MonotonicInstant) {
+        let stat = previous.total
+        defer {
+            check.lastStat = stat
+            check.lastRoot = root
+        }
+        guard let root, let lastRoot = check.lastRoot, let lastStat = check.lastStat, root >= lastRoot,
+            stat.total >= lastStat.total, stat.busy >= lastStat.busy, stat.total &- lastStat.total < UInt64(Int64.max)
+        else {
+            check = Check()
+            return
+        }
+        if check.start == nil { check.start = now }
+        check.statBusy &+= stat.busy &- lastStat.busy
+        check.statTotal &+= stat.total &- lastStat.total
+        check.rootNanoseconds &+= root &- lastRoot
+        guard let start = check.start, now - start >= Self.window, check.statTotal > 0 else { return }
+        let totalNanoseconds = Double(check.statTotal) * 1e9 / Double(clockTicksPerSecond)
+        let statFraction = Double(check.statBusy) / Double(check.statTotal)
+        let rootFraction = Double(check.rootNanoseconds) / totalNanoseconds
+        let agree = abs(statFraction - rootFraction) <= Self.tolerance
+        if usesRootCgroup && !agree && !hasLoggedDisagreement {
+            hasLoggedDisagreement = true
+            logger.info(
+                "the root cgroup's CPU accounting disagrees with /proc/stat; per-tick host CPU comes from /proc/stat while it does",
+                metadata: [
+                    "proc_stat_busy": "\((statFraction * 10000).rounded() / 10000)",
+                    "root_cgroup_busy": "\((rootFraction * 10000).rounded() / 10000)",
+                ])
+        }
+        if agree && !usesRootCgroup {
+            logger.debug("per-tick host CPU comes from the root cgroup's CPU accounting", metadata: ["busy": "\((statFraction * 10000).rounded() / 10000)"])
+        }
+        usesRootCgroup = agree
+        check = Check(start: now, lastStat: stat, lastRoot: root)
     }
 }
 

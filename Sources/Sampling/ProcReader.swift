@@ -9,7 +9,7 @@ import ProcFS
 /// the watched processes and threads, and fills each tick's value with what it read. It
 /// keeps no totals: a tick says what the counters grew by, the aggregation adds it up.
 ///
-/// Every tick: /proc/stat and each watched thread's `schedstat` (kept open, one pread each),
+/// Every tick: the host's busy time (see `HostCPUReader`) and each watched thread's `schedstat` (kept open, one pread each),
 /// plus each thread's `stat` while block or mutex sampling is on. Once a second: the groups'
 /// selection (regexes never run on other ticks), each process' `stat`, `statm`, fd count and
 /// its threads' `status`, PSI and the cgroup. A process is known by PID and start time: a
@@ -52,7 +52,7 @@ final class ProcReader: TickReader {
         self.procfs = procfs
         self.options = options
         log = ReadErrorLog(logger: logger)
-        host = HostCPUReader(procfs: procfs)
+        host = HostCPUReader(procfs: procfs, logger: logger)
         pressure = PressureReader(procfs: procfs)
         cgroup = CgroupReader(procfs: procfs, logger: logger)
         configure(options: options, groups: groups)
@@ -114,7 +114,7 @@ final class ProcReader: TickReader {
         }
         let measureCPU = options.cpu || slow
         if measureCPU {
-            host.read(buffer, utilization: options.cpu, into: &tick.host, log: log)
+            host.read(buffer, slow: slow, utilization: options.cpu, at: time, interval: tick.interval, into: &tick.host, log: log)
         } else {
             tick.host = HostCPUTick()
         }

@@ -96,6 +96,43 @@ import Testing
         }
     }
 
+    /// The per-tick host busy fraction comes from the root cgroup's accounting once it agrees
+    /// with /proc/stat: over a minute with one core kept busy, the two sources agree within
+    /// 1 point, and the ticks' mean is /proc/stat's figure for that minute.
+    @Test func rootCgroupAndProcStatAgreeWithin1PercentOverAMinuteUnderLoad() async throws {
+        let files = try #require(try procfs.rootCgroupCPUFiles(), "this machine mounts cgroup v1's cpuacct at its root")
+        let usageFile = try #require(files.usageFile)
+        func root() throws -> UInt64 {
+            let v: UInt64? = files.layout == .v1
+                ? try procfs.read(usageFile, CgroupCPUStat.parseV1Usage)
+                : try procfs.read(usageFile, CgroupCPUStat.parseV2)?.usageNanoseconds
+            return try #require(v)
+        }
+        func stat() throws -> CPUTimes { try procfs.systemStat().total }
+        let burner = try ChildProcess(["/usr/bin/python3", "-c", "import time\nend = time.time() + 75\nwhile time.time() < end: pass"])
+        defer { burner.terminate() }
+        let sampler = Sampler(procfs: procfs)
+        try await running(sampler) {
+            // The first check window (10 s) decides the source.
+            try await Task.sleep(for: .seconds(12))
+            let m0 = sampler.metrics.collect()
+            let (r0, s0) = (try root(), try stat())
+            try await Task.sleep(for: .seconds(60))
+            let m1 = sampler.metrics.collect()
+            let (r1, s1) = (try root(), try stat())
+            let total = Double(s1.total - s0.total)
+            let statBusy = Double(s1.busy - s0.busy) / total
+            let rootBusy = Double(r1 - r0) / (total * 1e9 / Double(procfs.userHZ))
+            #expect(statBusy > 0.45, "one of the cores was kept busy: \(statBusy)")
+            #expect(abs(statBusy - rootBusy) <= 0.01, "/proc/stat \(statBusy), root cgroup \(rootBusy)")
+            let h0 = try #require(m0.histogram(N.hostUtilization))
+            let h1 = try #require(m1.histogram(N.hostUtilization))
+            let tickMean = (h1.sum - h0.sum) / (h1.count - h0.count)
+            #expect(h1.count - h0.count > 1100, "ticks in the minute: \(h1.count - h0.count)")
+            #expect(abs(tickMean - statBusy) <= 0.01, "mean of the ticks \(tickMean), /proc/stat \(statBusy)")
+        }
+    }
+
     @Test func shortSpikesShowInThePeakNotTheAverage() async throws {
         // 100% of a core for 200 ms every 2 s. The machine may be busy with other sessions'
         // work (the scheduler shares CPU between sessions first), so the spiker starts a
