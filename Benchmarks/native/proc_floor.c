@@ -2,7 +2,8 @@
 // same rate as Sources/Sampling/ProcReader.swift, with nothing else around it.
 //
 // Per tick (FREQ Hz, ticks at start + k/FREQ on CLOCK_MONOTONIC, absolute sleeps):
-//   /proc/stat (kept open, pread), parsing every cpu line;
+//   /proc/stat (kept open, pread), parsing every cpu line; with --tick FILE, that file instead
+//   (the root cgroup's CPU accounting, one number) and /proc/stat once a second;
 //   task/TID/schedstat of every watched thread (kept open, pread), parsing the run time.
 // Once a second (and at the first tick):
 //   selection: with --comm, every /proc/PID/stat (open+read+close) and a regex on comm,
@@ -11,7 +12,7 @@
 //   per thread: task/TID/status (open+read+close) for the name and context switches;
 //   each --slow FILE (kept open, pread): PSI and the cgroup's CPU files.
 //
-//   proc_floor [--hz 19] (--comm REGEX | --pid PID) [--slow FILE]... [--procfs /proc]
+//   proc_floor [--hz 19] (--comm REGEX | --pid PID) [--tick FILE] [--slow FILE]... [--procfs /proc]
 // Runs until SIGTERM/SIGINT, then prints `ticks=N missed=M` on stdout.
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -286,6 +287,8 @@ static uint64_t now_ns(void) {
 
 int main(int argc, char **argv) {
     int hz = 19;
+    const char *tick_path = NULL;
+    int tick_fd = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--hz") && i + 1 < argc) hz = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--comm") && i + 1 < argc) {
@@ -295,9 +298,10 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--slow") && i + 1 < argc && nslow < MAXSLOW) {
             slow_path[nslow] = argv[++i];
             slow_fd[nslow++] = -1;
-        } else if (!strcmp(argv[i], "--procfs") && i + 1 < argc) procfs = argv[++i];
+        } else if (!strcmp(argv[i], "--tick") && i + 1 < argc) tick_path = argv[++i];
+        else if (!strcmp(argv[i], "--procfs") && i + 1 < argc) procfs = argv[++i];
         else {
-            fprintf(stderr, "usage: proc_floor [--hz N] (--comm REGEX | --pid PID) [--slow FILE]... [--procfs DIR]\n");
+            fprintf(stderr, "usage: proc_floor [--hz N] (--comm REGEX | --pid PID) [--tick FILE] [--slow FILE]... [--procfs DIR]\n");
             return 2;
         }
     }
@@ -328,7 +332,10 @@ int main(int argc, char **argv) {
             rescan();
             for (int i = 0; i < nprocs; i++) read_slow(&procs[i]);
         }
-        if (pread_all(host) > 0) parse_stat();
+        if (tick_path) {
+            if (read_kept(&tick_fd, tick_path) > 0) sink += strtoull(buf, NULL, 10);
+            if (slow && pread_all(host) > 0) parse_stat();
+        } else if (pread_all(host) > 0) parse_stat();
         for (int i = 0; i < nprocs; i++) {
             struct proc *p = &procs[i];
             for (int k = 0; k < p->nthreads; k++) {
