@@ -266,7 +266,8 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "HTTPClient", "Probing", "Sampling", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport",
+                "Agent", "HTTPClient", "Probing", "Rules", "Sampling", "Series", "Exposition", "LookoutCore", "ProcFS",
+                "TestSupport",
             ]
         ),
         .testTarget(

@@ -1,4 +1,3 @@
-import GoFormat
 import LookoutCore
 import PromQL
 import Series
@@ -408,86 +407,5 @@ public final class RuleEngine: MetricsSource, Sendable {
                     (Labels(["reason": "out_of_order"]), Double(st.outOfOrderSamples)),
                 ]),
         ]
-    }
-
-    // MARK: JSON APIs
-
-    /// `/api/v1/alerts` in Prometheus' shape.
-    public func alertsJSON() -> JSON {
-        RulesJSON.alerts(alerts)
-    }
-
-    /// `/api/v1/rules` in Prometheus' shape.
-    public func rulesJSON() -> JSON {
-        RulesJSON.rules(groups)
-    }
-}
-
-/// Prometheus' JSON shapes for alerts and rules.
-public enum RulesJSON {
-    static let zeroTime = "0001-01-01T00:00:00Z"
-
-    public static func alert(_ a: RuleAlert) -> JSON {
-        var o: [(String, JSON)] = [
-            ("labels", .labels(a.labels.map { ($0.name, $0.value) })),
-            ("annotations", .labels(a.annotations.map { ($0.name, $0.value) })),
-            ("state", .string(a.state.rawValue)),
-            ("activeAt", .string(a.activeAt.rfc3339)),
-        ]
-        if let k = a.keepFiringSince { o.append(("keepFiringSince", .string(k.rfc3339))) }
-        o.append(("value", .string(GoFloat.formatE(a.value))))
-        return .object(o)
-    }
-
-    public static func alerts(_ alerts: [RuleAlert]) -> JSON {
-        .object([("status", "success"), ("data", .object([("alerts", .array(alerts.map(alert)))]))])
-    }
-
-    public static func rule(_ r: RuleStatus) -> JSON {
-        let last = JSON.string(r.lastEvaluation?.rfc3339 ?? zeroTime)
-        switch r.kind {
-        case .alerting:
-            return .object([
-                ("state", .string(r.state.rawValue)),
-                ("name", .string(r.name)),
-                ("query", .string(r.query)),
-                ("duration", .number(r.holdDuration.seconds)),
-                ("keepFiringFor", .number(r.keepFiringFor.seconds)),
-                ("labels", .labels(r.labels)),
-                ("annotations", .labels(r.annotations)),
-                ("alerts", .array(r.alerts.map(alert))),
-                ("health", .string(r.health.rawValue)),
-                ("lastError", .string(r.lastError)),
-                ("evaluationTime", .number(r.evaluationDuration.seconds)),
-                ("lastEvaluation", last),
-                ("type", "alerting"),
-            ])
-        case .recording:
-            return .object([
-                ("name", .string(r.name)),
-                ("query", .string(r.query)),
-                ("labels", .labels(r.labels)),
-                ("health", .string(r.health.rawValue)),
-                ("lastError", .string(r.lastError)),
-                ("evaluationTime", .number(r.evaluationDuration.seconds)),
-                ("lastEvaluation", last),
-                ("type", "recording"),
-            ])
-        }
-    }
-
-    public static func rules(_ groups: [GroupStatus]) -> JSON {
-        let gs: [JSON] = groups.map { g in
-            .object([
-                ("name", .string(g.name)),
-                ("file", .string(g.file)),
-                ("rules", .array(g.rules.map(rule))),
-                ("interval", .number(g.interval.seconds)),
-                ("limit", .number(Double(g.limit))),
-                ("evaluationTime", .number(g.evaluationDuration.seconds)),
-                ("lastEvaluation", .string(g.lastEvaluation?.rfc3339 ?? zeroTime)),
-            ])
-        }
-        return .object([("status", "success"), ("data", .object([("groups", .array(gs))]))])
     }
 }
