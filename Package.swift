@@ -123,7 +123,7 @@ let package = Package(
 
         /// The exposition formats: text 0.0.4, OpenMetrics 1.0, protobuf, content negotiation; the scrape parser.
         .target(name: "Exposition", dependencies: ["GoFormat", "Series", "CProtobuf", "CLookout"]),
-        /// The HTTP server: NIO, a small router, limits, auth.
+        /// The HTTP server: NIO, a small router, limits, auth; a service that drains on graceful shutdown.
         .target(
             name: "Server",
             dependencies: [
@@ -133,6 +133,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 

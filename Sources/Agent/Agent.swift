@@ -188,7 +188,7 @@ public final class Agent: Sendable {
             .init(service: HTTPClientService(client: httpClient), serviceName: "http-client"),
             .init(service: EventLoopGroupService(group: group), serviceName: "event-loops"),
         ]
-        services.append(.init(service: ServerService(server: server), serviceName: "server"))
+        services.append(.init(service: server, serviceName: "server"))
         services.append(.init(service: ReloadOnHangup(agent: self, signals: hangups), serviceName: "sighup"))
         if options.configPath != nil {
             let agent = AgentReference()
@@ -343,18 +343,6 @@ final class Readiness: Sendable {
         set { samplerBox.withLock { $0 = newValue } }
     }
     var isReady: Bool { config.load(ordering: .acquiring) && (sampler?.isReady ?? false) }
-}
-
-struct ServerService: Service {
-    let server: HTTPServer
-
-    func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await server.run()
-        } onGracefulShutdown: {
-            Task { await server.shutdown() }
-        }
-    }
 }
 
 /// The libcurl thread of every outgoing request: it runs while requests come (it starts
