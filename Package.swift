@@ -262,6 +262,7 @@ let package = Package(
             dependencies: [
                 "Server", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]),
         .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
