@@ -76,12 +76,13 @@ let package = Package(
         // MARK: Shared by every stage: primitives, settings, Go's formats, the series model
 
         /// Shared primitives: clocks, durations, diagnostics with file:line:col, file I/O, wake signals,
-        /// logfmt, the regex wrapper (over RE2), JSON, Base64.
+        /// logfmt, the regex wrapper (over RE2), JSON, Base64, the loop every long-running service runs.
         .target(
             name: "LookoutCore",
             dependencies: [
                 "CRE2",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         /// Settings files: strict YAML over libyaml with typed accessors that report FILE:LINE:COL;
@@ -106,6 +107,7 @@ let package = Package(
             name: "Sampling",
             dependencies: [
                 "LookoutCore", "Config", "ProcFS", "Series", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         /// perf_event stack sampling: ring buffers, frame-pointer and DWARF unwinding,
@@ -148,6 +150,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "Config", "GoFormat", "HTTPClient", "Series", "Exposition",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -160,6 +163,7 @@ let package = Package(
             name: "Rules",
             dependencies: [
                 "LookoutCore", "Config", "GoFormat", "Series", "PromQL",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -171,6 +175,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "Config", "GoFormat", "Series", "HTTPClient", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         /// Prometheus remote_write: snapshots of the agent's series into a durable WAL, read by
@@ -181,6 +186,7 @@ let package = Package(
                 "LookoutCore", "Config", "Series", "GoFormat", "Exposition", "HTTPClient", "CProtobuf", "CSnappy", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 

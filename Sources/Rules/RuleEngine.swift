@@ -1,6 +1,7 @@
 import LookoutCore
 import PromQL
 import Series
+import ServiceLifecycle
 import Synchronization
 
 /// A rule as the rules API shows it.
@@ -36,10 +37,11 @@ public struct GroupStatus: Sendable {
 /// Evaluates Prometheus rule files locally: keeps a bounded history of the series the
 /// rules read (fed from the agent's own exposition), evaluates each group on its interval,
 /// keeps alert state as Prometheus does, and hands out one `AlertRound` per round of
-/// evaluation: the alerts firing after it and those that resolved in it. Its state is
+/// evaluation: the alerts firing after it and those that resolved in it (`evaluate(at:)`
+/// returns it; `run()` hands each to the `onRound` it was built with). Its state is
 /// behind a lock; readers (APIs, `/metrics`) get the snapshot published after each
 /// evaluation and never wait for one.
-public final class RuleEngine: MetricsSource, Sendable {
+public final class RuleEngine: MetricsSource, Service {
     public struct Options: Sendable {
         /// Interval of groups that do not set their own (`rules.interval`).
         public var defaultInterval: Duration
@@ -104,15 +106,21 @@ public final class RuleEngine: MetricsSource, Sendable {
 
     private let clock: any AgentClock
     private let gather: @Sendable () -> [MetricFamily]
+    private let onRound: @Sendable (AlertRound) -> Void
     private let state: Mutex<State>
     private let snapshot = Mutex(Snapshot(groups: [], families: []))
 
-    /// - Parameter gather: the current exposition (the agent passes `registry.gather`), read each interval.
+    /// - Parameters:
+    ///   - gather: the current exposition (the agent passes `registry.gather`), read each interval.
+    ///   - onRound: takes every round's alerts, firing and resolved, as `run()` evaluates them
+    ///     (the agent passes the notifier's `submit`).
     public init(
-        clock: any AgentClock, options: Options = Options(), gather: @escaping @Sendable () -> [MetricFamily] = { [] }
+        clock: any AgentClock, options: Options = Options(), gather: @escaping @Sendable () -> [MetricFamily] = { [] },
+        onRound: @escaping @Sendable (AlertRound) -> Void = { _ in }
     ) {
         self.clock = clock
         self.gather = gather
+        self.onRound = onRound
         state = Mutex(State(options: options))
         publish()
     }
@@ -281,9 +289,13 @@ public final class RuleEngine: MetricsSource, Sendable {
     }
 
     /// Every interval: reads the exposition, ingests it, evaluates the due groups and hands
-    /// the round's alerts to `onRound` (the agent's notifier). Returns (throwing
-    /// CancellationError) when cancelled.
-    public func run(onRound: @Sendable (AlertRound) -> Void = { _ in }) async throws {
+    /// the round's alerts to `onRound`. Returns when the service group shuts down (or the
+    /// task is cancelled).
+    public func run() async throws {
+        try await runUntilShutdown { try await self.evaluateEveryInterval() }
+    }
+
+    private func evaluateEveryInterval() async throws {
         while true {
             try Task.checkCancellation()
             let now = clock.wallNow
