@@ -76,12 +76,13 @@ let package = Package(
         // MARK: Shared by every stage: primitives, settings, Go's formats, the series model
 
         /// Shared primitives: clocks, durations, diagnostics with file:line:col, file I/O, wake signals,
-        /// logfmt, the regex wrapper (over RE2), JSON, Base64.
+        /// logfmt, the regex wrapper (over RE2), JSON, Base64, the loop every long-running service runs.
         .target(
             name: "LookoutCore",
             dependencies: [
                 "CRE2",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         /// Settings files: strict YAML over libyaml with typed accessors that report FILE:LINE:COL;
@@ -106,6 +107,7 @@ let package = Package(
             name: "Sampling",
             dependencies: [
                 "LookoutCore", "Config", "ProcFS", "Series", .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         /// perf_event stack sampling: ring buffers, frame-pointer and DWARF unwinding,
@@ -123,7 +125,7 @@ let package = Package(
 
         /// The exposition formats: text 0.0.4, OpenMetrics 1.0, protobuf, content negotiation; the scrape parser.
         .target(name: "Exposition", dependencies: ["GoFormat", "Series", "CProtobuf", "CLookout"]),
-        /// The HTTP server: NIO, a small router, limits, auth.
+        /// The HTTP server: NIO, a small router, limits, auth; a service that drains on graceful shutdown.
         .target(
             name: "Server",
             dependencies: [
@@ -133,6 +135,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -147,6 +150,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "Config", "GoFormat", "HTTPClient", "Series", "Exposition",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -159,6 +163,7 @@ let package = Package(
             name: "Rules",
             dependencies: [
                 "LookoutCore", "Config", "GoFormat", "Series", "PromQL",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -170,6 +175,7 @@ let package = Package(
             dependencies: [
                 "LookoutCore", "Config", "GoFormat", "Series", "HTTPClient", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         /// Prometheus remote_write: snapshots of the agent's series into a durable WAL, read by
@@ -180,6 +186,7 @@ let package = Package(
                 "LookoutCore", "Config", "Series", "GoFormat", "Exposition", "HTTPClient", "CProtobuf", "CSnappy", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
 
@@ -261,12 +268,14 @@ let package = Package(
             dependencies: [
                 "Server", "TestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
             ]),
         .testTarget(name: "LookoutTests", dependencies: ["lookout", "LookoutCore", "TestSupport"]),
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "Agent", "HTTPClient", "Probing", "Sampling", "Series", "Exposition", "LookoutCore", "ProcFS", "TestSupport",
+                "Agent", "HTTPClient", "Probing", "Rules", "Sampling", "Series", "Exposition", "LookoutCore", "ProcFS",
+                "TestSupport",
             ]
         ),
         .testTarget(

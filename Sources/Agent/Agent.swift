@@ -104,9 +104,11 @@ public final class Agent: Sendable {
         remoteWriter = RemoteWriter(
             settings: config.remoteWrite, clock: clock, client: httpClient, logger: Logger(label: "lookout.remote_write"),
             gather: { registry.gather() })
+        let notifier = self.notifier
+        // Every round's alerts (firing and resolved) go to the notifier.
         rules = RuleEngine(
             clock: clock, options: RuleEngine.Options(settings: config.rules, externalURL: config.notify.externalURL ?? externalURL),
-            gatherMatching: { registry.gather(matching: $0) })
+            gatherMatching: { registry.gather(matching: $0) }, onRound: { round in notifier.submit(round) })
         let ruleProblems = rules.update(settings: config.rules, defaultText: AgentConfig.defaultRulesText)
         if !ruleProblems.isEmpty { throw Diagnostics(ruleProblems) }
 
@@ -188,7 +190,7 @@ public final class Agent: Sendable {
             .init(service: HTTPClientService(client: httpClient), serviceName: "http-client"),
             .init(service: EventLoopGroupService(group: group), serviceName: "event-loops"),
         ]
-        services.append(.init(service: ServerService(server: server), serviceName: "server"))
+        services.append(.init(service: server, serviceName: "server"))
         services.append(.init(service: ReloadOnHangup(agent: self, signals: hangups), serviceName: "sighup"))
         if options.configPath != nil {
             let agent = AgentReference()
@@ -204,21 +206,12 @@ public final class Agent: Sendable {
                         }),
                     serviceName: "config-watcher"))
         }
-        let (sampler, selfMetrics, prober, notifier, rules, remoteWriter) = (
-            self.sampler, self.selfMetrics, self.prober, self.notifier, self.rules, self.remoteWriter
-        )
-        let loops: [(name: String, loop: @Sendable () async throws -> Void)] = [
-            ("sampler", { try await sampler.run() }),
-            ("self-metrics", { try await selfMetrics.run() }),
-            ("prober", { try await prober.run() }),
-            ("notifier", { try await notifier.run() }),
-            // Every round's alerts (firing and resolved) go to the notifier.
-            ("rules", { try await rules.run { round in notifier.submit(round) } }),
-            ("remote_write", { try await remoteWriter.run() }),
+        // The loops: each stops when the group shuts down, ending by cancellation as its normal end.
+        let loops: [(name: String, service: any Service)] = [
+            ("sampler", sampler), ("self-metrics", selfMetrics), ("prober", prober), ("notifier", notifier), ("rules", rules),
+            ("remote_write", remoteWriter),
         ]
-        for l in loops {
-            services.append(.init(service: LoopService(loop: l.loop), serviceName: l.name))
-        }
+        services += loops.map { .init(service: $0.service, serviceName: $0.name) }
         var configuration = ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         configuration.maximumGracefulShutdownDuration = .milliseconds(1500)
@@ -345,18 +338,6 @@ final class Readiness: Sendable {
     var isReady: Bool { config.load(ordering: .acquiring) && (sampler?.isReady ?? false) }
 }
 
-struct ServerService: Service {
-    let server: HTTPServer
-
-    func run() async throws {
-        try await withGracefulShutdownHandler {
-            try await server.run()
-        } onGracefulShutdown: {
-            Task { await server.shutdown() }
-        }
-    }
-}
-
 /// The libcurl thread of every outgoing request: it runs while requests come (it starts
 /// with the first) and is stopped, running transfers cancelled, at shutdown.
 struct HTTPClientService: Service {
@@ -375,22 +356,6 @@ struct EventLoopGroupService: Service {
     func run() async throws {
         try? await gracefulShutdown()
         try await group.shutdownGracefully()
-    }
-}
-
-/// One of the agent's loops (the sampler, the prober, the rules...) in the group: it stops
-/// when the group shuts down, and ending by cancellation is its normal end.
-struct LoopService: Service {
-    let loop: @Sendable () async throws -> Void
-
-    func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                try await loop()
-            }
-        } catch is CancellationError {
-            // Stopping on shutdown is the normal end of a loop.
-        }
     }
 }
 

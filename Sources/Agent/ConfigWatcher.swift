@@ -44,25 +44,21 @@ struct ConfigWatcher: Service {
     let reload: @Sendable () async -> Void
 
     func run() async throws {
-        do {
-            try await cancelWhenGracefulShutdown {
-                var seen = FileStamp.of(files())
-                while true {
-                    try await clock.sleep(for: interval)
-                    let now = FileStamp.of(files())
-                    if now != seen {
-                        await reload()
-                        // The reload may have changed the set of files (new rule files): stamp
-                        // those now, and keep the stamps taken before the reload for the others,
-                        // so a change made while it ran is seen next time.
-                        var next = FileStamp.of(files())
-                        for (path, stamp) in now where next[path] != nil { next[path] = stamp }
-                        seen = next
-                    }
+        try await runUntilShutdown {
+            var seen = FileStamp.of(files())
+            while true {
+                try await clock.sleep(for: interval)
+                let now = FileStamp.of(files())
+                if now != seen {
+                    await reload()
+                    // The reload may have changed the set of files (new rule files): stamp
+                    // those now, and keep the stamps taken before the reload for the others,
+                    // so a change made while it ran is seen next time.
+                    var next = FileStamp.of(files())
+                    for (path, stamp) in now where next[path] != nil { next[path] = stamp }
+                    seen = next
                 }
             }
-        } catch is CancellationError {
-            // Shutting down.
         }
     }
 }

@@ -1,5 +1,6 @@
 import LookoutCore
 import ProcFS
+import ServiceLifecycle
 
 #if canImport(Glibc)
 import Glibc
@@ -9,7 +10,7 @@ import Series
 /// The agent's own process metrics under their standard names (`process_cpu_seconds_total`,
 /// `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds`, ...),
 /// read through the ProcFS readers once a second on its own schedule, so a scrape does no I/O.
-final class SelfMetrics: Sendable {
+final class SelfMetrics: Service {
     let box = SnapshotBox()
     private let procfs: ProcFS
     private let clock: any AgentClock
@@ -30,7 +31,12 @@ final class SelfMetrics: Sendable {
         refresh()
     }
 
+    /// Refreshes every second until the service group shuts down.
     func run() async throws {
+        try await runUntilShutdown { try await self.refreshEverySecond() }
+    }
+
+    private func refreshEverySecond() async throws {
         while true {
             try await clock.sleep(for: .seconds(1))
             refresh()

@@ -187,9 +187,10 @@ public final class ManualClock: AgentClock, Sendable {
     }
 
     /// Waits (yielding, in real time, at most `timeout`) until at least `count` tasks sleep on this clock.
-    /// Returns false on timeout.
+    /// Returns false on timeout. The bound is generous: on a busy machine a task that was just
+    /// started may wait long for a thread before it first sleeps.
     @discardableResult
-    public func waitForSleepers(_ count: Int = 1, timeout: Duration = .seconds(5)) async -> Bool {
+    public func waitForSleepers(_ count: Int = 1, timeout: Duration = .seconds(60)) async -> Bool {
         let start = SystemClock().now
         while sleeperCount < count {
             if SystemClock().now - start > timeout { return false }

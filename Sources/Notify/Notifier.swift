@@ -3,6 +3,7 @@ import HTTPClient
 import LookoutCore
 import Logging
 import Series
+import ServiceLifecycle
 import Synchronization
 
 /// Tells people about alerts: Alertmanager-style webhooks (grouped, inhibited, repeated),
@@ -16,7 +17,7 @@ import Synchronization
 /// Delivery is at least once: a notification is fsync'd to the outbox before it is sent,
 /// removed after a 2xx, and sent again after a restart if it was not. After a restart the
 /// grouping starts afresh, so groups still firing are notified again after `group_wait`.
-public final class Notifier: MetricsSource, Sendable {
+public final class Notifier: MetricsSource, Service {
     /// Buckets of `lookout_notification_latency_seconds`: from the notification being made to
     /// its 2xx, which includes retries while a receiver is down.
     public static let latencyBounds: [Double] = [
@@ -79,10 +80,14 @@ public final class Notifier: MetricsSource, Sendable {
 
     // MARK: Loop
 
-    /// Delivers until the task is cancelled. Opens (and replays) the outbox first; if its
-    /// directory cannot be used the notifier keeps running with an in-memory outbox and says
-    /// so in the log and the status.
+    /// Delivers until the service group shuts down (or the task is cancelled). Opens (and
+    /// replays) the outbox first; if its directory cannot be used the notifier keeps running
+    /// with an in-memory outbox and says so in the log and the status.
     public func run() async throws {
+        try await runUntilShutdown { await self.deliver() }
+    }
+
+    private func deliver() async {
         let core = NotifierLoop(owner: self)
         defer { core.close() }
         await withDiscardingTaskGroup { group in

@@ -4,6 +4,7 @@ import HTTPClient
 import LookoutCore
 import Logging
 import Series
+import ServiceLifecycle
 import Synchronization
 
 /// Probes every endpoint of every target on its interval and scrapes the `metrics`
@@ -23,7 +24,7 @@ import Synchronization
 /// once; a snapshot is assembled from those when it is read and the state has changed
 /// since the last one, so its cost follows the reads (a scrape, a rule evaluation), not
 /// the number of probes, and every result is visible as soon as it is recorded.
-public final class Prober: Sendable {
+public final class Prober: Service {
     /// `lookout_probe_*`, `lookout_scrape_samples`, `lookout_scrape_body_bytes`.
     public var probeMetrics: any MetricsSource { ProbeSeriesSource(shared: shared) }
     /// The scraped targets' series, each with its `target` label, target by target (the
@@ -61,9 +62,13 @@ public final class Prober: Sendable {
 
     // MARK: Running
 
-    /// Runs the schedule until the task is cancelled; then cancels the probes in flight
-    /// and throws `CancellationError`.
+    /// Runs the schedule until the service group shuts down (or the task is cancelled);
+    /// then cancels the probes in flight and returns.
     public func run() async throws {
+        try await runUntilShutdown { try await self.schedule() }
+    }
+
+    private func schedule() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             while true {
                 try Task.checkCancellation()

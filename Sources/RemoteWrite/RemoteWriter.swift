@@ -3,6 +3,7 @@ import Logging
 import LookoutCore
 import NIOPosix
 import Series
+import ServiceLifecycle
 import Synchronization
 
 /// remote_write as a service: every `interval` a snapshot of the agent's series (what
@@ -13,7 +14,7 @@ import Synchronization
 ///
 /// A changed `remote_write` block restarts the queues (each resumes from its saved
 /// position); the WAL stays open unless its directory or size bound changed.
-public final class RemoteWriter: Sendable {
+public final class RemoteWriter: Service {
     let clock: any AgentClock
     let client: HTTPClient
     let gather: @Sendable () -> [MetricFamily]
@@ -57,8 +58,12 @@ public final class RemoteWriter: Sendable {
         if differs { changed.signal() }
     }
 
-    /// Runs until cancelled.
+    /// Snapshots and sends until the service group shuts down (or the task is cancelled).
     public func run() async throws {
+        try await runUntilShutdown { try await self.write() }
+    }
+
+    private func write() async throws {
         var open: (directory: String, maxBytes: Int, wal: WAL, writer: WALWriterBox)?
         while true {
             try Task.checkCancellation()

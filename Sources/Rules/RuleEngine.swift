@@ -1,7 +1,7 @@
-import GoFormat
 import LookoutCore
 import PromQL
 import Series
+import ServiceLifecycle
 import Synchronization
 
 /// A rule as the rules API shows it.
@@ -37,10 +37,11 @@ public struct GroupStatus: Sendable {
 /// Evaluates Prometheus rule files locally: keeps a bounded history of the series the
 /// rules read (fed from the agent's own exposition), evaluates each group on its interval,
 /// keeps alert state as Prometheus does, and hands out one `AlertRound` per round of
-/// evaluation: the alerts firing after it and those that resolved in it. Its state is
+/// evaluation: the alerts firing after it and those that resolved in it (`evaluate(at:)`
+/// returns it; `run()` hands each to the `onRound` it was built with). Its state is
 /// behind a lock; readers (APIs, `/metrics`) get the snapshot published after each
 /// evaluation and never wait for one.
-public final class RuleEngine: MetricsSource, Sendable {
+public final class RuleEngine: MetricsSource, Service {
     public struct Options: Sendable {
         /// Interval of groups that do not set their own (`rules.interval`).
         public var defaultInterval: Duration
@@ -108,24 +109,33 @@ public final class RuleEngine: MetricsSource, Sendable {
 
     private let clock: any AgentClock
     private let gather: @Sendable (FamilyNameFilter) -> [MetricFamily]
+    private let onRound: @Sendable (AlertRound) -> Void
     private let state: Mutex<State>
     private let snapshot = Mutex(Snapshot(groups: [], families: []))
 
-    /// - Parameter gather: the current exposition, read whole each interval.
+    /// - Parameters:
+    ///   - gather: the current exposition, read whole each interval.
+    ///   - onRound: takes every round's alerts, firing and resolved, as `run()` evaluates them.
     public convenience init(
-        clock: any AgentClock, options: Options = Options(), gather: @escaping @Sendable () -> [MetricFamily] = { [] }
+        clock: any AgentClock, options: Options = Options(), gather: @escaping @Sendable () -> [MetricFamily] = { [] },
+        onRound: @escaping @Sendable (AlertRound) -> Void = { _ in }
     ) {
-        self.init(clock: clock, options: options, gatherMatching: { _ in gather() })
+        self.init(clock: clock, options: options, gatherMatching: { _ in gather() }, onRound: onRound)
     }
 
-    /// - Parameter gatherMatching: the families of the current exposition a filter accepts
-    ///   (the agent passes `registry.gather(matching:)`), read each interval with the filter
-    ///   of the loaded rules' names (`familyFilter`).
+    /// - Parameters:
+    ///   - gatherMatching: the families of the current exposition a filter accepts (the agent
+    ///     passes `registry.gather(matching:)`), read each interval with the filter of the
+    ///     loaded rules' names (`familyFilter`).
+    ///   - onRound: takes every round's alerts, firing and resolved, as `run()` evaluates them
+    ///     (the agent passes the notifier's `submit`).
     public init(
-        clock: any AgentClock, options: Options = Options(), gatherMatching: @escaping @Sendable (FamilyNameFilter) -> [MetricFamily]
+        clock: any AgentClock, options: Options = Options(), gatherMatching: @escaping @Sendable (FamilyNameFilter) -> [MetricFamily],
+        onRound: @escaping @Sendable (AlertRound) -> Void = { _ in }
     ) {
         self.clock = clock
         self.gather = gatherMatching
+        self.onRound = onRound
         state = Mutex(State(options: options))
         publish()
     }
@@ -299,9 +309,13 @@ public final class RuleEngine: MetricsSource, Sendable {
     }
 
     /// Every interval: reads the exposition, ingests it, evaluates the due groups and hands
-    /// the round's alerts to `onRound` (the agent's notifier). Returns (throwing
-    /// CancellationError) when cancelled.
-    public func run(onRound: @Sendable (AlertRound) -> Void = { _ in }) async throws {
+    /// the round's alerts to `onRound`. Returns when the service group shuts down (or the
+    /// task is cancelled).
+    public func run() async throws {
+        try await runUntilShutdown { try await self.evaluateEveryInterval() }
+    }
+
+    private func evaluateEveryInterval() async throws {
         while true {
             try Task.checkCancellation()
             let now = clock.wallNow
@@ -425,86 +439,5 @@ public final class RuleEngine: MetricsSource, Sendable {
                     (Labels(["reason": "out_of_order"]), Double(st.outOfOrderSamples)),
                 ]),
         ]
-    }
-
-    // MARK: JSON APIs
-
-    /// `/api/v1/alerts` in Prometheus' shape.
-    public func alertsJSON() -> JSON {
-        RulesJSON.alerts(alerts)
-    }
-
-    /// `/api/v1/rules` in Prometheus' shape.
-    public func rulesJSON() -> JSON {
-        RulesJSON.rules(groups)
-    }
-}
-
-/// Prometheus' JSON shapes for alerts and rules.
-public enum RulesJSON {
-    static let zeroTime = "0001-01-01T00:00:00Z"
-
-    public static func alert(_ a: RuleAlert) -> JSON {
-        var o: [(String, JSON)] = [
-            ("labels", .labels(a.labels.map { ($0.name, $0.value) })),
-            ("annotations", .labels(a.annotations.map { ($0.name, $0.value) })),
-            ("state", .string(a.state.rawValue)),
-            ("activeAt", .string(a.activeAt.rfc3339)),
-        ]
-        if let k = a.keepFiringSince { o.append(("keepFiringSince", .string(k.rfc3339))) }
-        o.append(("value", .string(GoFloat.formatE(a.value))))
-        return .object(o)
-    }
-
-    public static func alerts(_ alerts: [RuleAlert]) -> JSON {
-        .object([("status", "success"), ("data", .object([("alerts", .array(alerts.map(alert)))]))])
-    }
-
-    public static func rule(_ r: RuleStatus) -> JSON {
-        let last = JSON.string(r.lastEvaluation?.rfc3339 ?? zeroTime)
-        switch r.kind {
-        case .alerting:
-            return .object([
-                ("state", .string(r.state.rawValue)),
-                ("name", .string(r.name)),
-                ("query", .string(r.query)),
-                ("duration", .number(r.holdDuration.seconds)),
-                ("keepFiringFor", .number(r.keepFiringFor.seconds)),
-                ("labels", .labels(r.labels)),
-                ("annotations", .labels(r.annotations)),
-                ("alerts", .array(r.alerts.map(alert))),
-                ("health", .string(r.health.rawValue)),
-                ("lastError", .string(r.lastError)),
-                ("evaluationTime", .number(r.evaluationDuration.seconds)),
-                ("lastEvaluation", last),
-                ("type", "alerting"),
-            ])
-        case .recording:
-            return .object([
-                ("name", .string(r.name)),
-                ("query", .string(r.query)),
-                ("labels", .labels(r.labels)),
-                ("health", .string(r.health.rawValue)),
-                ("lastError", .string(r.lastError)),
-                ("evaluationTime", .number(r.evaluationDuration.seconds)),
-                ("lastEvaluation", last),
-                ("type", "recording"),
-            ])
-        }
-    }
-
-    public static func rules(_ groups: [GroupStatus]) -> JSON {
-        let gs: [JSON] = groups.map { g in
-            .object([
-                ("name", .string(g.name)),
-                ("file", .string(g.file)),
-                ("rules", .array(g.rules.map(rule))),
-                ("interval", .number(g.interval.seconds)),
-                ("limit", .number(Double(g.limit))),
-                ("evaluationTime", .number(g.evaluationDuration.seconds)),
-                ("lastEvaluation", .string(g.lastEvaluation?.rfc3339 ?? zeroTime)),
-            ])
-        }
-        return .object([("status", "success"), ("data", .object([("groups", .array(gs))]))])
     }
 }

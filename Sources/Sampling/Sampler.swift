@@ -2,6 +2,7 @@ import LookoutCore
 import Logging
 import ProcFS
 import Series
+import ServiceLifecycle
 import Synchronization
 
 /// The /proc CPU sampler service. Each tick at `sampling.frequency` on the injected clock
@@ -19,7 +20,7 @@ import Synchronization
 /// let sampler = Sampler(settings: config.sampling, groups: config.processes, procfs: procfs,
 ///                       clock: clock, logger: logger, reporters: [profileRecorder])
 /// registry.register(sampler.metrics)      // the series; collect() does no I/O
-/// serviceGroup: sampler                   // `run()` until cancelled
+/// serviceGroup: sampler                   // a `Service`: `run()` until shutdown
 /// ready: sampler.isReady                  // true after the first tick
 /// reload: sampler.update(settings: new.sampling, groups: new.processes)
 /// status page: sampler.history()
@@ -29,7 +30,7 @@ import Synchronization
 /// time (see `TickThread`: the async timer path alone would cost more than the sampler's
 /// whole CPU budget); with any other clock (tests' `ManualClock`) they run on the task
 /// that called `run()`, sleeping with `clock.sleep(until:)`.
-public actor Sampler {
+public actor Sampler: Service {
     /// The sampler's series, for the `Registry`.
     public nonisolated let metrics: SamplerMetrics
     private nonisolated let control: SamplerControl
@@ -77,8 +78,12 @@ public actor Sampler {
     /// Host and per-group utilization, one point per second (see `UtilizationHistory`).
     public nonisolated func history() -> UtilizationHistory { metrics.history() }
 
-    /// Ticks until the task is cancelled, then returns.
+    /// Ticks until the service group shuts down (or the task is cancelled), then returns.
     public func run() async throws {
+        try await runUntilShutdown { await self.tickUntilCancelled() }
+    }
+
+    private func tickUntilCancelled() async {
         guard let loop = self.loop else {
             preconditionFailure("Sampler.run() is already running")
         }

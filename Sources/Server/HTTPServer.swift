@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -53,10 +54,14 @@ public struct ServerSettings: Sendable {
 /// clients ask for the exposition, they cost at most one core and the event loop keeps
 /// answering the cheap routes at once. Password hashes are checked on a thread of their own.
 ///
+/// In a service group it serves until the group shuts down gracefully; then it stops
+/// accepting, gives the requests in flight up to a second to finish and closes every
+/// connection before `run()` returns.
+///
 /// Each connection has at most one response in flight: the next request is read only once
 /// the previous response has been handed to the kernel, so a client that pipelines without
 /// reading costs one response of memory, not one per request.
-public final class HTTPServer: Sendable {
+public final class HTTPServer: Service {
     public let settings: ServerSettings
     private let router: Router
     private let logger: Logger
@@ -85,6 +90,8 @@ public final class HTTPServer: Sendable {
         /// Orders connections by when they last became idle (or busy).
         var tick: UInt64 = 0
         var closing = false
+        /// Closed by the service group's graceful shutdown: `run()` drains before it returns.
+        var drainInRun = false
 
         /// The connection to close for a new one: the longest idle, else the longest stalled writer.
         mutating func evictionCandidate() -> (any Channel)? {
@@ -172,27 +179,43 @@ public final class HTTPServer: Sendable {
         return port
     }
 
-    /// Serves until cancelled or `shutdown()`.
+    /// Serves until cancelled, `shutdown()`, or the service group's graceful shutdown (after
+    /// which it drains as `shutdown()` does before returning).
     public func run() async throws {
         try await bind()
         guard let channel = state.withLock({ $0.channel }) else { return }
-        try await withTaskCancellationHandler {
-            try await channel.closeFuture.get()
-        } onCancel: {
-            channel.close(promise: nil)
+        try await withGracefulShutdownHandler {
+            try await withTaskCancellationHandler {
+                try await channel.closeFuture.get()
+            } onCancel: {
+                channel.close(promise: nil)
+            }
+        } onGracefulShutdown: { [self] in
+            stopAccepting(drainInRun: true)?.close(promise: nil)
         }
+        if state.withLock({ $0.drainInRun }) { await drain(grace: .seconds(1)) }
     }
 
     /// Stops accepting, gives in-flight requests up to `grace` to finish, then closes every connection.
     public func shutdown(grace: Duration = .seconds(1)) async {
-        let server = state.withLock { s -> (any Channel)? in
+        try? await stopAccepting(drainInRun: false)?.close()
+        await drain(grace: grace)
+    }
+
+    /// Marks the server closing (new connections are refused); returns the listening channel.
+    private func stopAccepting(drainInRun: Bool) -> (any Channel)? {
+        state.withLock { s in
             s.closing = true
+            if drainInRun { s.drainInRun = true }
             return s.channel
         }
-        try? await server?.close()
+    }
+
+    /// Waits up to `grace` (or until cancelled) for the requests in flight, then closes every connection.
+    private func drain(grace: Duration) async {
         let deadline = SystemClock().now + grace
         while inFlight.load(ordering: .relaxed) > 0 && SystemClock().now < deadline {
-            try? await Task.sleep(for: .milliseconds(10))
+            do { try await Task.sleep(for: .milliseconds(10)) } catch { break }
         }
         let children = state.withLock { $0.children.values.map(\.channel) }
         for c in children { c.close(promise: nil) }

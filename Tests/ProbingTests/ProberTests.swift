@@ -59,7 +59,8 @@ enum Probes {
     static func stop(_ task: Task<Void, any Error>) async {
         task.cancel()
         let result = await task.result
-        if case .failure(let e) = result { #expect(e is CancellationError) } else { Issue.record("run() returned without error") }
+        // Stopping by cancellation is the service's normal end: run() returns.
+        if case .failure(let e) = result { Issue.record("run() threw \(e)") }
     }
 
     /// Applies `update` and waits until the scheduler has gone back to sleep with the new schedule.

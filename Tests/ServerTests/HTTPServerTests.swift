@@ -1,6 +1,7 @@
 import Logging
 import LookoutCore
 import NIOPosix
+import ServiceLifecycleTestKit
 import TestSupport
 import Testing
 
@@ -52,6 +53,35 @@ func withServer<T>(
             #expect(slow.status == 200)
             #expect(slow.text == "done\n")
         }
+    }
+
+    /// In a service group the server stops on its graceful shutdown: the request in flight
+    /// gets its answer, then `run()` returns (no cancellation needed).
+    @Test func gracefulShutdownLetsTheRequestInFlightFinish() async throws {
+        let started = WakeSignal(), release = WakeSignal()
+        let routes = [
+            Route(["GET"], "/held", handler: .async { _ in
+                started.signal()
+                await release.wait()
+                return .text("done\n")
+            })
+        ]
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let server = HTTPServer(
+            settings: ServerSettings(host: "127.0.0.1", port: 0), router: Router(routes), logger: Logger(label: "test"), group: group)
+        let port = try await server.bind()
+        try await testGracefulShutdown { trigger in
+            let running = Task { try await server.run() }
+            let held = Task { await onOwnThread { TestHTTP.get("http://127.0.0.1:\(port)/held", timeout: 10) } }
+            await started.wait()
+            trigger.triggerGracefulShutdown()
+            release.signal()
+            try await running.value
+            let r = await held.value
+            #expect(r.status == 200)
+            #expect(r.text == "done\n")
+        }
+        try await group.shutdownGracefully()
     }
 
     @Test func unknownPathIs404AndWrongMethodIs405() async throws {

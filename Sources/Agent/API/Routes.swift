@@ -58,9 +58,9 @@ struct Routes: Sendable {
             Route(["GET"], "/api/v1/targets", handler: .offloaded { _ in .json(Array(TargetsAPI.json(prober.targetsStatus()).serialized().utf8)) }))
         let rules = self.rules
         router.add(
-            Route(["GET"], "/api/v1/alerts", handler: .offloaded { _ in .json(Array(rules.alertsJSON().serialized().utf8)) }))
+            Route(["GET"], "/api/v1/alerts", handler: .offloaded { _ in .json(Array(RulesAPI.alerts(rules.alerts).serialized().utf8)) }))
         router.add(
-            Route(["GET"], "/api/v1/rules", handler: .offloaded { _ in .json(Array(rules.rulesJSON().serialized().utf8)) }))
+            Route(["GET"], "/api/v1/rules", handler: .offloaded { _ in .json(Array(RulesAPI.rules(rules.groups).serialized().utf8)) }))
         let statusPage = self.statusPage
         router.add(Route(["GET"], "/", handler: .offloaded { _ in .html(StatusPage.render(statusPage.model())) }))
         let profiles = self.profiles
