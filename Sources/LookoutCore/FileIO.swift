@@ -93,6 +93,24 @@ public enum FileIO {
         }
     }
 
+    /// Takes an exclusive `flock` on `fd` without blocking for long: 0 when held, else the
+    /// errno (EWOULDBLOCK when another holder keeps it). A lock just released can still be
+    /// held for a moment by a child process forked while it was open (its copy of the
+    /// descriptor lasts until its exec closes it), so a busy lock is tried again for up
+    /// to `patience` before it counts as another owner's.
+    public static func lockExclusive(_ fd: Int32, patience: Duration = .seconds(1)) -> Int32 {
+        let milliseconds = patience.components.seconds * 1000 + patience.components.attoseconds / 1_000_000_000_000_000
+        let rounds = max(1, Int(milliseconds / 10))
+        for round in 0..<rounds {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return 0 }
+            let e = errno
+            if e == EINTR { continue }
+            if e != EWOULDBLOCK || round == rounds - 1 { return e }
+            usleep(10_000)
+        }
+        return EWOULDBLOCK
+    }
+
     public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
     /// Creates a directory and its parents.

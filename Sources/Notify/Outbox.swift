@@ -83,8 +83,8 @@ public final class Outbox {
         let lockPath = directory + "/outbox.lock"
         lockFD = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard lockFD >= 0 else { throw Failure(operation: "create", path: lockPath, errno: errno) }
-        guard flock(lockFD, LOCK_EX | LOCK_NB) == 0 else {
-            let e = errno
+        let e = FileIO.lockExclusive(lockFD)
+        guard e == 0 else {
             Glibc.close(lockFD)
             lockFD = -1
             throw Failure(operation: "lock (is another lookout using it?)", path: lockPath, errno: e)

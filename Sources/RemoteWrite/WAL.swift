@@ -93,8 +93,8 @@ public final class WAL: Sendable {
         let lockPath = directory + "/wal.lock"
         let fd = Glibc.open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw WALError(operation: "open", path: lockPath, errno: errno) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            let e = errno
+        let e = FileIO.lockExclusive(fd)
+        guard e == 0 else {
             close(fd)
             throw WALError(operation: "lock (another lookout uses it)", path: lockPath, errno: e)
         }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import LookoutCore
 import TestSupport
 import Testing
@@ -15,4 +18,29 @@ import Testing
         }
         #expect(throws: FileIO.Error.self) { try FileIO.readText(dir.write("big", [UInt8](repeating: 65, count: 3 << 20)), limit: 2 << 20) }
     }
+
+    /// A lock released a moment later (a forked child's copy of the descriptor, closed at its
+    /// exec) is taken; one kept is reported busy once the patience is spent.
+    @Test func aLockReleasedWithinThePatienceIsTakenAndOneKeptIsBusy() async throws {
+        let dir = TemporaryDirectory()
+        let path = dir.path + "/x.lock"
+        let holder = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        let taker = open(path, O_RDWR | O_CLOEXEC)
+        try #require(holder >= 0 && taker >= 0)
+        defer {
+            close(holder)
+            close(taker)
+        }
+        #expect(flock(holder, LOCK_EX | LOCK_NB) == 0)
+        #expect(FileIO.lockExclusive(taker, patience: .milliseconds(50)) == EWOULDBLOCK)
+        async let released: Int32 = onOwnThread {
+            usleep(150_000)
+            return flock(holder, LOCK_UN)
+        }
+        let taken = await onOwnThread { FileIO.lockExclusive(taker, patience: .seconds(5)) }
+        #expect(await released == 0)
+        #expect(taken == 0)
+        #expect(flock(holder, LOCK_EX | LOCK_NB) != 0)
+    }
 }
+
