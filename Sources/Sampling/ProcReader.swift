@@ -166,7 +166,7 @@ final class ProcReader: TickReader {
             figures.processes += 1
             figures.threads += p.numThreads
             figures.residentBytes &+= p.residentBytes
-            figures.openFDs += p.openFDs
+            if p.fdsUnreadable { figures.openFDsUnknown = true } else { figures.openFDs += p.openFDs }
         }
     }
 
@@ -369,7 +369,8 @@ final class ProcReader: TickReader {
             do {
                 if let n = try ProcFS.countEntries(p.fdPath) { p.openFDs = n }
             } catch {
-                // Another user's process without privileges: its fds stay unknown (0).
+                // Another user's process without privileges: its fds stay unknown, and so does
+                // the group's count (a sum without them would be too low).
                 if error.kind == .permissionDenied { p.fdsUnreadable = true }
                 log(error)
             }

@@ -115,6 +115,9 @@ public struct GroupSlowFigures: Sendable, Hashable {
     public var threads: Int64 = 0
     public var residentBytes: UInt64 = 0
     public var openFDs = 0
+    /// A process' fd list could not be read (another user's, without privileges): the
+    /// group's count is unknown, and not exported.
+    public var openFDsUnknown = false
     /// What the group's user and system CPU counters grew by since the last read, in USER_HZ ticks.
     public var userTicks: UInt64 = 0
     public var systemTicks: UInt64 = 0

@@ -144,6 +144,8 @@ struct GroupAggregate: Sendable {
     private(set) var threads: Int64 = 0
     private(set) var residentBytes: UInt64 = 0
     private(set) var openFDs = 0
+    /// False while a member's fd list cannot be read: the count is not exported then.
+    private(set) var openFDsKnown = true
     private(set) var voluntarySwitches: UInt64 = 0
     private(set) var nonvoluntarySwitches: UInt64 = 0
     /// Thread names by slot, as the ticks list them; `threadNanoseconds` is indexed alike.
@@ -183,6 +185,7 @@ struct GroupAggregate: Sendable {
             threads = s.threads
             residentBytes = s.residentBytes
             openFDs = s.openFDs
+            openFDsKnown = !s.openFDsUnknown
             userTicks &+= s.userTicks
             systemTicks &+= s.systemTicks
             voluntarySwitches &+= s.voluntarySwitches

@@ -193,7 +193,7 @@ public final class SamplerMetrics: MetricsSource, Sendable {
                 count.append((g.labels, Double(g.processes)))
                 threads.append((g.labels, Double(g.threads)))
                 rss.append((g.labels, Double(g.residentBytes)))
-                fds.append((g.labels, Double(g.openFDs)))
+                if g.openFDsKnown { fds.append((g.labels, Double(g.openFDs))) }
                 switches.append((g.labels.setting("type", "voluntary"), Double(g.voluntarySwitches)))
                 switches.append((g.labels.setting("type", "nonvoluntary"), Double(g.nonvoluntarySwitches)))
             }
