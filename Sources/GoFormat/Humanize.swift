@@ -16,9 +16,8 @@ public enum Humanize {
 
     /// `humanize1024`: binary prefixes, 4 significant digits: 2048 → 2ki.
     public static func humanize1024(_ value: Double) -> String {
-        var v = value
-        if Swift.abs(v) <= 1 || v.isNaN || v.isInfinite { return GoFloat.formatG(v, precision: 4) }
-        return scaled(v, by: 1024, ["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"])
+        if Swift.abs(value) <= 1 || value.isNaN || value.isInfinite { return GoFloat.formatG(value, precision: 4) }
+        return scaled(value, by: 1024, ["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"])
     }
 
     /// `value` divided by `base` while it is at least `base`, with the prefix of the last division.
