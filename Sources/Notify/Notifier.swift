@@ -136,7 +136,7 @@ public final class Notifier: MetricsSource, Service {
 
     /// Renders nothing when the filter wants none of the notifier's families.
     public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] {
-        filter.acceptsAny(of: Self.familyNames) ? filter.restrict(collect()) : []
+        filter.restrict(Self.familyNames, collect)
     }
 
     /// `lookout_notifications_total{receiver,result}`, `lookout_notification_outbox_length`,

@@ -338,7 +338,7 @@ public final class StackSamplingState: MetricsSource, Sendable {
 
     /// Renders nothing when the filter wants none of the stack sampler's families.
     public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] {
-        filter.acceptsAny(of: StackMetricNames.all) ? filter.restrict(collect()) : []
+        filter.restrict(StackMetricNames.all, collect)
     }
 
     public func collect() -> [MetricFamily] {

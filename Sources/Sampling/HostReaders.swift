@@ -28,6 +28,9 @@ final class HostCPUReader {
     private var previous = SystemStat()
     private var current = SystemStat()
     private var hasPrevious = false
+    /// The all-CPU line's growth between the last two /proc/stat readings; nil when a counter
+    /// went back (it happens to iowait: a huge unsigned delta) or there is no earlier reading.
+    private var statGrowth: (busy: UInt64, total: UInt64)?
 
     private let procfs: ProcFS
     private let logger: Logger
@@ -92,10 +95,6 @@ final class HostCPUReader {
         if slow && wanted { checkAgreement(root: root, at: now) }
         if !wanted { usesRootCgroup = false }
     }
-
-    /// The all-CPU line's growth between the last two /proc/stat readings; nil when a counter
-    /// went back (it happens to iowait: a huge unsigned delta) or there is no earlier reading.
-    private var statGrowth: (busy: UInt64, total: UInt64)?
 
     private func readStat(_ buffer: ReadBuffer, log: ReadErrorLog) -> Bool {
         do {

@@ -83,7 +83,7 @@ public final class SamplerMetrics: MetricsSource, Sendable {
 
     /// Renders nothing (and takes no snapshot) when the filter wants none of the sampler's families.
     public func collect(matching filter: FamilyNameFilter) -> [MetricFamily] {
-        filter.acceptsAny(of: SamplerMetricNames.all) ? filter.restrict(collect()) : []
+        filter.restrict(SamplerMetricNames.all, collect)
     }
 
     /// The families of `s`, with the peaks as of `now`. Names, labels, help texts and bucket

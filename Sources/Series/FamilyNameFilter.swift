@@ -44,6 +44,12 @@ public struct FamilyNameFilter: Sendable, Hashable {
         acceptsAll ? families : families.filter { accepts($0.name) }
     }
 
+    /// What a source whose families are named `names` gives a gather: `render()` restricted
+    /// to the filter, or nothing, without rendering, when the filter wants none of them.
+    public func restrict(_ names: [String], _ render: () -> [MetricFamily]) -> [MetricFamily] {
+        acceptsAny(of: names) ? restrict(render()) : []
+    }
+
     /// The families either filter wants.
     public func union(_ other: FamilyNameFilter) -> FamilyNameFilter {
         guard let roots, let more = other.roots else { return .all }

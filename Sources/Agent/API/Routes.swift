@@ -17,21 +17,6 @@ struct Routes: Sendable {
     let statusPage: StatusPageSource
     let reload: @Sendable () async -> Result<Void, Diagnostics>
 
-    init(
-        registry: Registry, readiness: Readiness, enableLifecycle: Bool, prober: Prober, rules: RuleEngine,
-        profiles: ProfileService, statusPage: StatusPageSource,
-        reload: @escaping @Sendable () async -> Result<Void, Diagnostics>
-    ) {
-        self.statusPage = statusPage
-        self.rules = rules
-        self.profiles = profiles
-        self.registry = registry
-        self.readiness = readiness
-        self.enableLifecycle = enableLifecycle
-        self.prober = prober
-        self.reload = reload
-    }
-
     func router() -> Router {
         var router = Router()
         // No I/O, no locks beyond a flag: answers while everything else is busy.
