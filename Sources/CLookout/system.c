@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -107,3 +108,9 @@ int lookout_sha256(const uint8_t *data, size_t n, uint8_t out[32]) {
 
 long lookout_page_size(void) { return sysconf(_SC_PAGESIZE); }
 long lookout_clock_ticks(void) { return sysconf(_SC_CLK_TCK); }
+
+int lookout_is_procfs(const char *path) {
+    struct statfs fs;
+    if (statfs(path, &fs) != 0) return 0;
+    return fs.f_type == 0x9fa0;  // PROC_SUPER_MAGIC
+}

@@ -9,8 +9,12 @@ import ProcFS
 /// the watched processes and threads, and fills each tick's value with what it read. It
 /// keeps no totals: a tick says what the counters grew by, the aggregation adds it up.
 ///
-/// Every tick: the host's busy time (see `HostCPUReader`) and each watched thread's `schedstat` (kept open, one pread each),
-/// plus each thread's `stat` while block or mutex sampling is on. Once a second: the groups'
+/// Every tick: the host's busy time (see `HostCPUReader`) and each watched process' CPU:
+/// its kernel CPU clock (`ProcessCPUClock`, one system call) where the procfs is the agent's
+/// own PID namespace, else each of its threads' `schedstat` (kept open, one pread each).
+/// Each thread's `schedstat` is read on every tick too while something needs each
+/// thread's share of the tick (a profile being recorded), and each thread's `stat` while
+/// block or mutex sampling is on; otherwise once a second. Once a second: the groups'
 /// selection (regexes never run on other ticks), each process' `stat`, `statm`, fd count and
 /// its threads' `status`, PSI and the cgroup. A process is known by PID and start time: a
 /// reused PID is a new process, and one found again after it was taken for gone is not
@@ -47,6 +51,10 @@ final class ProcReader: TickReader {
     /// The groups changed: the tick's group list is laid out again.
     private var layoutChanged = true
     private var selectionGeneration: UInt64 = 0
+    /// Processes' CPU clocks can be read (see `ProcessCPUClock`).
+    private let processClocks: Bool
+    /// Counts the ticks read, for `ThreadRuntime.lastRunTick`.
+    private var tickNumber: UInt64 = 0
 
     init(procfs: ProcFS, options: Options, groups: [ProcessGroupSettings], logger: Logger) {
         self.procfs = procfs
@@ -55,6 +63,7 @@ final class ProcReader: TickReader {
         host = HostCPUReader(procfs: procfs, logger: logger)
         pressure = PressureReader(procfs: procfs)
         cgroup = CgroupReader(procfs: procfs, logger: logger)
+        processClocks = procfs.isOwnPIDNamespace
         configure(options: options, groups: groups)
     }
 
@@ -87,6 +96,7 @@ final class ProcReader: TickReader {
     func read(_ tick: inout SampleTick) {
         let time = tick.monotonicTime
         log.now = time
+        tickNumber &+= 1
         let due = nextSlow.map { time >= $0 } ?? true
         if due {
             var next = nextSlow ?? time
@@ -120,7 +130,8 @@ final class ProcReader: TickReader {
         }
         let interval = UInt64(max(tick.interval.nanoseconds, 0))
         for (i, g) in groups.enumerated() {
-            readThreads(g, measureCPU: measureCPU, interval: interval, demand: tick.demand, &tick.groups[i], &tick.samples)
+            readThreads(
+                g, measureCPU: measureCPU, slow: slow, interval: interval, demand: tick.demand, &tick.groups[i], &tick.samples)
         }
         if slow {
             tick.pressureWaitingMicroseconds = pressure.read(buffer, log: log)
@@ -170,23 +181,42 @@ final class ProcReader: TickReader {
         }
     }
 
-    /// Every tick: each thread's CPU (when measured) and state (block and mutex sampling);
-    /// threads and processes found gone leave the group.
+    /// Every tick: each process' CPU (when measured), from its CPU clock or else as the sum of
+    /// its threads'; each thread's CPU where it is needed; each thread's state (block and
+    /// mutex sampling). Threads and processes found gone leave the group.
     private func readThreads(
-        _ g: GroupRuntime, measureCPU: Bool, interval: UInt64, demand: ThreadSampleDemand?, _ out: inout GroupTick,
+        _ g: GroupRuntime, measureCPU: Bool, slow: Bool, interval: UInt64, demand: ThreadSampleDemand?, _ out: inout GroupTick,
         _ samples: inout [ThreadSample]
     ) {
         var ran: UInt64 = 0
         var anyDelta = false
         var anyProcessGone = false
+        // Each thread's share: the thread-name counters (once a second is enough for them)
+        // and the samples of a profile being recorded.
+        let threadsEveryTick = demand != nil || options.readsThreadStates
         for p in g.processes {
             if p.gone {
                 anyProcessGone = true
                 continue
             }
+            var fromClock = false
+            if measureCPU, let clock = p.cpuClock {
+                if let now = clock.read() {
+                    fromClock = true
+                    if let last = p.lastClockNanoseconds {
+                        ran &+= now > last ? now - last : 0
+                        anyDelta = true
+                    }
+                    p.lastClockNanoseconds = max(now, p.lastClockNanoseconds ?? 0)
+                } else {
+                    // Gone (its threads' reads tell) or refused: its threads from now on.
+                    p.cpuClock = nil
+                }
+            }
+            let readThreadCPU = measureCPU && (!fromClock || slow || threadsEveryTick)
             var anyThreadGone = false
             for t in p.threads {
-                if measureCPU, let delta = readCPU(g, p, t, demand: demand, &out, &samples) {
+                if readThreadCPU, let delta = readCPU(g, p, t, demand: demand, &out, &samples), !fromClock {
                     ran &+= delta
                     anyDelta = true
                 }
@@ -218,6 +248,8 @@ final class ProcReader: TickReader {
         _ samples: inout [ThreadSample]
     ) -> UInt64? {
         guard let run = readRunNanoseconds(t) else { return nil }
+        let previousTick = t.lastRunTick
+        t.lastRunTick = tickNumber
         guard let last = t.lastRunNanoseconds else {
             if let slot = t.commIndex { out.threadNanoseconds[slot] &+= run }
             t.lastRunNanoseconds = run
@@ -226,7 +258,8 @@ final class ProcReader: TickReader {
         let delta = run > last ? run - last : 0
         t.lastRunNanoseconds = max(run, last)
         if let slot = t.commIndex { out.threadNanoseconds[slot] &+= delta }
-        if let demand, delta > 0 {
+        // A sample is one tick's CPU: not the growth since a read a second ago.
+        if let demand, delta > 0, previousTick &+ 1 == tickNumber {
             var stack: [String]?
             var wchan: String?
             if demand.contains(.kernelStack) && !t.stackUnreadable {
@@ -435,7 +468,7 @@ final class ProcReader: TickReader {
                     p.gone = false
                     next.append(p)
                 } else {
-                    next.append(ProcessRuntime(w, procfs: procfs))
+                    next.append(ProcessRuntime(w, procfs: procfs, cpuClock: processClocks))
                 }
             }
             g.departed.removeAll()

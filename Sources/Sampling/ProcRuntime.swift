@@ -22,6 +22,9 @@ final class ThreadRuntime {
     /// without `task/` (whose `stat` counts all its threads).
     var cpuFromStat: Bool
     var lastRunNanoseconds: UInt64?
+    /// The reader's tick on which `lastRunNanoseconds` was read: a thread sample's CPU is
+    /// only the growth over one tick.
+    var lastRunTick: UInt64 = 0
     var comm: String?
     /// Slot in the group's thread-name table (groups with `threads: true`).
     var commIndex: Int?
@@ -65,6 +68,11 @@ final class ProcessRuntime {
     let fdPath: String
     let taskPath: String
     var threads: [ThreadRuntime] = []
+    /// The process' CPU clock, where the procfs is the agent's own PID namespace: the
+    /// group's per-tick CPU comes from it, and the threads' `schedstat` is read only when
+    /// something needs each thread (once a second, profiles, block and mutex sampling).
+    var cpuClock: ProcessCPUClock?
+    var lastClockNanoseconds: UInt64?
     /// The process has no `task/` folder: its one thread is the process itself.
     var withoutTasks = false
     var lastUtime: UInt64?
@@ -77,8 +85,9 @@ final class ProcessRuntime {
 
     var pid: Int32 { identity.pid }
 
-    init(_ s: SelectedProcess, procfs: ProcFS) {
+    init(_ s: SelectedProcess, procfs: ProcFS, cpuClock: Bool) {
         identity = s
+        self.cpuClock = cpuClock ? ProcessCPUClock(pid: s.pid) : nil
         stat = procfs.processFile(pid: s.pid, "stat")
         statm = procfs.processFile(pid: s.pid, "statm")
         fdPath = procfs.path(pid: s.pid, "fd")

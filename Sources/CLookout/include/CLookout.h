@@ -1,7 +1,7 @@
 #ifndef LOOKOUT_CLOOKOUT_H
 #define LOOKOUT_CLOOKOUT_H
 // Small typed wrappers over C APIs Swift cannot call directly (macros, variadics)
-// or that are simplest to use from one place: zlib, crypt(3), HMAC-SHA256, sysconf.
+// or that are simplest to use from one place: zlib, crypt(3), HMAC-SHA256, sysconf, statfs.
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -38,4 +38,9 @@ int lookout_sha256(const uint8_t *data, size_t n, uint8_t out[32]);
 long lookout_page_size(void);
 /// Ticks per second of /proc's time counters (USER_HZ).
 long lookout_clock_ticks(void);
+
+// MARK: statfs
+
+/// 1 when `path` is on a procfs mount, else 0.
+int lookout_is_procfs(const char *path);
 #endif
