@@ -4,7 +4,9 @@
 // Per tick (FREQ Hz, ticks at start + k/FREQ on CLOCK_MONOTONIC, absolute sleeps):
 //   /proc/stat (kept open, pread), parsing every cpu line; with --tick FILE, that file instead
 //   (the root cgroup's CPU accounting, one number) and /proc/stat once a second;
-//   task/TID/schedstat of every watched thread (kept open, pread), parsing the run time.
+//   task/TID/schedstat of every watched thread (kept open, pread), parsing the run time; with
+//   --process-clock, each process' CPU clock instead (clock_gettime on clock_getcpuclockid),
+//   and the threads' schedstat once a second, as lookout does where /proc is its own.
 // Once a second (and at the first tick):
 //   selection: with --comm, every /proc/PID/stat (open+read+close) and a regex on comm,
 //   as lookout's comm selector does; with --pid, nothing for a process already tracked;
@@ -12,7 +14,7 @@
 //   per thread: task/TID/status (open+read+close) for the name and context switches;
 //   each --slow FILE (kept open, pread): PSI and the cgroup's CPU files.
 //
-//   proc_floor [--hz 19] (--comm REGEX | --pid PID) [--tick FILE] [--slow FILE]... [--procfs /proc]
+//   proc_floor [--hz 19] (--comm REGEX | --pid PID) [--tick FILE] [--process-clock] [--slow FILE]... [--procfs /proc]
 // Runs until SIGTERM/SIGINT, then prints `ticks=N missed=M` on stdout.
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -44,6 +46,8 @@ struct thread {
 struct proc {
     int pid;
     uint64_t start;
+    clockid_t clock;
+    uint64_t last_clock, clock_total;
     int stat, statm;
     uint64_t utime, stime, threads, rss;
     int fds;
@@ -188,6 +192,7 @@ static void add(int pid, uint64_t start, struct proc *next, int *nnext) {
     p->pid = pid;
     p->start = start;
     p->stat = p->statm = -1;
+    if (clock_getcpuclockid(pid, &p->clock) != 0) p->clock = -1;
 }
 
 static void rescan(void) {
@@ -289,6 +294,7 @@ int main(int argc, char **argv) {
     int hz = 19;
     const char *tick_path = NULL;
     int tick_fd = -1;
+    int process_clock = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--hz") && i + 1 < argc) hz = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--comm") && i + 1 < argc) {
@@ -299,9 +305,10 @@ int main(int argc, char **argv) {
             slow_path[nslow] = argv[++i];
             slow_fd[nslow++] = -1;
         } else if (!strcmp(argv[i], "--tick") && i + 1 < argc) tick_path = argv[++i];
+        else if (!strcmp(argv[i], "--process-clock")) process_clock = 1;
         else if (!strcmp(argv[i], "--procfs") && i + 1 < argc) procfs = argv[++i];
         else {
-            fprintf(stderr, "usage: proc_floor [--hz N] (--comm REGEX | --pid PID) [--tick FILE] [--slow FILE]... [--procfs DIR]\n");
+            fprintf(stderr, "usage: proc_floor [--hz N] (--comm REGEX | --pid PID) [--tick FILE] [--process-clock] [--slow FILE]... [--procfs DIR]\n");
             return 2;
         }
     }
@@ -338,6 +345,15 @@ int main(int argc, char **argv) {
         } else if (pread_all(host) > 0) parse_stat();
         for (int i = 0; i < nprocs; i++) {
             struct proc *p = &procs[i];
+            if (process_clock && p->clock != -1) {
+                struct timespec c;
+                if (clock_gettime(p->clock, &c) == 0) {
+                    uint64_t v = (uint64_t)c.tv_sec * 1000000000ull + (uint64_t)c.tv_nsec;
+                    if (p->last_clock && v > p->last_clock) p->clock_total += v - p->last_clock;
+                    p->last_clock = v;
+                }
+                if (!slow) continue;
+            }
             for (int k = 0; k < p->nthreads; k++) {
                 struct thread *th = &p->t[k];
                 if (th->schedstat < 0) {
@@ -358,6 +374,7 @@ int main(int argc, char **argv) {
         uint64_t end = now_ns();
         while (start + (ticks + missed) * period <= end) missed++;
     }
+    for (int i = 0; i < nprocs; i++) sink += procs[i].clock_total;
     printf("ticks=%llu missed=%llu sink=%llu\n", (unsigned long long)ticks, (unsigned long long)missed,
            (unsigned long long)(sink & 1));
     return 0;
