@@ -41,7 +41,6 @@ public final class Agent: Sendable {
     let registry = Registry(logger: Logger(label: "lookout.scrape"))
     let readiness = Readiness()
     private let config: Mutex<AgentConfig>
-    private let selfMetrics: SelfMetrics
     private let reloads: ReloadMetrics
     let server: HTTPServer
     let httpClient: HTTPClient
@@ -87,12 +86,13 @@ public final class Agent: Sendable {
             settings: config.sampling, groups: config.processes, recorder: recorder, logger: Logger(label: "lookout.stacks"),
             procRoot: options.procfsRoot, sysRoot: options.sysfsRoot)
         stacks = stackReader.state
+        // The agent's own process_* series, refreshed on the sampler's once-a-second ticks.
+        let selfMetrics = SelfMetrics(procfs: procfs)
+        let selfMetricsBox = selfMetrics.box
         sampler = Sampler(
             settings: config.sampling, groups: config.processes, procfs: procfs, clock: clock,
-            logger: Logger(label: "lookout.sampler"), reporters: [recorder], readers: [stackReader])
+            logger: Logger(label: "lookout.sampler"), reporters: [recorder], readers: [stackReader, selfMetrics])
         profiles = ProfileService(recorder: recorder, sampler: sampler)
-        let selfMetrics = SelfMetrics(procfs: procfs, clock: clock)
-        self.selfMetrics = selfMetrics
 
         httpClient = HTTPClient()
         prober = Prober(targets: config.targets, client: httpClient, clock: clock, logger: Logger(label: "lookout.prober"))
@@ -113,7 +113,7 @@ public final class Agent: Sendable {
         if !ruleProblems.isEmpty { throw Diagnostics(ruleProblems) }
 
         registry.register(SnapshotBox([buildInfo()]))
-        registry.register(selfMetrics.box)
+        registry.register(selfMetricsBox)
         registry.register(sampler.metrics)
         registry.register(stacks)
         registry.register(reloads)
@@ -208,7 +208,7 @@ public final class Agent: Sendable {
         }
         // The loops: each stops when the group shuts down, ending by cancellation as its normal end.
         let loops: [(name: String, service: any Service)] = [
-            ("sampler", sampler), ("self-metrics", selfMetrics), ("prober", prober), ("notifier", notifier), ("rules", rules),
+            ("sampler", sampler), ("prober", prober), ("notifier", notifier), ("rules", rules),
             ("remote_write", remoteWriter),
         ]
         services += loops.map { .init(service: $0.service, serviceName: $0.name) }

@@ -1,6 +1,6 @@
 import LookoutCore
 import ProcFS
-import ServiceLifecycle
+import Sampling
 
 #if canImport(Glibc)
 import Glibc
@@ -9,19 +9,19 @@ import Series
 
 /// The agent's own process metrics under their standard names (`process_cpu_seconds_total`,
 /// `process_resident_memory_bytes`, `process_open_fds`, `process_start_time_seconds`, ...),
-/// read through the ProcFS readers once a second on its own schedule, so a scrape does no I/O.
-final class SelfMetrics: Service {
+/// read through the ProcFS readers once a second, so a scrape does no I/O. It is read on
+/// the sampler's tick thread (a `TickReader`, on the ticks that do the once-a-second reads):
+/// a thread already awake, rather than a timer and a task of its own every second.
+final class SelfMetrics: TickReader {
     let box = SnapshotBox()
     private let procfs: ProcFS
-    private let clock: any AgentClock
     /// The agent as the procfs sees it (another PID namespace's procfs numbers it differently).
     private let pid: Int32
     /// Boot time plus the start time in `stat`: neither changes, so /proc/stat is read once.
     private let startTimeSeconds: Double?
 
-    init(procfs: ProcFS, clock: any AgentClock) {
+    init(procfs: ProcFS) {
         self.procfs = procfs
-        self.clock = clock
         pid = procfs.selfPID()
         if let boot = (try? procfs.systemStat())?.bootTime, let stat = (try? procfs.processStat(pid: pid)) ?? nil {
             startTimeSeconds = Double(boot) + Double(stat.startTime) / Double(procfs.userHZ)
@@ -31,16 +31,9 @@ final class SelfMetrics: Service {
         refresh()
     }
 
-    /// Refreshes every second until the service group shuts down.
-    func run() async throws {
-        try await runUntilShutdown { try await self.refreshEverySecond() }
-    }
-
-    private func refreshEverySecond() async throws {
-        while true {
-            try await clock.sleep(for: .seconds(1))
-            refresh()
-        }
+    /// Refreshes on the sampler's once-a-second ticks.
+    func read(_ tick: inout SampleTick) {
+        if tick.isSlow { refresh() }
     }
 
     /// Reads and publishes; a file that cannot be read leaves its series out.

@@ -58,9 +58,32 @@ public struct FamilyNameFilter: Sendable, Hashable {
 
     /// None of these is the end of another, so at most one ends a name and the root is unique.
     static let suffixes: [String] = ["_total", "_created", "_bucket", "_sum", "_count", "_gsum", "_gcount", "_info"]
+    private static let suffixBytes: [[UInt8]] = suffixes.map { Array($0.utf8) }
 
-    /// `name` without the exposition suffixes that end it (`a_sum_count` → `a`).
+    /// `name` without the exposition suffixes that end it (`a_sum_count` → `a`). Compared
+    /// byte by byte: the suffixes are ASCII, so a cut before one is a character boundary.
     public static func root(of name: String) -> Substring {
+        let utf8 = name.utf8
+        let kept: Int? = utf8.withContiguousStorageIfAvailable { bytes in
+            var end = bytes.count
+            stripping: while true {
+                for suffix in suffixBytes where end > suffix.count {
+                    let start = end - suffix.count
+                    var i = 0
+                    while i < suffix.count && bytes[start + i] == suffix[i] { i += 1 }
+                    if i == suffix.count {
+                        end = start
+                        continue stripping
+                    }
+                }
+                return end
+            }
+        }
+        guard let kept else { return slowRoot(of: name) }
+        return Substring(utf8.prefix(kept))
+    }
+
+    private static func slowRoot(of name: String) -> Substring {
         var s = Substring(name)
         stripping: while true {
             for suffix in suffixes where s.utf8.count > suffix.utf8.count && s.hasSuffix(suffix) {

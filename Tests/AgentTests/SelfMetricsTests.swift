@@ -2,6 +2,7 @@ import Exposition
 import Series
 import LookoutCore
 import ProcFS
+import Sampling
 import TestSupport
 import Testing
 
@@ -25,7 +26,7 @@ import Testing
         me.openFDs = 5
         fake.addProcess(me)
         let procfs = try ProcFS(root: fake.root, sysRoot: fake.sysRoot, userHZ: 100, pageSize: 4096)
-        let metrics = SelfMetrics(procfs: procfs, clock: ManualClock())
+        let metrics = SelfMetrics(procfs: procfs)
         var m = metrics.box.collect()
         #expect(value(m, "process_cpu_seconds_total") == 3)
         #expect(value(m, "process_resident_memory_bytes") == 4_096_000)
@@ -52,5 +53,34 @@ import Testing
         metrics.refresh()
         m = metrics.box.collect()
         #expect(value(m, "process_cpu_seconds_total") == nil && value(m, "process_open_fds") == 5)
+    }
+
+    /// Read on the sampler's ticks: only those that do the once-a-second reads refresh it.
+    @Test func refreshedOnTheSamplersOnceASecondTicks() async throws {
+        let fake = FakeProc()
+        fake.setStat([[1, 0, 1, 100, 0, 0, 0, 0, 0, 0]])
+        fake.setSelf(77)
+        var me = FakeProc.Process(pid: 77, comm: "lookout")
+        me.utime = 100
+        fake.addProcess(me)
+        let procfs = try ProcFS(root: fake.root, sysRoot: fake.sysRoot, userHZ: 100, pageSize: 4096)
+        let metrics = SelfMetrics(procfs: procfs)
+        let box = metrics.box
+        let clock = ManualClock()
+        let sampler = Sampler(procfs: procfs, clock: clock, readers: [metrics])
+        func cpu() -> Double? { value(box.collect(), "process_cpu_seconds_total") }
+
+        await sampler.tick()
+        #expect(cpu() == 1)
+        me.utime = 200
+        fake.addProcess(me)
+        // An ordinary tick does not read it.
+        clock.advance(by: .milliseconds(52))
+        await sampler.tick()
+        #expect(cpu() == 1)
+        // The next second's tick does.
+        clock.advance(by: .seconds(1))
+        await sampler.tick()
+        #expect(cpu() == 2)
     }
 }

@@ -39,6 +39,11 @@ final class CountingSource: MetricsSource {
         #expect(FamilyNameFilter.root(of: "build_info") == "build")
         #expect(FamilyNameFilter.root(of: "up") == "up")
         #expect(FamilyNameFilter.root(of: "_total") == "_total")
+        #expect(FamilyNameFilter.root(of: "x_total_total_count") == "x")
+        // UTF-8 names (quoted in the exposition): the suffixes are cut at their bytes.
+        #expect(FamilyNameFilter.root(of: "délai_sum") == "délai")
+        #expect(FamilyNameFilter.root(of: "x_totalé") == "x_totalé")
+        #expect(FamilyNameFilter.root(of: "x_tota\u{301}l_count") == "x_tota\u{301}l")
         let f = FamilyNameFilter(names: ["latency_seconds_bucket", "jobs_total"])
         #expect(f.accepts("latency_seconds"))
         #expect(f.accepts("latency_seconds_count"))
