@@ -60,6 +60,9 @@ public final class Notifier: MetricsSource, Service {
     /// Hands over the result of one round of rule evaluation: every alert firing now and the
     /// alerts that resolved in it, taken as they are.
     public func submit(_ round: AlertRound) {
+        // A round without alerts changes nothing: the loop is not woken for it (the rules
+        // hand over a round every second).
+        if round.firing.isEmpty && round.resolved.isEmpty { return }
         shared.withLock { s in
             for a in round.firing { s.addUpdate(a, a.fingerprint) }
             for a in round.resolved { s.addUpdate(a, a.fingerprint) }

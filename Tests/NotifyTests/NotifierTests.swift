@@ -106,6 +106,23 @@ let quietLogger: Logger = {
         }
     }
 
+    /// The rules hand over a round every second, most of them empty: those do not wake the loop.
+    @Test func anEmptyRoundDoesNotWakeTheLoop() async throws {
+        let t = RecordingTransport()
+        let n = notifier(settings(), t)
+        try await whileRunning(n) {
+            try #require(await idle(n))
+            let before = n.shared.withLock { $0.loop.produced }
+            n.submit(AlertRound())
+            #expect(n.shared.withLock { $0.loop.produced } == before)
+            n.submit(AlertRound(firing: [alert("TargetSlow")]))
+            #expect(n.shared.withLock { $0.loop.produced } == before + 1)
+            try #require(await idle(n))
+            n.submit(AlertRound(resolved: [alert("TargetSlow")]))
+            #expect(n.shared.withLock { $0.loop.produced } == before + 2)
+        }
+    }
+
     @Test func retriesWithExponentialBackoffUntilA2xx() async throws {
         let t = RecordingTransport(script: [.status(503), .failed(.connect, "refused"), .status(429)])
         let n = notifier(settings(groupWait: .zero), t)
