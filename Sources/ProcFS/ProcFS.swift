@@ -15,6 +15,8 @@ public struct ProcFS: Sendable, Hashable {
     /// Ticks per second of /proc's time counters.
     public let userHZ: Int
     public let pageSize: Int
+    /// `root` is a procfs mount (not a fixture tree or a copy): the kernel's own answers.
+    public let isLiveProcfs: Bool
 
     /// Checks that `root` is a directory. `sysRoot` may be missing (no cgroup data then).
     public init(
@@ -29,6 +31,7 @@ public struct ProcFS: Sendable, Hashable {
         self.sysRoot = sysRoot.count > 1 && sysRoot.hasSuffix("/") ? String(sysRoot.dropLast()) : sysRoot
         self.userHZ = max(userHZ, 1)
         self.pageSize = max(pageSize, 1)
+        isLiveProcfs = lookout_is_procfs(trimmed) == 1
     }
 
     // MARK: paths
@@ -153,7 +156,23 @@ public struct ProcFS: Sendable, Hashable {
     /// Open file descriptors of a process (entries of /proc/PID/fd); nil when it is gone.
     /// Throws `.permissionDenied` for another user's process unless the agent is privileged.
     public func openFileDescriptorCount(pid: Int32) throws(ProcFSError) -> Int? {
-        try ProcFS.countEntries(path(pid: pid, "fd"))
+        try openFileDescriptorCount(fdDirectory: path(pid: pid, "fd"))
+    }
+
+    /// The entries of a process' `fd` directory: its open file descriptors; nil when it is
+    /// gone. On a live procfs the kernel (6.2 and later) gives the count as the directory's
+    /// size, without a listing that makes an entry for every descriptor; where the size is 0
+    /// (older kernels) the directory is listed.
+    public func openFileDescriptorCount(fdDirectory: String) throws(ProcFSError) -> Int? {
+        if isLiveProcfs {
+            var st = stat()
+            if lstat(fdDirectory, &st) == 0 {
+                if st.st_size > 0 { return Int(st.st_size) }
+            } else if ProcFile.isGone(errno) {
+                return nil
+            }
+        }
+        return try ProcFS.countEntries(fdDirectory)
     }
 
     /// Entries of a directory other than `.` and `..`; nil when it does not exist.

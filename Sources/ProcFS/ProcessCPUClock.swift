@@ -35,7 +35,7 @@ extension ProcFS {
     /// PIDs are the ones system calls take (`ProcessCPUClock`). False for fixture trees,
     /// snapshots, and a host's /proc mounted into a container.
     public var isOwnPIDNamespace: Bool {
-        guard lookout_is_procfs(root) == 1 else { return false }
+        guard isLiveProcfs else { return false }
         var buf = [CChar](repeating: 0, count: 32)
         let n = readlink(path("self"), &buf, buf.count - 1)
         guard n > 0, let pid = Int32(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)) else {

@@ -400,7 +400,7 @@ final class ProcReader: TickReader {
         }
         if !p.fdsUnreadable {
             do {
-                if let n = try ProcFS.countEntries(p.fdPath) { p.openFDs = n }
+                if let n = try procfs.openFileDescriptorCount(fdDirectory: p.fdPath) { p.openFDs = n }
             } catch {
                 // Another user's process without privileges: its fds stay unknown, and so does
                 // the group's count (a sum without them would be too low).

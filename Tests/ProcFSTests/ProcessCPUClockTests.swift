@@ -64,4 +64,26 @@ import Testing
         // The living threads ran no more than the whole process (which counts exited ones too).
         #expect(threads <= after + 5_000_000, "threads \(threads), clock \(after)")
     }
+
+    /// The count of a process' descriptors, from the fd directory's size on a live procfs,
+    /// is what listing the directory finds; a fixture tree is listed.
+    @Test func openFileDescriptorsCountAsTheListingDoes() throws {
+        let fs = try ProcFS()
+        #expect(fs.isLiveProcfs)
+        let child = try ChildProcess(["/bin/sleep", "60"])
+        defer { child.kill() }
+        let dir = fs.path(pid: child.pid, "fd")
+        let counted = try #require(try fs.openFileDescriptorCount(pid: child.pid))
+        #expect(counted == (try ProcFS.countEntries(dir)) && counted >= 3)
+        child.kill()
+        #expect(try fs.openFileDescriptorCount(pid: child.pid) == nil)
+
+        let fake = FakeProc()
+        var p = FakeProc.Process(pid: 40, comm: "svc")
+        p.openFDs = 7
+        fake.addProcess(p)
+        let fixture = try ProcFS(root: fake.root)
+        #expect(!fixture.isLiveProcfs)
+        #expect(try fixture.openFileDescriptorCount(pid: 40) == 7)
+    }
 }
