@@ -12,6 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/vfs.h>
+#include <sys/syscall.h>
+#include <linux/futex.h>
+#include <limits.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -113,4 +117,27 @@ int lookout_is_procfs(const char *path) {
     struct statfs fs;
     if (statfs(path, &fs) != 0) return 0;
     return fs.f_type == 0x9fa0;  // PROC_SUPER_MAGIC
+}
+
+int lookout_tick_wait(uint32_t *state, int64_t deadline_ns) {
+    struct timespec ts = {.tv_sec = (time_t)(deadline_ns / 1000000000), .tv_nsec = (long)(deadline_ns % 1000000000)};
+    for (;;) {
+        uint32_t v = __atomic_load_n(state, __ATOMIC_ACQUIRE);
+        if (v & LOOKOUT_TICK_STOP) return LOOKOUT_TICK_STOP;
+        if (v & LOOKOUT_TICK_WAKE) {
+            __atomic_fetch_and(state, ~(uint32_t)LOOKOUT_TICK_WAKE, __ATOMIC_ACQ_REL);
+            return LOOKOUT_TICK_WAKE;
+        }
+        // FUTEX_WAIT_BITSET takes an absolute deadline, on CLOCK_MONOTONIC without FUTEX_CLOCK_REALTIME.
+        long r = syscall(SYS_futex, state, FUTEX_WAIT_BITSET_PRIVATE, v, &ts, NULL, FUTEX_BITSET_MATCH_ANY);
+        if (r == -1 && errno == ETIMEDOUT) {
+            return (__atomic_load_n(state, __ATOMIC_ACQUIRE) & LOOKOUT_TICK_STOP) ? LOOKOUT_TICK_STOP : 0;
+        }
+        // Woken, the word changed before the wait (EAGAIN), or a signal (EINTR): look again.
+    }
+}
+
+void lookout_tick_signal(uint32_t *state, uint32_t bits) {
+    __atomic_fetch_or(state, bits, __ATOMIC_ACQ_REL);
+    syscall(SYS_futex, state, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }

@@ -5,7 +5,7 @@ import Glibc
 /// A growable byte buffer that reads reuse, so the sampler's hot path does not allocate.
 /// Not thread-safe: each reader owns one.
 public final class ReadBuffer {
-    private(set) var storage: UnsafeMutableRawBufferPointer
+    @usableFromInline private(set) var storage: UnsafeMutableRawBufferPointer
 
     public init(capacity: Int = 16 << 10) {
         storage = .allocate(byteCount: max(capacity, 256), alignment: 8)
@@ -54,6 +54,8 @@ public final class ProcFile {
 
     /// Reads the whole file into `buffer` and hands its bytes to `parse`. Returns nil when
     /// the file (its process or thread) no longer exists.
+    /// Inlinable, so the sampler's per-tick reads are specialized for what they parse.
+    @inlinable
     public func read<T>(
         _ buffer: ReadBuffer, _ parse: (UnsafeRawBufferPointer) throws(ProcFSError) -> T
     ) throws(ProcFSError) -> T? {

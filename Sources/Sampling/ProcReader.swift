@@ -214,6 +214,8 @@ final class ProcReader: TickReader {
                 }
             }
             let readThreadCPU = measureCPU && (!fromClock || slow || threadsEveryTick)
+            // Nothing to read of its threads this tick: not even their bookkeeping is touched.
+            if !readThreadCPU && !options.readsThreadStates { continue }
             var anyThreadGone = false
             for t in p.threads {
                 if readThreadCPU, let delta = readCPU(g, p, t, demand: demand, &out, &samples), !fromClock {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLookout
 import LookoutCore
 
 /// A thread that waits for absolute deadlines on CLOCK_MONOTONIC (the clock `SystemClock`
@@ -9,64 +10,32 @@ import LookoutCore
 /// Why not `Task.sleep`: measured here, a loop doing nothing but `Task.sleep` at 19 Hz
 /// costs 0.4% of a core (a timer on the dispatch manager thread, then a worker thread
 /// woken for the continuation), while a thread in `pthread_cond_timedwait` or
-/// `clock_nanosleep` costs 0.06%. The sampler's whole budget is 0.3%.
+/// `clock_nanosleep` costs 0.06%. The sampler's whole budget is 0.3%. And why a futex
+/// rather than a condition variable: after a timed-out `pthread_cond_timedwait` glibc takes
+/// the mutex back marked as contended, so its unlock costs one more system call per tick.
 public final class TickThread: @unchecked Sendable {
-    // @unchecked: the mutex and condition variable are pthread objects at stable addresses;
-    // `stopRequested` and `wakeRequested` are only touched with the mutex held.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let condition: UnsafeMutablePointer<pthread_cond_t>
-    private var stopRequested = false
-    private var wakeRequested = false
+    // @unchecked: `state` is a word at a stable address, only touched with atomic operations
+    // (in the C wrappers) and the futex calls.
+    private let state: UnsafeMutablePointer<UInt32>
 
     public init() {
-        mutex = .allocate(capacity: 1)
-        condition = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
+        state = .allocate(capacity: 1)
+        state.initialize(to: 0)
     }
 
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
+    deinit { state.deallocate() }
 
     /// Blocks until the monotonic clock reaches `deadline` or `wake` is called. Returns false
     /// when asked to stop.
     public func wait(until deadline: MonotonicInstant) -> Bool {
-        var ts = timespec(tv_sec: Int(deadline.nanoseconds / 1_000_000_000), tv_nsec: Int(deadline.nanoseconds % 1_000_000_000))
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        // A spurious wake-up loops back to wait for the same deadline.
-        while !stopRequested {
-            if wakeRequested {
-                wakeRequested = false
-                return true
-            }
-            if pthread_cond_timedwait(condition, mutex, &ts) == ETIMEDOUT { return !stopRequested }
-        }
-        return false
+        lookout_tick_wait(state, deadline.nanoseconds) != Int32(LOOKOUT_TICK_STOP)
     }
 
     /// Ends the current (or next) `wait` early.
-    public func wake() {
-        pthread_mutex_lock(mutex)
-        wakeRequested = true
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
-    }
+    public func wake() { lookout_tick_signal(state, UInt32(LOOKOUT_TICK_WAKE)) }
 
-    public func stop() {
-        pthread_mutex_lock(mutex)
-        stopRequested = true
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
-    }
+    /// Ends the current and every later `wait`.
+    public func stop() { lookout_tick_signal(state, UInt32(LOOKOUT_TICK_STOP)) }
 
     /// Runs `body` on a new thread named `name` and returns when it has finished, without
     /// blocking the caller's executor. Returns false (and does not run `body`) when no thread

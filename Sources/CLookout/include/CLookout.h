@@ -1,7 +1,7 @@
 #ifndef LOOKOUT_CLOOKOUT_H
 #define LOOKOUT_CLOOKOUT_H
 // Small typed wrappers over C APIs Swift cannot call directly (macros, variadics)
-// or that are simplest to use from one place: zlib, crypt(3), HMAC-SHA256, sysconf, statfs.
+// or that are simplest to use from one place: zlib, crypt(3), HMAC-SHA256, sysconf, statfs, futex.
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,4 +43,16 @@ long lookout_clock_ticks(void);
 
 /// 1 when `path` is on a procfs mount, else 0.
 int lookout_is_procfs(const char *path);
+
+// MARK: tick thread wait (futex)
+
+#define LOOKOUT_TICK_WAKE 1u
+#define LOOKOUT_TICK_STOP 2u
+/// Waits on the 32-bit `state` word until the absolute CLOCK_MONOTONIC `deadline_ns`, or
+/// until lookout_tick_signal sets a bit. Returns 0 when the deadline passed,
+/// LOOKOUT_TICK_WAKE when woken (the bit is cleared) and LOOKOUT_TICK_STOP when asked to
+/// stop (the bit stays). One system call per wait: no mutex to take again afterwards.
+int lookout_tick_wait(uint32_t *state, int64_t deadline_ns);
+/// Sets `bits` in `state` and wakes its waiters.
+void lookout_tick_signal(uint32_t *state, uint32_t bits);
 #endif
