@@ -19,10 +19,14 @@ final class SelfMetrics: TickReader {
     private let pid: Int32
     /// Boot time plus the start time in `stat`: neither changes, so /proc/stat is read once.
     private let startTimeSeconds: Double?
+    /// The agent's `stat`, kept open (one pread a second); and the buffer its reads reuse.
+    private let stat: ProcFile
+    private let buffer = ReadBuffer(capacity: 4096)
 
     init(procfs: ProcFS) {
         self.procfs = procfs
         pid = procfs.selfPID()
+        stat = procfs.processFile(pid: pid, "stat")
         if let boot = (try? procfs.systemStat())?.bootTime, let stat = (try? procfs.processStat(pid: pid)) ?? nil {
             startTimeSeconds = Double(boot) + Double(stat.startTime) / Double(procfs.userHZ)
         } else {
@@ -41,7 +45,7 @@ final class SelfMetrics: TickReader {
 
     func families() -> [MetricFamily] {
         var families: [MetricFamily] = []
-        if let stat = (try? procfs.processStat(pid: pid)) ?? nil {
+        if let stat = (try? self.stat.read(buffer, ProcessStat.parse)) ?? nil {
             families.append(
                 .counter(
                     "process_cpu_seconds_total", help: "Total user and system CPU time spent in seconds.", unit: "seconds",

@@ -48,8 +48,8 @@ import Testing
         #expect(value(m, "process_cpu_seconds_total") == 3.5)
         #expect(value(m, "process_start_time_seconds") == 1_790_000_123.45)
 
-        // Unreadable files leave their series out.
-        fake.remove("77/stat")
+        // A file that cannot be parsed leaves its series out (`stat` is kept open: the same file, rewritten).
+        fake.write("77/stat", "77 (lookout\n")
         metrics.refresh()
         m = metrics.box.collect()
         #expect(value(m, "process_cpu_seconds_total") == nil && value(m, "process_open_fds") == 5)
