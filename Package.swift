@@ -80,7 +80,7 @@ let package = Package(
         .target(
             name: "LookoutCore",
             dependencies: [
-                "CRE2",
+                "CRE2", "CLookout",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -106,7 +106,7 @@ let package = Package(
         .target(
             name: "Sampling",
             dependencies: [
-                "LookoutCore", "Config", "ProcFS", "CLookout", "Series", .product(name: "Logging", package: "swift-log"),
+                "LookoutCore", "Config", "ProcFS", "Series", .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),

@@ -311,24 +311,47 @@ public final class RuleEngine: MetricsSource, Service {
     /// Every interval: reads the exposition, ingests it, evaluates the due groups and hands
     /// the round's alerts to `onRound`. Returns when the service group shuts down (or the
     /// task is cancelled).
+    ///
+    /// With `SystemClock` the rounds run on a thread of their own that sleeps until each is
+    /// due (see `TickThread`): a round is synchronous work, and an idle agent then wakes one
+    /// thread a second instead of the concurrency runtime's timer thread and a worker. With
+    /// any other clock (tests' `ManualClock`) they run on the task that called `run()`.
     public func run() async throws {
         try await runUntilShutdown { try await self.evaluateEveryInterval() }
     }
 
     private func evaluateEveryInterval() async throws {
+        if clock is SystemClock {
+            let thread = TickThread()
+            let ran = await withTaskCancellationHandler {
+                await thread.run(name: "lookout-rules") {
+                    var next = self.clock.now
+                    while thread.wait(until: next) { next = self.clock.now + self.round() }
+                }
+            } onCancel: {
+                thread.stop()
+            }
+            if ran { return }
+        }
         while true {
             try Task.checkCancellation()
-            let now = clock.wallNow
-            ingest(gather(familyFilter), at: now)
-            onRound(evaluate(at: now))
-            let defaultInterval = state.withLock { $0.options.defaultInterval }
-            var wait = defaultInterval
-            if let next = nextEvaluation { wait = next - clock.wallNow }
-            // Wake at least every default interval (a group that is not due is skipped).
-            if wait > defaultInterval { wait = defaultInterval }
-            if wait < .milliseconds(1) { wait = .milliseconds(1) }
+            let wait = round()
             try await clock.sleep(until: clock.now + wait)
         }
+    }
+
+    /// One round now; returns how long to wait for the next.
+    private func round() -> Duration {
+        let now = clock.wallNow
+        ingest(gather(familyFilter), at: now)
+        onRound(evaluate(at: now))
+        let defaultInterval = state.withLock { $0.options.defaultInterval }
+        var wait = defaultInterval
+        if let next = nextEvaluation { wait = next - clock.wallNow }
+        // Wake at least every default interval (a group that is not due is skipped).
+        if wait > defaultInterval { wait = defaultInterval }
+        if wait < .milliseconds(1) { wait = .milliseconds(1) }
+        return wait
     }
 
     // MARK: Reading
