@@ -19,6 +19,9 @@ public struct Evaluator {
     /// Results of subexpressions already evaluated at the same instant over the same
     /// history, shared by the rules of one evaluation (rules often repeat selectors).
     public let cache: EvaluationCache?
+    /// The cache keys of the expression being evaluated, made when it was parsed; without
+    /// them a key is the subexpression printed anew.
+    var keys: SubexpressionKeys?
 
     public init(
         history: History, lookbackMilliseconds: Int64 = History.lookbackMilliseconds,
@@ -32,6 +35,13 @@ public struct Evaluator {
 
     /// Evaluates `expr` at `t` (ms since the epoch) as a rule does: a scalar becomes a
     /// one-element vector without labels; other result types are errors.
+    /// `query(expr, at:)` with the cache keys of `expr`, made once by `SubexpressionKeys(expr)`.
+    public func query(_ expr: Expr, at t: Int64, keys: SubexpressionKeys) throws(EvalError) -> [Sample] {
+        var keyed = self
+        keyed.keys = keys
+        return try keyed.query(expr, at: t)
+    }
+
     public func query(_ expr: Expr, at t: Int64) throws(EvalError) -> [Sample] {
         switch try evaluate(expr, at: t) {
         case .vector(let v): return v
@@ -78,7 +88,7 @@ public struct Evaluator {
             if cache.time != ctx.time || cache.version != history.version {
                 cache.reset(time: ctx.time, version: history.version)
             }
-            let key = e.description
+            let key = keys?.key(e) ?? e.description
             if let v = cache.values[key] {
                 cache.hits += 1
                 return v
@@ -311,4 +321,50 @@ public final class EvaluationCache {
         self.version = version
         values.removeAll(keepingCapacity: true)
     }
+}
+
+/// The evaluation cache's keys for the subexpressions of one expression: their PromQL text,
+/// printed once (when a rule loads) instead of on every evaluation. A subexpression is
+/// found by its kind and its place in the text; a place two of them share is left out
+/// (printed anew), so a key is never another subexpression's.
+public struct SubexpressionKeys: Sendable {
+    struct Site: Hashable {
+        var kind: UInt8
+        var range: PositionRange
+    }
+
+    private var keys: [Site: String] = [:]
+
+    public init(_ expr: Expr) {
+        var ambiguous = Set<Site>()
+        collect(expr, &ambiguous)
+        for site in ambiguous { keys[site] = nil }
+    }
+
+    private mutating func collect(_ e: Expr, _ ambiguous: inout Set<Site>) {
+        if let site = Self.site(e) {
+            let text = e.description
+            if let known = keys[site], known != text { ambiguous.insert(site) } else { keys[site] = text }
+        }
+        for child in e.children { collect(child, &ambiguous) }
+    }
+
+    /// The kinds the evaluator caches.
+    static func site(_ e: Expr) -> Site? {
+        switch e {
+        case .vectorSelector(let v): return Site(kind: 0, range: v.range)
+        case .call(_, _, let r): return Site(kind: 1, range: r)
+        case .aggregate(_, _, _, _, _, let r): return Site(kind: 2, range: r)
+        case .binary(_, _, _, _, _, let r): return Site(kind: 3, range: r)
+        default: return nil
+        }
+    }
+
+    func key(_ e: Expr) -> String? {
+        guard let site = Self.site(e) else { return nil }
+        return keys[site]
+    }
+
+    /// How many subexpressions have a key (for tests).
+    public var count: Int { keys.count }
 }

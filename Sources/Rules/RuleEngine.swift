@@ -400,7 +400,7 @@ public final class RuleEngine: MetricsSource, Service {
     private func publish() {
         let snap = state.withLock { s -> Snapshot in
             let groups = Self.status(s)
-            return Snapshot(groups: groups, families: Self.families(groups, s))
+            return Snapshot(groups: groups, families: Self.families(s))
         }
         snapshot.withLock { $0 = snap }
     }
@@ -414,8 +414,7 @@ public final class RuleEngine: MetricsSource, Service {
                 rules.append(
                     RuleStatus(
                         kind: d.kind, name: d.name, query: r.query, holdDuration: d.holdDuration,
-                        keepFiringFor: d.keepFiringFor, labels: d.labels.map { ($0.name, $0.template.text) },
-                        annotations: d.annotations.map { ($0.name, $0.template.text) }, health: r.health,
+                        keepFiringFor: d.keepFiringFor, labels: r.labelTexts, annotations: r.annotationTexts, health: r.health,
                         lastError: r.lastError, evaluationDuration: r.evaluationDuration, lastEvaluation: r.lastEvaluation,
                         alerts: r.machine.active, state: r.machine.state))
             }
@@ -427,18 +426,14 @@ public final class RuleEngine: MetricsSource, Service {
         return groups
     }
 
-    private static func families(_ groups: [GroupStatus], _ s: State) -> [MetricFamily] {
+    private static func families(_ s: State) -> [MetricFamily] {
         var counts: [Labels: Double] = [:]
-        for g in groups {
-            for r in g.rules where r.kind == .alerting {
+        for g in s.groups {
+            for r in g.rules where r.definition.kind == .alerting {
                 // Zero series for each rule's own severity, so dashboards show 0, not "no data".
-                if let sev = r.labels.first(where: { $0.0 == "severity" })?.1, !sev.contains("{{") {
-                    for st in ["pending", "firing"] {
-                        counts[["alertname": r.name, "severity": sev, "state": st], default: 0] += 0
-                    }
-                }
-                for a in r.alerts {
-                    let key: Labels = ["alertname": r.name, "severity": a.labels["severity"] ?? "", "state": a.state.rawValue]
+                for zero in r.zeroAlertSeries { counts[zero, default: 0] += 0 }
+                for a in r.machine.active {
+                    let key: Labels = ["alertname": r.definition.name, "severity": a.labels["severity"] ?? "", "state": a.state.rawValue]
                     counts[key, default: 0] += 1
                 }
             }

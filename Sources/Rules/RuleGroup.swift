@@ -31,11 +31,27 @@ final class RuleRuntime {
     let generatorURLPath: String
     /// The expression as Prometheus prints it (the rules API).
     let query: String
+    /// The evaluation cache's keys of the expression's parts, printed once.
+    let keys: SubexpressionKeys
+    /// The rules API's labels and annotations (their template text), made once.
+    let labelTexts: [(String, String)]
+    let annotationTexts: [(String, String)]
+    /// The `lookout_alerts` series an alerting rule shows at zero: its own severity's, when
+    /// that is literal, pending and firing (so dashboards show 0, not "no data").
+    let zeroAlertSeries: [Labels]
 
     init(_ definition: RuleDefinition) {
         self.definition = definition
         machine = AlertStateMachine(holdDuration: definition.holdDuration, keepFiringFor: definition.keepFiringFor)
         query = definition.expr.description
+        keys = SubexpressionKeys(definition.expr)
+        labelTexts = definition.labels.map { ($0.name, $0.template.text) }
+        annotationTexts = definition.annotations.map { ($0.name, $0.template.text) }
+        if definition.kind == .alerting, let sev = labelTexts.first(where: { $0.0 == "severity" })?.1, !sev.contains("{{") {
+            zeroAlertSeries = ["pending", "firing"].map { ["alertname": definition.name, "severity": sev, "state": $0] }
+        } else {
+            zeroAlertSeries = []
+        }
         generatorURLPath = "/graph?g0.expr=" + URLQuery.escape(query) + "&g0.tab=1"
     }
 
@@ -104,7 +120,7 @@ final class RuleGroupRuntime {
     /// an alerting rule's `ALERTS` and `ALERTS_FOR_STATE` series.
     private func evaluate(_ rule: RuleRuntime, at ts: WallTime, _ ctx: EvaluationContext) throws(EvalError) -> [Sample] {
         let def = rule.definition
-        let result = try ctx.evaluator.query(def.expr, at: ts.millisecondsSinceEpoch)
+        let result = try ctx.evaluator.query(def.expr, at: ts.millisecondsSinceEpoch, keys: rule.keys)
         switch def.kind {
         case .recording:
             var out: [Sample] = []

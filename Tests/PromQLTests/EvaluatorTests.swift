@@ -214,4 +214,24 @@ func evalError(_ h: History, _ expr: String, at seconds: Double) -> String? {
         // The same results as without a cache.
         #expect(try Evaluator(history: h).query(b, at: 600_000) == second)
     }
+
+    /// Keys printed when the expression was parsed find the same cached results as keys
+    /// printed on each evaluation, across expressions written differently.
+    @Test func keysMadeOnceShareResultsAsPrintedOnes() throws {
+        let h = try makeHistory([("c{i=\"1\"}", "0+10x10"), ("c{i=\"2\"}", "0+20x10")])
+        let a = try PromQLParser.parse("rate(c[5m]) > 0.1 unless on(i) c{i=\"2\"} == 999")
+        let b = try PromQLParser.parse("sum(   rate( c [5m] ) )")
+        let ka = SubexpressionKeys(a), kb = SubexpressionKeys(b)
+        // a: its three binaries, the call and the instant selector (not the range one);
+        // b: the aggregation and the call.
+        #expect(ka.count == 5 && kb.count == 2)
+        let keyed = EvaluationCache(), printed = EvaluationCache()
+        let ek = Evaluator(history: h, cache: keyed), ep = Evaluator(history: h, cache: printed)
+        let ra = try ek.query(a, at: 600_000, keys: ka)
+        let rb = try ek.query(b, at: 600_000, keys: kb)
+        #expect(ra == (try ep.query(a, at: 600_000)))
+        #expect(rb == (try ep.query(b, at: 600_000)))
+        #expect(keyed.hits == printed.hits && keyed.hits == 1)
+        #expect(rb.first?.value == 0.5)
+    }
 }
