@@ -325,8 +325,10 @@ public final class RuleEngine: MetricsSource, Service {
             let thread = TickThread()
             let ran = await withTaskCancellationHandler {
                 await thread.run(name: "lookout-rules") {
+                    // A millisecond late rather than early: woken before the wall clock shows a
+                    // group due, a round would evaluate nothing and wait again.
                     var next = self.clock.now
-                    while thread.wait(until: next) { next = self.clock.now + self.round() }
+                    while thread.wait(until: next) { next = self.clock.now + self.round() + .milliseconds(1) }
                 }
             } onCancel: {
                 thread.stop()
