@@ -10,11 +10,15 @@
 // Once a second (and at the first tick):
 //   selection: with --comm, every /proc/PID/stat (open+read+close) and a regex on comm,
 //   as lookout's comm selector does; with --pid, nothing for a process already tracked;
-//   per process: listing task/ (opendir), stat and statm (kept open, pread), counting fd/;
+//   per process: listing task/ (opendir), stat and statm (kept open, pread), the fd count (the fd
+//   directory's size where the kernel gives it, else listing it);
 //   per thread: task/TID/status (open+read+close) for the name and context switches;
-//   each --slow FILE (kept open, pread): PSI and the cgroup's CPU files.
+//   each --slow FILE (kept open, pread): PSI and the cgroup's CPU files;
+//   with --self-metrics, its own stat (kept open), fd count and fd limit, as lookout's sampler
+//   thread reads the agent's for its process_* series.
 //
-//   proc_floor [--hz 19] (--comm REGEX | --pid PID) [--tick FILE] [--process-clock] [--slow FILE]... [--procfs /proc]
+//   proc_floor [--hz 19] (--comm REGEX | --pid PID) [--tick FILE] [--process-clock] [--self-metrics] [--slow FILE]...
+//              [--procfs /proc]
 // Runs until SIGTERM/SIGINT, then prints `ticks=N missed=M` on stdout.
 #define _GNU_SOURCE
 #include <ctype.h>
@@ -28,6 +32,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -255,14 +261,20 @@ static void read_slow(struct proc *p) {
         p->rss = strtoull(q, &q, 10);
     }
     snprintf(path, sizeof path, "%s/%d/fd", procfs, p->pid);
-    DIR *d = opendir(path);
-    if (d) {
+    // The kernel (6.2+) gives the count as the fd directory's size; 0 there: list it.
+    struct stat st;
+    if (lstat(path, &st) == 0 && st.st_size > 0) {
+        p->fds = (int)st.st_size;
+    } else {
+        DIR *d = opendir(path);
+        if (d) {
         int n = 0;
         struct dirent *e;
         while ((e = readdir(d)))
             if (e->d_name[0] != '.') n++;
         closedir(d);
         p->fds = n;
+        }
     }
     for (int i = 0; i < p->nthreads; i++) {
         struct thread *t = &p->t[i];
@@ -295,6 +307,7 @@ int main(int argc, char **argv) {
     const char *tick_path = NULL;
     int tick_fd = -1;
     int process_clock = 0;
+    int self_metrics = 0, self_stat = -1;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--hz") && i + 1 < argc) hz = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--comm") && i + 1 < argc) {
@@ -306,9 +319,10 @@ int main(int argc, char **argv) {
             slow_fd[nslow++] = -1;
         } else if (!strcmp(argv[i], "--tick") && i + 1 < argc) tick_path = argv[++i];
         else if (!strcmp(argv[i], "--process-clock")) process_clock = 1;
+        else if (!strcmp(argv[i], "--self-metrics")) self_metrics = 1;
         else if (!strcmp(argv[i], "--procfs") && i + 1 < argc) procfs = argv[++i];
         else {
-            fprintf(stderr, "usage: proc_floor [--hz N] (--comm REGEX | --pid PID) [--tick FILE] [--process-clock] [--slow FILE]... [--procfs DIR]\n");
+            fprintf(stderr, "usage: proc_floor [--hz N] (--comm REGEX | --pid PID) [--tick FILE] [--process-clock] [--self-metrics] [--slow FILE]... [--procfs DIR]\n");
             return 2;
         }
     }
@@ -365,6 +379,14 @@ int main(int argc, char **argv) {
                 if (th->last_run && run > th->last_run) th->run_total += run - th->last_run;
                 th->last_run = run;
             }
+        }
+        if (slow && self_metrics) {
+            // Its own process_* figures, as lookout's sampler thread reads the agent's.
+            if (read_kept(&self_stat, "/proc/self/stat") > 0) sink += (uint64_t)buf[0];
+            struct stat st;
+            if (lstat("/proc/self/fd", &st) == 0) sink += (uint64_t)st.st_size;
+            struct rlimit rl;
+            if (getrlimit(RLIMIT_NOFILE, &rl) == 0) sink += rl.rlim_cur;
         }
         if (slow)
             for (int i = 0; i < nslow; i++)

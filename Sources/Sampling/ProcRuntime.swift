@@ -4,7 +4,8 @@ import ProcFS
 // The /proc reader's bookkeeping: the files it keeps open and the last counter values it
 // read, per thread, process and group. Only the reader touches it, on the tick thread.
 
-/// One thread of a watched process. Its `schedstat` stays open: it is read every tick.
+/// One thread of a watched process. Its `schedstat` stays open: it is read every tick, or
+/// once a second where its process' CPU clock gives the ticks' figures.
 /// A process without a `task/` folder (a /proc snapshot, an emulated /proc) is one thread
 /// whose files are the process' own.
 final class ThreadRuntime {
