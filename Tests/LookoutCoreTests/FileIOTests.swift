@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import LookoutCore
+import Synchronization
 import TestSupport
 import Testing
 
@@ -33,14 +34,24 @@ import Testing
         }
         #expect(flock(holder, LOCK_EX | LOCK_NB) == 0)
         #expect(FileIO.lockExclusive(taker, patience: .milliseconds(50)) == EWOULDBLOCK)
-        async let released: Int32 = onOwnThread {
+        // The holder's thread starts now, not when the concurrency pool gets to it (in a busy
+        // parallel test pass that can be later than the patience).
+        let released = ReleaseResult()
+        try #require(TickThread.spawn(name: "lock-holder") {
             usleep(150_000)
-            return flock(holder, LOCK_UN)
-        }
+            released.set(flock(holder, LOCK_UN))
+        })
         let taken = await onOwnThread { FileIO.lockExclusive(taker, patience: .seconds(5)) }
-        #expect(await released == 0)
+        #expect(await waitUntil { released.get() != nil })
+        #expect(released.get() == 0)
         #expect(taken == 0)
         #expect(flock(holder, LOCK_EX | LOCK_NB) != 0)
     }
 }
 
+/// What the holder's `flock(LOCK_UN)` returned, once it has.
+private final class ReleaseResult: Sendable {
+    private let value = Mutex<Int32?>(nil)
+    func set(_ v: Int32) { value.withLock { $0 = v } }
+    func get() -> Int32? { value.withLock { $0 } }
+}
