@@ -24,16 +24,16 @@ import Testing
         #expect(try !ProcFS(root: fake.root).isOwnPIDNamespace)
     }
 
-    @Test func aChildsClockIsWhatItsThreadsRanAndFailsOnceItIsReaped() throws {
+    @Test func aChildsClockIsWhatItsThreadsRanAndFailsOnceItIsReaped() async throws {
         let fs = try ProcFS()
         let burner = try ChildProcess(["/bin/sh", "-c", "while :; do :; done"])
         defer { burner.kill() }
         let clock = try #require(ProcessCPUClock(pid: burner.pid))
         let start = try #require(clock.read())
-        usleep(300_000)
+        try await Task.sleep(for: .milliseconds(300))
         // Stopped, its counters hold still and the clock and schedstat can be compared.
         burner.signal(SIGSTOP)
-        usleep(50_000)
+        try await Task.sleep(for: .milliseconds(50))
         let c = try #require(clock.read())
         let threads = try threadsRunNanoseconds(fs, burner.pid)
         #expect(c > start + 20_000_000, "it ran: \(c - start) ns")
@@ -67,11 +67,14 @@ import Testing
 
     /// The count of a process' descriptors, from the fd directory's size on a live procfs,
     /// is what listing the directory finds; a fixture tree is listed.
-    @Test func openFileDescriptorsCountAsTheListingDoes() throws {
+    @Test func openFileDescriptorsCountAsTheListingDoes() async throws {
         let fs = try ProcFS()
         #expect(fs.isLiveProcfs)
         let child = try ChildProcess(["/bin/sleep", "60"])
         defer { child.kill() }
+        // Until its exec, the child still holds the descriptors it closes on exec.
+        let comm = fs.path(pid: child.pid, "comm")
+        #expect(await waitUntil { (try? fs.read(comm, Comm.parse)) == "sleep" })
         let dir = fs.path(pid: child.pid, "fd")
         let counted = try #require(try fs.openFileDescriptorCount(pid: child.pid))
         #expect(counted == (try ProcFS.countEntries(dir)) && counted >= 3)

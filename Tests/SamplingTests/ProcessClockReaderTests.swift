@@ -22,13 +22,14 @@ import Testing
                 logger: Logger(label: "test")))
     }
 
-    /// Real time passes between the ticks, as on the sampler's thread.
-    func tick(_ r: inout Ticker, after step: Duration = Self.period, demand: ThreadSampleDemand? = nil) -> SampleTick {
-        usleep(UInt32(step.components.attoseconds / 1_000_000_000_000) + UInt32(step.components.seconds) * 1_000_000)
+    /// Real time passes between the ticks, as on the sampler's thread (a sleep that does not
+    /// hold one of the test runner's threads).
+    func tick(_ r: inout Ticker, after step: Duration = Self.period, demand: ThreadSampleDemand? = nil) async throws -> SampleTick {
+        try await Task.sleep(for: step)
         return r.read(after: step, demand: demand)
     }
 
-    @Test func theProcessClockGivesEachTicksCPUAndTheThreadsAreReadOnceASecond() throws {
+    @Test func theProcessClockGivesEachTicksCPUAndTheThreadsAreReadOnceASecond() async throws {
         let burner = try ChildProcess(["/usr/bin/nice", "-n", "-20", "/bin/sh", "-c", "while :; do :; done"])
         defer { burner.kill() }
         var r = try reader(burner.pid)
@@ -40,7 +41,7 @@ import Testing
         var groupCPU: UInt64 = 0
         var ticks = 0
         for _ in 0..<9 {
-            let t = tick(&r)
+            let t = try await tick(&r)
             #expect(!t.isSlow)
             let g = t.groups[0]
             #expect(g.threadNanoseconds.allSatisfy { $0 == 0 })
@@ -51,7 +52,7 @@ import Testing
 
         // The second's reads: the thread's counter catches up with what the clock counted.
         burner.signal(SIGSTOP)
-        let slow = tick(&r, after: .seconds(1) - Self.period * 9)
+        let slow = try await tick(&r, after: .seconds(1) - Self.period * 9)
         #expect(slow.isSlow)
         groupCPU += slow.groups[0].cpuNanoseconds ?? 0
         // (The thread's name may have changed from nice's to the shell's: its counter is under both.)
@@ -63,12 +64,12 @@ import Testing
 
         // A profile asks for each thread's share: the thread is read every tick, and its first
         // read after a gap gives the counter its growth but no sample (it is not one tick's CPU).
-        _ = tick(&r)
-        let gap = tick(&r, demand: [])
+        _ = try await tick(&r)
+        let gap = try await tick(&r, demand: [])
         #expect(gap.samples.isEmpty && gap.groups[0].threadNanoseconds.reduce(0, +) > 0)
         var sampled = 0
         for _ in 0..<5 {
-            let t = tick(&r, demand: [])
+            let t = try await tick(&r, demand: [])
             #expect(t.samples.count <= 1)
             for s in t.samples {
                 sampled += 1
@@ -78,24 +79,24 @@ import Testing
         #expect(sampled >= 2)
     }
 
-    @Test func aProcessThatExitsLeavesTheGroupOnTheNextTick() throws {
+    @Test func aProcessThatExitsLeavesTheGroupOnTheNextTick() async throws {
         let sleeper = try ChildProcess(["/bin/sleep", "60"])
         var r = try reader(sleeper.pid)
         #expect(r.read().groups[0].processes.count == 1)
-        _ = tick(&r)
+        _ = try await tick(&r)
         sleeper.kill()
-        let t = tick(&r)
+        let t = try await tick(&r)
         #expect(!t.isSlow && t.groups[0].processes.isEmpty)
     }
 
-    @Test func withCPUSamplingOffTheClockIsReadOnlyOnceASecond() throws {
+    @Test func withCPUSamplingOffTheClockIsReadOnlyOnceASecond() async throws {
         let burner = try ChildProcess(["/bin/sh", "-c", "while :; do :; done"])
         defer { burner.kill() }
         var settings = SamplerSettings()
         settings.cpu = false
         var r = try reader(burner.pid, settings)
         _ = r.read()
-        let t = tick(&r)
+        let t = try await tick(&r)
         #expect(t.groups[0].cpuNanoseconds == nil && t.groups[0].threadNanoseconds.allSatisfy { $0 == 0 })
     }
 }
