@@ -9,9 +9,10 @@ import Testing
 
 @testable import Sampling
 
+/// (Heavy: a child burns a core, so these run in the serial pass.)
 /// The /proc reader on the live /proc, where a process' CPU per tick comes from its CPU
 /// clock and its threads' `schedstat` is read only when something needs each thread.
-@Suite struct ProcessClockReaderTests {
+@Suite struct ProcessClockReaderHeavyTests {
     typealias Ticker = ProcReaderTests.Ticker
     static let period = ProcReaderTests.period
 

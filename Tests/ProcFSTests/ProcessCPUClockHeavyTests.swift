@@ -6,7 +6,7 @@ import TestSupport
 import Testing
 
 /// `ProcessCPUClock` and `ProcFS.isOwnPIDNamespace` against this machine's kernel.
-@Suite struct ProcessCPUClockTests {
+@Suite struct ProcessCPUClockHeavyTests {
     /// The threads' `schedstat` run times of a process, summed.
     func threadsRunNanoseconds(_ fs: ProcFS, _ pid: Int32) throws -> UInt64 {
         var sum: UInt64 = 0
