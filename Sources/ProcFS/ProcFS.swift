@@ -193,14 +193,14 @@ public struct ProcFS: Sendable, Hashable {
 
     /// The agent's own PID as this procfs sees it (`self`), which differs from getpid()
     /// when the procfs belongs to another PID namespace.
-    public func selfPID() -> Int32 {
+    public func selfPID() -> Int32 { selfLinkPID() ?? getpid() }
+
+    /// The PID `self` names, or nil when it cannot be read.
+    func selfLinkPID() -> Int32? {
         var buf = [CChar](repeating: 0, count: 64)
         let n = readlink(path("self"), &buf, buf.count - 1)
-        if n > 0 {
-            let s = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if let pid = Int32(s) { return pid }
-        }
-        return getpid()
+        guard n > 0 else { return nil }
+        return Int32(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self))
     }
 
     // MARK: cgroups

@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CLookout
 
 /// The kernel's CPU clock of a whole process: the on-CPU nanoseconds of all its threads,
 /// those still running and those that exited, read with one `clock_gettime` (no file, no
@@ -35,12 +34,7 @@ extension ProcFS {
     /// PIDs are the ones system calls take (`ProcessCPUClock`). False for fixture trees,
     /// snapshots, and a host's /proc mounted into a container.
     public var isOwnPIDNamespace: Bool {
-        guard isLiveProcfs else { return false }
-        var buf = [CChar](repeating: 0, count: 32)
-        let n = readlink(path("self"), &buf, buf.count - 1)
-        guard n > 0, let pid = Int32(String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)) else {
-            return false
-        }
+        guard isLiveProcfs, let pid = selfLinkPID() else { return false }
         return pid == getpid()
     }
 }
